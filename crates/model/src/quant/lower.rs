@@ -1,0 +1,268 @@
+//! Quantization: calibrate on sample inputs, then lower each float node to integer relations.
+//! Dispatch lives here; one module per op family does the lowering (`lower_linear`,
+//! `lower_elem`).
+
+use std::collections::HashMap;
+
+use super::graph::{QTensor, QTensorKind, QuantConfig, QuantNode, QuantOp, QuantizedGraph};
+use super::table::{pow2, LookupTable, TableId};
+use crate::error::{ModelError, Result};
+use crate::eval::eval_all;
+use crate::graph::{FloatGraph, FloatNode, FloatTensorKind, TensorId};
+use crate::ops::{FloatOp, UnaryFn};
+
+/// Per float tensor: largest and smallest non-zero |value| seen during calibration.
+#[derive(Clone, Debug, Default)]
+pub struct Calibration {
+    /// max |x| per tensor.
+    pub max_abs: Vec<f64>,
+    /// min non-zero |x| per tensor (∞ when all zero).
+    pub min_abs: Vec<f64>,
+}
+
+/// Runs the float graph on every sample and records value ranges.
+pub fn calibrate(g: &FloatGraph, samples: &[Vec<Vec<f32>>]) -> Result<Calibration> {
+    let mut c = Calibration {
+        max_abs: vec![0.0; g.tensors.len()],
+        min_abs: vec![f64::INFINITY; g.tensors.len()],
+    };
+    for s in samples {
+        for (i, v) in eval_all(g, s)?.iter().enumerate() {
+            for &x in v {
+                let a = f64::from(x).abs();
+                if a.is_finite() {
+                    c.max_abs[i] = c.max_abs[i].max(a);
+                    if a > 0.0 {
+                        c.min_abs[i] = c.min_abs[i].min(a);
+                    }
+                }
+            }
+        }
+    }
+    Ok(c)
+}
+
+/// Builder state shared by the per-family lowering modules.
+pub(crate) struct Lowering<'a> {
+    pub fg: &'a FloatGraph,
+    pub cfg: QuantConfig,
+    pub cal: Calibration,
+    pub q: QuantizedGraph,
+    pub map: Vec<Option<TensorId>>,
+    const_cache: HashMap<(usize, i32), TensorId>,
+    table_cache: HashMap<String, TableId>,
+}
+
+impl<'a> Lowering<'a> {
+    /// Fraction bits so that `max · 2^frac` fits in `bits` signed bits (minus headroom).
+    pub fn frac_for(&self, max: f64, bits: u32, headroom: u32) -> i32 {
+        if max.is_nan() || max <= 0.0 || !max.is_finite() {
+            return (bits as i32 - 2).max(0);
+        }
+        let limit = (pow2(bits as i32 - 1) - 1.0) / pow2(headroom as i32);
+        (limit / max).log2().floor().clamp(-30.0, 40.0) as i32
+    }
+
+    /// Calibrated activation fraction of float tensor `fid`.
+    pub fn act_frac(&self, fid: TensorId) -> i32 {
+        self.frac_for(
+            self.cal.max_abs.get(fid.0).copied().unwrap_or(0.0),
+            self.cfg.act_bits,
+            self.cfg.headroom_bits,
+        )
+    }
+
+    /// Quantized id and frac of an operand; constants are quantized at `frac` (or their own
+    /// `bits`-bit fraction when None).
+    pub fn operand(
+        &mut self,
+        fid: TensorId,
+        bits: u32,
+        frac: Option<i32>,
+    ) -> Result<(TensorId, i32)> {
+        if let Some(Some(q)) = self.map.get(fid.0) {
+            return Ok((*q, self.q.tensors[q.0].frac));
+        }
+        let t = self.fg.tensor(fid)?;
+        let FloatTensorKind::Const(data) = &t.kind else {
+            return Err(ModelError::InvalidGraph {
+                node: t.name.clone(),
+                reason: "tensor used before it is computed".into(),
+            });
+        };
+        let max = data.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs()));
+        let own = self.frac_for(max, bits, 0);
+        let f = frac.map_or(own, |f| f.min(own));
+        if let Some(id) = self.const_cache.get(&(fid.0, f)) {
+            return Ok((*id, f));
+        }
+        let q: Vec<i64> = data
+            .iter()
+            .map(|&x| (f64::from(x) * pow2(f)).round() as i64)
+            .collect();
+        let id = self.add_const(&t.name, t.shape.clone(), q, f, Some(fid));
+        self.const_cache.insert((fid.0, f), id);
+        Ok((id, f))
+    }
+
+    /// Adds a constant tensor.
+    pub fn add_const(
+        &mut self,
+        name: &str,
+        shape: Vec<usize>,
+        data: Vec<i64>,
+        frac: i32,
+        float_id: Option<TensorId>,
+    ) -> TensorId {
+        self.q.tensors.push(QTensor {
+            name: name.to_string(),
+            shape,
+            frac,
+            kind: QTensorKind::Const(data),
+            float_id,
+        });
+        TensorId(self.q.tensors.len() - 1)
+    }
+
+    /// Adds a node with a fresh activation output.
+    pub fn push(
+        &mut self,
+        name: &str,
+        op: QuantOp,
+        inputs: Vec<TensorId>,
+        shape: Vec<usize>,
+        frac: i32,
+        float_id: Option<TensorId>,
+    ) -> TensorId {
+        self.q.tensors.push(QTensor {
+            name: name.to_string(),
+            shape,
+            frac,
+            kind: QTensorKind::Activation,
+            float_id,
+        });
+        let output = TensorId(self.q.tensors.len() - 1);
+        self.q.nodes.push(QuantNode {
+            name: name.to_string(),
+            op,
+            inputs,
+            output,
+        });
+        output
+    }
+
+    /// A lookup table of `func` over the whole activation domain (deduplicated).
+    pub fn table(
+        &mut self,
+        func: UnaryFn,
+        in_frac: i32,
+        out_frac: i32,
+        in_min: i64,
+        len: usize,
+    ) -> TableId {
+        let key = format!("{func:?}/{in_frac}/{out_frac}/{in_min}/{len}");
+        if let Some(t) = self.table_cache.get(&key) {
+            return *t;
+        }
+        let (lo, hi) = self.cfg.act_range();
+        self.q.tables.push(LookupTable::build(
+            func, in_frac, out_frac, in_min, len, lo, hi,
+        ));
+        let id = TableId(self.q.tables.len() - 1);
+        self.table_cache.insert(key, id);
+        id
+    }
+
+    /// Element-wise lookup of `func` on activation `x` (frac `fx`), output frac `fy`.
+    pub fn lookup(
+        &mut self,
+        name: &str,
+        func: UnaryFn,
+        x: TensorId,
+        fx: i32,
+        fy: i32,
+        fid: Option<TensorId>,
+    ) -> TensorId {
+        let (lo, _) = self.cfg.act_range();
+        let table = self.table(func, fx, fy, lo, 1usize << self.cfg.act_bits);
+        let shape = self.q.tensors[x.0].shape.clone();
+        self.push(name, QuantOp::Lookup { table }, vec![x], shape, fy, fid)
+    }
+
+    pub fn unquantizable(node: &FloatNode, reason: impl Into<String>) -> ModelError {
+        ModelError::Unquantizable {
+            node: node.name.clone(),
+            op: node.op.name(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Quantizes `g` with the given calibration samples (each: one flat array per input).
+pub fn quantize(
+    g: &FloatGraph,
+    samples: &[Vec<Vec<f32>>],
+    cfg: &QuantConfig,
+) -> Result<QuantizedGraph> {
+    if samples.is_empty() {
+        return Err(ModelError::InvalidInput(
+            "at least one calibration sample is required".into(),
+        ));
+    }
+    if !(4..=20).contains(&cfg.act_bits) || !(2..=24).contains(&cfg.weight_bits) {
+        return Err(ModelError::InvalidInput(
+            "act_bits must be in 4..=20 and weight_bits in 2..=24".into(),
+        ));
+    }
+    g.validate()?;
+    let cal = calibrate(g, samples)?;
+    let mut l = Lowering {
+        fg: g,
+        cfg: cfg.clone(),
+        cal,
+        q: QuantizedGraph {
+            config: cfg.clone(),
+            tensors: vec![],
+            nodes: vec![],
+            tables: vec![],
+            inputs: vec![],
+            outputs: vec![],
+        },
+        map: vec![None; g.tensors.len()],
+        const_cache: HashMap::new(),
+        table_cache: HashMap::new(),
+    };
+    for &i in &g.inputs {
+        let t = g.tensor(i)?;
+        let frac = l.act_frac(i);
+        l.q.tensors.push(QTensor {
+            name: t.name.clone(),
+            shape: t.shape.clone(),
+            frac,
+            kind: QTensorKind::Input,
+            float_id: Some(i),
+        });
+        let id = TensorId(l.q.tensors.len() - 1);
+        l.q.inputs.push(id);
+        l.map[i.0] = Some(id);
+    }
+    for node in &g.nodes {
+        let out = match &node.op {
+            FloatOp::Einsum { .. }
+            | FloatOp::Conv(_)
+            | FloatOp::MaxPool(_)
+            | FloatOp::AvgPool { .. } => super::lower_linear::lower(&mut l, node)?,
+            _ => super::lower_elem::lower(&mut l, node)?,
+        };
+        l.map[node.output.0] = Some(out);
+    }
+    for &o in &g.outputs {
+        let id = match l.map[o.0] {
+            Some(id) => id,
+            None => l.operand(o, cfg.act_bits, None)?.0,
+        };
+        l.q.outputs.push(id);
+    }
+    super::bounds::check_bounds(&l.q)?;
+    Ok(l.q)
+}

@@ -1,0 +1,322 @@
+//! Lowering of element-wise, structural, reduction and softmax ops.
+
+use super::graph::QuantOp;
+use super::lower::Lowering;
+use super::requant::Requant;
+use super::table::pow2;
+use crate::error::Result;
+use crate::graph::{FloatNode, TensorId};
+use crate::ops::{BinaryKind, FloatOp, ReduceKind, UnaryFn};
+
+pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
+    let (lo, hi) = l.cfg.act_range();
+    let ab = l.cfg.act_bits;
+    let out_shape = l.fg.tensor(node.output)?.shape.clone();
+    let fy = l.act_frac(node.output);
+    let fid = Some(node.output);
+    let name = node.name.as_str();
+    let scalar_const = |l: &Lowering, i: usize| -> Option<f32> {
+        l.fg.const_data(*node.inputs.get(i)?)
+            .filter(|d| !d.is_empty() && d.iter().all(|v| *v == d[0]))
+            .map(|d| d[0])
+    };
+    match &node.op {
+        FloatOp::Unary(f) => {
+            let (qx, fx) = l.operand(node.inputs[0], ab, None)?;
+            let fo = if f.keeps_scale() { fx } else { fy };
+            Ok(l.lookup(name, *f, qx, fx, fo, fid))
+        }
+        FloatOp::Binary(k) => {
+            let (a, b) = (node.inputs[0], node.inputs[1]);
+            let (ca, cb) = (l.fg.const_data(a).is_some(), l.fg.const_data(b).is_some());
+            // Activation op scalar-constant → one lookup table.
+            let unary = match (k, scalar_const(l, 0), scalar_const(l, 1)) {
+                (BinaryKind::Max, _, Some(0.0)) | (BinaryKind::Max, Some(0.0), _) => {
+                    Some(UnaryFn::Relu)
+                }
+                (BinaryKind::Max, _, Some(c)) | (BinaryKind::Max, Some(c), _) => {
+                    Some(UnaryFn::Clip(c, f32::INFINITY))
+                }
+                (BinaryKind::Min, _, Some(c)) | (BinaryKind::Min, Some(c), _) => {
+                    Some(UnaryFn::Clip(f32::NEG_INFINITY, c))
+                }
+                (BinaryKind::Pow, _, Some(c)) if !ca => Some(UnaryFn::PowConst(c)),
+                (BinaryKind::Div, Some(c), _) if !cb && c == 1.0 => Some(UnaryFn::Recip),
+                (BinaryKind::Div, _, Some(c)) if !ca && c != 0.0 => Some(UnaryFn::Scale(1.0 / c)),
+                (BinaryKind::Mul, _, Some(c)) | (BinaryKind::Mul, Some(c), _)
+                    if l.fg.const_data(a).map_or(1, |d| d.len()) == 1
+                        || l.fg.const_data(b).map_or(1, |d| d.len()) == 1 =>
+                {
+                    Some(UnaryFn::Scale(c))
+                }
+                _ => None,
+            };
+            if let Some(f) = unary {
+                let x = if ca { b } else { a };
+                let (qx, fx) = l.operand(x, ab, None)?;
+                let fo = if f.keeps_scale() { fx } else { fy };
+                return Ok(l.lookup(name, f, qx, fx, fo, fid));
+            }
+            if ca && cb {
+                return Err(Lowering::unquantizable(
+                    node,
+                    "both operands constant (not folded)",
+                ));
+            }
+            match k {
+                BinaryKind::Add | BinaryKind::Sub | BinaryKind::Max | BinaryKind::Min => {
+                    let other_frac = |l: &mut Lowering, t: TensorId| -> Result<Option<i32>> {
+                        Ok(if l.fg.const_data(t).is_some() {
+                            None
+                        } else {
+                            Some(l.operand(t, ab, None)?.1)
+                        })
+                    };
+                    let (oa, ob) = (other_frac(l, b)?, other_frac(l, a)?);
+                    let (qa, fa) = l.operand(a, ab, oa)?;
+                    let (qb, fb) = l.operand(b, ab, ob)?;
+                    let f = fa.max(fb);
+                    let (ls, rs) = ((f - fa) as u32, (f - fb) as u32);
+                    let op = match k {
+                        BinaryKind::Add | BinaryKind::Sub => QuantOp::AddSub {
+                            lhs_shift: ls,
+                            rhs_shift: rs,
+                            sub: *k == BinaryKind::Sub,
+                            requant: Requant::from_ratio(pow2(fy - f), lo, hi),
+                        },
+                        _ => QuantOp::MaxMin {
+                            lhs_shift: ls,
+                            rhs_shift: rs,
+                            max: *k == BinaryKind::Max,
+                            requant: Requant::from_ratio(pow2(fy - f), lo, hi),
+                        },
+                    };
+                    Ok(l.push(name, op, vec![qa, qb], out_shape, fy, fid))
+                }
+                BinaryKind::Mul => {
+                    let wb = l.cfg.weight_bits;
+                    let (qa, fa) = l.operand(a, if ca { wb } else { ab }, None)?;
+                    let (qb, fb) = l.operand(b, if cb { wb } else { ab }, None)?;
+                    let requant = Requant::from_ratio(pow2(fy - fa - fb), lo, hi);
+                    Ok(l.push(
+                        name,
+                        QuantOp::Mul { requant },
+                        vec![qa, qb],
+                        out_shape,
+                        fy,
+                        fid,
+                    ))
+                }
+                BinaryKind::Div => {
+                    let (qa, fa) = l.operand(a, ab, None)?;
+                    let (qb, fb) = l.operand(b, ab, None)?;
+                    // 1/b by lookup, then a product.
+                    let inv_max = 1.0
+                        / l.cal
+                            .min_abs
+                            .get(b.0)
+                            .copied()
+                            .unwrap_or(1.0)
+                            .max(pow2(-fb));
+                    let fr = l.frac_for(inv_max, ab, l.cfg.headroom_bits);
+                    let r = l.lookup(&format!("{name}.recip"), UnaryFn::Recip, qb, fb, fr, None);
+                    let requant = Requant::from_ratio(pow2(fy - fa - fr), lo, hi);
+                    Ok(l.push(
+                        name,
+                        QuantOp::Mul { requant },
+                        vec![qa, r],
+                        out_shape,
+                        fy,
+                        fid,
+                    ))
+                }
+                BinaryKind::Pow => Err(Lowering::unquantizable(
+                    node,
+                    "Pow with a non-constant exponent",
+                )),
+                cmp => {
+                    let (oa, ob) = (const_frac_hint(l, b)?, const_frac_hint(l, a)?);
+                    let (qa, fa) = l.operand(a, ab, oa)?;
+                    let (qb, fb) = l.operand(b, ab, ob)?;
+                    let f = fa.max(fb);
+                    let op = QuantOp::Compare {
+                        lhs_shift: (f - fa) as u32,
+                        rhs_shift: (f - fb) as u32,
+                        kind: *cmp,
+                    };
+                    Ok(l.push(name, op, vec![qa, qb], out_shape, 0, fid))
+                }
+            }
+        }
+        FloatOp::Where => {
+            let (qc, _) = l.operand(node.inputs[0], ab, None)?;
+            let (a, b) = (node.inputs[1], node.inputs[2]);
+            let (oa, ob) = (const_frac_hint(l, b)?, const_frac_hint(l, a)?);
+            let (qa, fa) = l.operand(a, ab, oa.or(Some(fy)))?;
+            let (qb, fb) = l.operand(b, ab, ob.or(Some(fy)))?;
+            let f = fa.max(fb);
+            let requant = Requant::from_ratio(pow2(fy - f), lo, hi);
+            let op = QuantOp::Select {
+                lhs_shift: (f - fa) as u32,
+                rhs_shift: (f - fb) as u32,
+                requant,
+            };
+            Ok(l.push(name, op, vec![qc, qa, qb], out_shape, fy, fid))
+        }
+        FloatOp::Reshape
+        | FloatOp::Transpose { .. }
+        | FloatOp::Slice { .. }
+        | FloatOp::Gather { .. }
+        | FloatOp::Broadcast
+        | FloatOp::Tile => {
+            let (qx, fx) = l.operand(node.inputs[0], ab, None)?;
+            Ok(l.push(
+                name,
+                QuantOp::Move(node.op.clone()),
+                vec![qx],
+                out_shape,
+                fx,
+                fid,
+            ))
+        }
+        FloatOp::Pad { pads, value } => {
+            let (qx, fx) = l.operand(node.inputs[0], ab, None)?;
+            let v = (f64::from(*value) * pow2(fx))
+                .round()
+                .clamp(lo as f64, hi as f64) as i64;
+            Ok(l.push(
+                name,
+                QuantOp::Pad {
+                    pads: pads.clone(),
+                    value: v,
+                },
+                vec![qx],
+                out_shape,
+                fx,
+                fid,
+            ))
+        }
+        FloatOp::Concat { axis } => {
+            let mut f = i32::MAX;
+            for &i in &node.inputs {
+                if l.fg.const_data(i).is_none() {
+                    f = f.min(l.operand(i, ab, None)?.1);
+                }
+            }
+            let f = if f == i32::MAX { fy } else { f };
+            let mut ins = Vec::new();
+            for (k, &i) in node.inputs.iter().enumerate() {
+                let (q, fi) = l.operand(i, ab, Some(f))?;
+                let q = if fi == f {
+                    q
+                } else {
+                    let shape = l.q.tensors[q.0].shape.clone();
+                    let requant = Requant::from_ratio(pow2(f - fi), lo, hi);
+                    l.push(
+                        &format!("{name}.align{k}"),
+                        QuantOp::Rescale { requant },
+                        vec![q],
+                        shape,
+                        f,
+                        None,
+                    )
+                };
+                ins.push(q);
+            }
+            Ok(l.push(
+                name,
+                QuantOp::Concat { axis: *axis },
+                ins,
+                out_shape,
+                f,
+                fid,
+            ))
+        }
+        FloatOp::Reduce { axes, kind } => {
+            let (qx, fx) = l.operand(node.inputs[0], ab, None)?;
+            let sx = l.q.tensors[qx.0].shape.clone();
+            let n: usize = axes.iter().filter_map(|&a| sx.get(a)).product();
+            match kind {
+                ReduceKind::Max | ReduceKind::Min => Ok(l.push(
+                    name,
+                    QuantOp::ReduceMax {
+                        axes: axes.clone(),
+                        max: *kind == ReduceKind::Max,
+                    },
+                    vec![qx],
+                    out_shape,
+                    fx,
+                    fid,
+                )),
+                ReduceKind::Sum | ReduceKind::Mean => {
+                    let div = if *kind == ReduceKind::Mean {
+                        n.max(1) as f64
+                    } else {
+                        1.0
+                    };
+                    let requant = Requant::from_ratio(pow2(fy - fx) / div, lo, hi);
+                    Ok(l.push(
+                        name,
+                        QuantOp::ReduceSum {
+                            axes: axes.clone(),
+                            requant,
+                        },
+                        vec![qx],
+                        out_shape,
+                        fy,
+                        fid,
+                    ))
+                }
+                ReduceKind::MeanOfSquares => {
+                    let m = l.cal.max_abs.get(node.inputs[0].0).copied().unwrap_or(1.0);
+                    let fs = l.frac_for(m * m, ab, l.cfg.headroom_bits);
+                    let sq = l.lookup(&format!("{name}.square"), UnaryFn::Square, qx, fx, fs, None);
+                    let requant = Requant::from_ratio(pow2(fy - fs) / n.max(1) as f64, lo, hi);
+                    Ok(l.push(
+                        name,
+                        QuantOp::ReduceSum {
+                            axes: axes.clone(),
+                            requant,
+                        },
+                        vec![sq],
+                        out_shape,
+                        fy,
+                        fid,
+                    ))
+                }
+            }
+        }
+        FloatOp::Softmax { axis, log: false } => {
+            let (qx, fx) = l.operand(node.inputs[0], ab, None)?;
+            let out_frac = ab - 2;
+            let len = 1usize << ab;
+            let exp_table = l.table(UnaryFn::Exp, fx, out_frac as i32, 1 - len as i64, len);
+            Ok(l.push(
+                name,
+                QuantOp::Softmax {
+                    axis: *axis,
+                    exp_table,
+                    out_frac,
+                },
+                vec![qx],
+                out_shape,
+                out_frac as i32,
+                fid,
+            ))
+        }
+        _ => Err(Lowering::unquantizable(
+            node,
+            "no integer lowering for this op yet",
+        )),
+    }
+}
+
+/// Fraction of the activation `t` (None when `t` is a constant): used to quantize the other,
+/// constant operand at the same scale.
+fn const_frac_hint(l: &mut Lowering, t: TensorId) -> Result<Option<i32>> {
+    Ok(if l.fg.const_data(t).is_some() {
+        None
+    } else {
+        Some(l.operand(t, l.cfg.act_bits, None)?.1)
+    })
+}

@@ -1,0 +1,242 @@
+//! Lowering of linear ops (Einsum, Conv) and pools.
+//!
+//! Weights: symmetric per output channel, `w_q = round(w / s_c)`, `s_c = max|w_c| / (2^(N−1)−1)`.
+//! With input `x ≈ x_q·2^−fx`, the exact accumulator `acc = Σ x_q·w_q + b_q` represents
+//! `acc·s_c·2^−fx`, with `b_q = round(b / (s_c·2^−fx))`; the output is requantized with ratio
+//! `s_c·2^(fy−fx)` per channel.
+
+use super::graph::QuantOp;
+use super::lower::Lowering;
+use super::requant::{Requant, RequantIndex};
+use super::table::pow2;
+use crate::error::Result;
+use crate::graph::{numel, FloatNode, TensorId};
+use crate::kernels::{linear::EinsumExpr, pool, strides};
+use crate::ops::FloatOp;
+
+/// Per-channel symmetric quantization of `w` along `axis` (None: per tensor).
+fn quantize_weights(
+    w: &[f32],
+    shape: &[usize],
+    axis: Option<usize>,
+    bits: u32,
+) -> (Vec<i64>, Vec<f64>) {
+    let nc = axis.map_or(1, |a| shape[a]);
+    let chan = |i: usize| axis.map_or(0, |a| (i / strides(shape)[a]) % shape[a]);
+    let mut max = vec![0.0f64; nc];
+    for (i, &v) in w.iter().enumerate() {
+        max[chan(i)] = max[chan(i)].max(f64::from(v).abs());
+    }
+    let qmax = pow2(bits as i32 - 1) - 1.0;
+    let scales: Vec<f64> = max
+        .iter()
+        .map(|&m| if m > 0.0 { m / qmax } else { 1.0 })
+        .collect();
+    let q = w
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (f64::from(v) / scales[chan(i)]).round() as i64)
+        .collect();
+    (q, scales)
+}
+
+/// Quantizes a float bias broadcast to the output shape, in accumulator units.
+fn quantize_bias(
+    l: &mut Lowering,
+    node: &FloatNode,
+    bid: TensorId,
+    out_shape: &[usize],
+    ch_axis: Option<usize>,
+    unit: &[f64],
+) -> Result<TensorId> {
+    let bt = l.fg.tensor(bid)?;
+    let data =
+        l.fg.const_data(bid)
+            .ok_or_else(|| Lowering::unquantizable(node, "bias must be constant"))?;
+    let full = crate::kernels::binary(
+        &vec![0f32; numel(out_shape)],
+        out_shape,
+        data,
+        &bt.shape,
+        out_shape,
+        |_, b| b,
+    );
+    let vals: Vec<i64> = full
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            let c = ch_axis.map_or(0, |a| (i / strides(out_shape)[a]) % out_shape[a]);
+            (f64::from(b) / unit[c]).round() as i64
+        })
+        .collect();
+    Ok(l.add_const(
+        &format!("{}.bias_q", node.name),
+        out_shape.to_vec(),
+        vals,
+        0,
+        Some(bid),
+    ))
+}
+
+pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
+    let (lo, hi) = l.cfg.act_range();
+    let out_shape = l.fg.tensor(node.output)?.shape.clone();
+    let fy = l.act_frac(node.output);
+    let wb = l.cfg.weight_bits;
+    match &node.op {
+        FloatOp::Einsum { expr } => {
+            let e = EinsumExpr::parse(expr)
+                .ok_or_else(|| Lowering::unquantizable(node, "bad einsum expression"))?;
+            let [a, b] = [node.inputs[0], node.inputs[1]];
+            let (ca, cb) = (l.fg.const_data(a).is_some(), l.fg.const_data(b).is_some());
+            if !ca && !cb {
+                let (qa, fa) = l.operand(a, l.cfg.act_bits, None)?;
+                let (qb, fb) = l.operand(b, l.cfg.act_bits, None)?;
+                if node.inputs.len() > 2 {
+                    return Err(Lowering::unquantizable(
+                        node,
+                        "bias on an activation×activation product",
+                    ));
+                }
+                let requant = Requant::from_ratio(pow2(fy - fa - fb), lo, hi);
+                return Ok(l.push(
+                    &node.name,
+                    QuantOp::Einsum {
+                        expr: expr.clone(),
+                        requant,
+                    },
+                    vec![qa, qb],
+                    out_shape,
+                    fy,
+                    Some(node.output),
+                ));
+            }
+            let (wi, xi) = if cb { (1, 0) } else { (0, 1) };
+            let (wid, xid) = (node.inputs[wi], node.inputs[xi]);
+            let (qx, fx) = l.operand(xid, l.cfg.act_bits, None)?;
+            let wt = l.fg.tensor(wid)?.clone();
+            let wl = &e.inputs[wi];
+            let chans: Vec<char> = wl
+                .iter()
+                .copied()
+                .filter(|c| e.output.contains(c) && !e.inputs[xi].contains(c))
+                .collect();
+            let (waxis, oaxis) = match chans.as_slice() {
+                [c] => (
+                    wl.iter().position(|x| x == c),
+                    e.output.iter().position(|x| x == c),
+                ),
+                _ => (None, None),
+            };
+            let data = l.fg.const_data(wid).unwrap_or(&[]).to_vec();
+            let (wq, scales) = quantize_weights(&data, &wt.shape, waxis, wb);
+            let qw = l.add_const(&wt.name, wt.shape.clone(), wq, 0, Some(wid));
+            let ratios: Vec<f64> = scales.iter().map(|s| s * pow2(fy - fx)).collect();
+            let index = oaxis.map_or(RequantIndex::Tensor, RequantIndex::Axis);
+            let requant = Requant::from_ratios(&ratios, index, lo, hi);
+            let mut inputs = if wi == 1 { vec![qx, qw] } else { vec![qw, qx] };
+            if let Some(&bid) = node.inputs.get(2) {
+                let unit: Vec<f64> = scales.iter().map(|s| s * pow2(-fx)).collect();
+                inputs.push(quantize_bias(l, node, bid, &out_shape, oaxis, &unit)?);
+            }
+            Ok(l.push(
+                &node.name,
+                QuantOp::Einsum {
+                    expr: expr.clone(),
+                    requant,
+                },
+                inputs,
+                out_shape,
+                fy,
+                Some(node.output),
+            ))
+        }
+        FloatOp::Conv(spec) => {
+            let (qx, fx) = l.operand(node.inputs[0], l.cfg.act_bits, None)?;
+            let wid = node.inputs[1];
+            let data =
+                l.fg.const_data(wid)
+                    .ok_or_else(|| Lowering::unquantizable(node, "conv weights must be constant"))?
+                    .to_vec();
+            let wt = l.fg.tensor(wid)?.clone();
+            let (wq, scales) = quantize_weights(&data, &wt.shape, Some(0), wb);
+            let qw = l.add_const(&wt.name, wt.shape.clone(), wq, 0, Some(wid));
+            let oaxis = out_shape.len() - spec.window.kernel.len() - 1;
+            let ratios: Vec<f64> = scales.iter().map(|s| s * pow2(fy - fx)).collect();
+            let requant = Requant::from_ratios(&ratios, RequantIndex::Axis(oaxis), lo, hi);
+            let mut inputs = vec![qx, qw];
+            if let Some(&bid) = node.inputs.get(2) {
+                let bdata =
+                    l.fg.const_data(bid)
+                        .ok_or_else(|| Lowering::unquantizable(node, "bias must be constant"))?;
+                let q: Vec<i64> = bdata
+                    .iter()
+                    .zip(&scales)
+                    .map(|(&b, s)| (f64::from(b) / (s * pow2(-fx))).round() as i64)
+                    .collect();
+                inputs.push(l.add_const(
+                    &format!("{}.bias_q", node.name),
+                    vec![q.len()],
+                    q,
+                    0,
+                    Some(bid),
+                ));
+            }
+            Ok(l.push(
+                &node.name,
+                QuantOp::Conv {
+                    spec: spec.clone(),
+                    requant,
+                },
+                inputs,
+                out_shape,
+                fy,
+                Some(node.output),
+            ))
+        }
+        FloatOp::MaxPool(w) => {
+            let (qx, fx) = l.operand(node.inputs[0], l.cfg.act_bits, None)?;
+            Ok(l.push(
+                &node.name,
+                QuantOp::MaxPool(w.clone()),
+                vec![qx],
+                out_shape,
+                fx,
+                Some(node.output),
+            ))
+        }
+        FloatOp::AvgPool {
+            window,
+            count_include_pad,
+        } => {
+            let (qx, fx) = l.operand(node.inputs[0], l.cfg.act_bits, None)?;
+            let sx = l.q.tensors[qx.0].shape.clone();
+            let zeros = vec![0i64; numel(&sx)];
+            let (_, counts) = pool::window_fold(window, &zeros, &sx, &out_shape, 0, |a, _| a)
+                .ok_or_else(|| Lowering::unquantizable(node, "pool shape mismatch"))?;
+            let div = pool::avg_divisors(window, &counts, *count_include_pad);
+            let requant = if div.iter().all(|&d| d == div[0]) {
+                Requant::from_ratio(1.0 / div[0] as f64, lo, hi)
+            } else {
+                Requant::from_ratios(
+                    &div.iter().map(|&d| 1.0 / d as f64).collect::<Vec<_>>(),
+                    RequantIndex::Element,
+                    lo,
+                    hi,
+                )
+            };
+            Ok(l.push(
+                &node.name,
+                QuantOp::SumPool {
+                    window: window.clone(),
+                    requant,
+                },
+                vec![qx],
+                out_shape,
+                fx,
+                Some(node.output),
+            ))
+        }
+        _ => Err(Lowering::unquantizable(node, "not a linear op")),
+    }
+}

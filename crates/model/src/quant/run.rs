@@ -1,0 +1,276 @@
+//! Exact integer inference: every tensor of the run, as i64, indexed by tensor id.
+
+use serde::{Deserialize, Serialize};
+
+use super::graph::{QTensorKind, QuantOp, QuantizedGraph};
+use crate::error::{invalid, ModelError, Result};
+use crate::eval::structural_map;
+use crate::graph::{numel, TensorId};
+use crate::kernels::{self, linear, pool, reduce, shape as sk};
+
+/// Every tensor of an integer run (constants included), indexed by [`TensorId`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trace {
+    /// `values[id]` is the row-major content of tensor `id`.
+    pub values: Vec<Vec<i64>>,
+}
+
+impl Trace {
+    /// Values of tensor `id`.
+    pub fn get(&self, id: TensorId) -> Option<&[i64]> {
+        self.values.get(id.0).map(Vec::as_slice)
+    }
+}
+
+/// Integer semantics of one node; None on shape inconsistencies.
+pub fn eval_qnode(
+    g: &QuantizedGraph,
+    op: &QuantOp,
+    ins: &[&[i64]],
+    shapes: &[&[usize]],
+    sout: &[usize],
+) -> Option<Vec<i64>> {
+    let x = *ins.first()?;
+    let sx = *shapes.first()?;
+    Some(match op {
+        QuantOp::Einsum { expr, requant } => {
+            let e = linear::EinsumExpr::parse(expr)?;
+            let mut acc = linear::einsum(&e, x, sx, ins.get(1)?, shapes.get(1)?, sout)?;
+            if let (Some(b), Some(sb)) = (ins.get(2), shapes.get(2)) {
+                acc = kernels::binary(&acc, sout, b, sb, sout, |a: i64, b| a.wrapping_add(b));
+            }
+            requant.apply_all(&acc, sout)
+        }
+        QuantOp::Conv { spec, requant } => {
+            let acc = linear::conv(
+                spec,
+                x,
+                sx,
+                ins.get(1)?,
+                shapes.get(1)?,
+                ins.get(2).copied(),
+                sout,
+            )?;
+            requant.apply_all(&acc, sout)
+        }
+        QuantOp::MaxPool(w) => pool::window_fold(w, x, sx, sout, i64::MIN, i64::max)?.0,
+        QuantOp::SumPool { window, requant } => requant.apply_all(
+            &pool::window_fold(window, x, sx, sout, 0, i64::wrapping_add)?.0,
+            sout,
+        ),
+        QuantOp::AddSub {
+            lhs_shift,
+            rhs_shift,
+            sub,
+            requant,
+        } => {
+            let f = |a: i64, b: i64| {
+                let (a, b) = (a.wrapping_shl(*lhs_shift), b.wrapping_shl(*rhs_shift));
+                if *sub {
+                    a.wrapping_sub(b)
+                } else {
+                    a.wrapping_add(b)
+                }
+            };
+            requant.apply_all(
+                &kernels::binary(x, sx, ins.get(1)?, shapes.get(1)?, sout, f),
+                sout,
+            )
+        }
+        QuantOp::Mul { requant } => requant.apply_all(
+            &kernels::binary(x, sx, ins.get(1)?, shapes.get(1)?, sout, i64::wrapping_mul),
+            sout,
+        ),
+        QuantOp::MaxMin {
+            lhs_shift,
+            rhs_shift,
+            max,
+            requant,
+        } => {
+            let f = |a: i64, b: i64| {
+                let (a, b) = (a.wrapping_shl(*lhs_shift), b.wrapping_shl(*rhs_shift));
+                if *max {
+                    a.max(b)
+                } else {
+                    a.min(b)
+                }
+            };
+            requant.apply_all(
+                &kernels::binary(x, sx, ins.get(1)?, shapes.get(1)?, sout, f),
+                sout,
+            )
+        }
+        QuantOp::Compare {
+            lhs_shift,
+            rhs_shift,
+            kind,
+        } => {
+            let f = |a: i64, b: i64| {
+                i64::from(
+                    kind.compare(a.wrapping_shl(*lhs_shift), b.wrapping_shl(*rhs_shift))
+                        .unwrap_or(false),
+                )
+            };
+            kernels::binary(x, sx, ins.get(1)?, shapes.get(1)?, sout, f)
+        }
+        QuantOp::Select {
+            lhs_shift,
+            rhs_shift,
+            requant,
+        } => {
+            let a: Vec<i64> = ins
+                .get(1)?
+                .iter()
+                .map(|v| v.wrapping_shl(*lhs_shift))
+                .collect();
+            let b: Vec<i64> = ins
+                .get(2)?
+                .iter()
+                .map(|v| v.wrapping_shl(*rhs_shift))
+                .collect();
+            requant.apply_all(
+                &crate::eval::where_select(
+                    &[x, &a, &b],
+                    &[sx, shapes.get(1)?, shapes.get(2)?],
+                    sout,
+                    0,
+                )?,
+                sout,
+            )
+        }
+        QuantOp::Lookup { table } => {
+            let t = g.tables.get(table.0)?;
+            x.iter().map(|&v| t.get(v)).collect::<Option<Vec<i64>>>()?
+        }
+        QuantOp::Rescale { requant } => requant.apply_all(x, sout),
+        QuantOp::Move(fop) => sk::gather_map(x, &structural_map(fop, sx, sout)?, 0),
+        QuantOp::Pad { pads, value } => sk::gather_map(x, &sk::pad_map(sx, pads, sout), *value),
+        QuantOp::Concat { axis } => {
+            let parts: Vec<(&[i64], &[usize])> =
+                ins.iter().copied().zip(shapes.iter().copied()).collect();
+            sk::concat(&parts, *axis)?
+        }
+        QuantOp::ReduceSum { axes, requant } => {
+            let acc: Vec<i64> = reduce::reduce_groups(sx, axes)
+                .iter()
+                .map(|gr| gr.iter().fold(0i64, |a, &i| a.wrapping_add(x[i])))
+                .collect();
+            requant.apply_all(&acc, sout)
+        }
+        QuantOp::ReduceMax { axes, max } => reduce::reduce_groups(sx, axes)
+            .iter()
+            .map(|gr| {
+                let it = gr.iter().map(|&i| x[i]);
+                if *max {
+                    it.max()
+                } else {
+                    it.min()
+                }
+            })
+            .collect::<Option<Vec<i64>>>()?,
+        QuantOp::Softmax {
+            axis,
+            exp_table,
+            out_frac,
+        } => {
+            let t = g.tables.get(exp_table.0)?;
+            let mut y = vec![0; x.len()];
+            for gr in reduce::reduce_groups(sx, &[*axis]) {
+                let m = gr.iter().map(|&i| x[i]).max()?;
+                let e: Vec<i64> = gr
+                    .iter()
+                    .map(|&i| t.get(x[i].wrapping_sub(m)))
+                    .collect::<Option<_>>()?;
+                let s = e.iter().fold(0i64, |a, &v| a.wrapping_add(v)).max(1);
+                for (&i, &ei) in gr.iter().zip(&e) {
+                    y[i] = ei.wrapping_shl(*out_frac).wrapping_add(s / 2).div_euclid(s);
+                }
+            }
+            y
+        }
+    })
+}
+
+/// Runs the quantized graph on already-quantized inputs.
+pub fn run_quantized(g: &QuantizedGraph, inputs: &[Vec<i64>]) -> Result<Trace> {
+    if inputs.len() != g.inputs.len() {
+        return Err(ModelError::InvalidInput(format!(
+            "expected {} inputs, got {}",
+            g.inputs.len(),
+            inputs.len()
+        )));
+    }
+    let mut values: Vec<Vec<i64>> = g
+        .tensors
+        .iter()
+        .map(|t| match &t.kind {
+            QTensorKind::Const(d) => d.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    for (id, v) in g.inputs.iter().zip(inputs) {
+        let t = g
+            .tensors
+            .get(id.0)
+            .ok_or_else(|| invalid("<inputs>", "bad input id"))?;
+        if v.len() != numel(&t.shape) {
+            return Err(ModelError::InvalidInput(format!(
+                "input `{}`: {} values, expected {}",
+                t.name,
+                v.len(),
+                numel(&t.shape)
+            )));
+        }
+        values[id.0] = v.clone();
+    }
+    for n in &g.nodes {
+        let ins: Vec<&[i64]> = n
+            .inputs
+            .iter()
+            .map(|i| values.get(i.0).map(Vec::as_slice).unwrap_or(&[]))
+            .collect();
+        let shapes: Vec<&[usize]> = n
+            .inputs
+            .iter()
+            .map(|i| {
+                g.tensors
+                    .get(i.0)
+                    .map(|t| t.shape.as_slice())
+                    .unwrap_or(&[])
+            })
+            .collect();
+        let sout = &g
+            .tensors
+            .get(n.output.0)
+            .ok_or_else(|| invalid(&n.name, "bad output id"))?
+            .shape;
+        let out = eval_qnode(g, &n.op, &ins, &shapes, sout)
+            .ok_or_else(|| invalid(&n.name, "integer evaluation failed (shape or table domain)"))?;
+        if out.len() != numel(sout) {
+            return Err(invalid(
+                &n.name,
+                "integer evaluation produced a wrong number of values",
+            ));
+        }
+        values[n.output.0] = out;
+    }
+    Ok(Trace { values })
+}
+
+/// Quantizes float inputs and runs the graph.
+pub fn run(g: &QuantizedGraph, inputs: &[Vec<f32>]) -> Result<Trace> {
+    let q: Vec<Vec<i64>> = g
+        .inputs
+        .iter()
+        .zip(inputs)
+        .map(|(id, x)| g.quantize_input(*id, x))
+        .collect();
+    if q.len() != inputs.len() {
+        return Err(ModelError::InvalidInput(format!(
+            "expected {} inputs, got {}",
+            g.inputs.len(),
+            inputs.len()
+        )));
+    }
+    run_quantized(g, &q)
+}
