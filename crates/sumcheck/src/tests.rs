@@ -1,0 +1,184 @@
+//! Conformance tests, run for both field configurations through one generic body.
+
+use proptest::prelude::*;
+use zkinfer_field::p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
+use zkinfer_field::{FieldConfig, GoldilocksConfig, KoalaBearConfig};
+use zkinfer_poly::{eq_table, evaluate};
+use zkinfer_transcript::{DomainSeparator, Proof, ProverTranscript, VerifierTranscript};
+
+use crate::*;
+
+fn ds<C: FieldConfig>() -> DomainSeparator {
+    DomainSeparator::new("sumcheck-test", 1, C::ID, b"")
+}
+
+struct Instance<C: FieldConfig> {
+    tables: Vec<Vec<C::F>>,
+    comp: Composition<C::EF>,
+    claim: C::EF,
+}
+
+/// A random instance: `k` base tables in `n` variables and a random sum of products.
+fn instance<C: FieldConfig>(n: usize, k: usize, seed: u64) -> Instance<C> {
+    let mut s = seed | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let tables: Vec<Vec<C::F>> =
+        (0..k).map(|_| (0..1usize << n).map(|_| C::F::from_u64(next() >> 34)).collect()).collect();
+    let terms = (0..1 + next() as usize % 3)
+        .map(|_| Term {
+            coeff: C::EF::from_u64(next() >> 40),
+            factors: (0..1 + next() as usize % 4).map(|_| next() as usize % k).collect(),
+        })
+        .collect();
+    let comp = Composition::new(k, terms);
+    let claim = (0..1usize << n)
+        .map(|x| comp.evaluate(&tables.iter().map(|t| C::EF::from(t[x])).collect::<Vec<_>>()))
+        .sum();
+    Instance { tables, comp, claim }
+}
+
+fn prove_instance<C: FieldConfig>(inst: &Instance<C>) -> (Proof, ProverOutput<C::EF>) {
+    let mut t = ProverTranscript::<C::F>::new(&ds::<C>());
+    let mles = inst.tables.iter().map(|v| Mle::Base(v.as_slice())).collect();
+    let out = prove(inst.claim, mles, &inst.comp, &mut t);
+    (t.finish(), out)
+}
+
+/// Verifies and settles the final claim by evaluating the tables directly.
+fn verify_instance<C: FieldConfig>(
+    inst: &Instance<C>,
+    claim: C::EF,
+    bytes: &[u8],
+    domain: &DomainSeparator,
+) -> Result<Vec<C::EF>, SumcheckError> {
+    let n = zkinfer_poly::num_vars(inst.tables[0].len());
+    let mut t = VerifierTranscript::<C::F>::new(domain, bytes);
+    let reduced = verify(claim, n, inst.comp.degree(), &mut t)?;
+    let evals: Vec<C::EF> = inst.tables.iter().map(|v| evaluate(v, &reduced.point)).collect();
+    reduced.check(&inst.comp, &evals)?;
+    t.finish().map_err(|source| SumcheckError::Transcript { round: n, source })?;
+    Ok(reduced.point)
+}
+
+fn roundtrip<C: FieldConfig>(n: usize, k: usize, seed: u64) {
+    let inst = instance::<C>(n, k, seed);
+    let (proof, out) = prove_instance(&inst);
+    let point = verify_instance(&inst, inst.claim, &proof.bytes, &ds::<C>()).expect("honest proof");
+    assert_eq!(point, out.point);
+    for (v, e) in inst.tables.iter().zip(&out.evals) {
+        assert_eq!(evaluate(v, &out.point), *e, "prover's final evaluations");
+    }
+}
+
+fn tamper_every_coefficient<C: FieldConfig>(n: usize, k: usize, seed: u64) {
+    let inst = instance::<C>(n, k, seed);
+    let (proof, _) = prove_instance(&inst);
+    let elem = zkinfer_field::canonical_bytes::<C::F>() * <C::EF as BasedVectorSpace<C::F>>::DIMENSION;
+    for i in 0..proof.bytes.len() / elem {
+        let mut bad = proof.bytes.clone();
+        bad[i * elem] ^= 1; // still canonical for both fields (low bit of the low limb)
+        let err = verify_instance(&inst, inst.claim, &bad, &ds::<C>()).unwrap_err();
+        assert!(matches!(err, SumcheckError::FinalCheck { .. } | SumcheckError::Transcript { .. }), "{err:?}");
+    }
+    // wrong claimed sum
+    assert!(verify_instance(&inst, inst.claim + C::EF::ONE, &proof.bytes, &ds::<C>()).is_err());
+    // Other domain separator (another statement/config). With a single round the honest
+    // message is the same for every challenge, so only n ≥ 2 can tell domains apart.
+    let other = DomainSeparator::new("sumcheck-test", 2, C::ID, b"");
+    if n > 1 {
+        assert!(verify_instance(&inst, inst.claim, &proof.bytes, &other).is_err());
+    }
+}
+
+fn batch_roundtrip<C: FieldConfig>(n: usize, seed: u64) {
+    let a = instance::<C>(n, 2, seed);
+    let b = instance::<C>(n, 3, seed + 1);
+    let mut t = ProverTranscript::<C::F>::new(&ds::<C>());
+    let out = prove_batch(vec![(a.claim, mles(&a), a.comp.clone()), (b.claim, mles(&b), b.comp.clone())], &mut t);
+    let proof = t.finish();
+    let degree = a.comp.degree().max(b.comp.degree());
+    let check = |claims: &[C::EF]| -> Result<(), SumcheckError> {
+        let mut v = VerifierTranscript::<C::F>::with_pattern(&ds::<C>(), &proof.bytes, &proof.pattern);
+        let bc = verify_batch(claims, n, degree, &mut v)?;
+        let ev = |i: &Instance<C>| -> Vec<C::EF> { i.tables.iter().map(|t| evaluate(t, &bc.claim.point)).collect() };
+        bc.check(&[a.comp.clone(), b.comp.clone()], &[ev(&a), ev(&b)])
+    };
+    check(&[a.claim, b.claim]).expect("honest batch");
+    assert_eq!(out.evals.len(), 5);
+    assert!(check(&[a.claim, b.claim + C::EF::ONE]).is_err());
+}
+
+fn mles<C: FieldConfig>(i: &Instance<C>) -> Vec<Mle<'_, C::F, C::EF>> {
+    i.tables.iter().map(|v| Mle::Base(v.as_slice())).collect()
+}
+
+fn eq_weighted<C: FieldConfig>(n: usize, seed: u64) {
+    let inst = instance::<C>(n, 2, seed);
+    let r: Vec<C::EF> = (0..n).map(|i| C::EF::from_u64(seed.wrapping_add(i as u64 * 31) >> 8)).collect();
+    let eq = eq_table(&r);
+    let comp = Composition::<C::EF>::product(3);
+    let claim: C::EF = (0..1usize << n).map(|x| eq[x] * inst.tables[0][x] * inst.tables[1][x]).sum();
+    let mut t = ProverTranscript::<C::F>::new(&ds::<C>());
+    let mles = vec![Mle::Ext(eq), Mle::Base(&inst.tables[0]), Mle::Base(&inst.tables[1])];
+    let _ = prove(claim, mles, &comp, &mut t);
+    let proof = t.finish();
+    let mut v = VerifierTranscript::<C::F>::new(&ds::<C>(), &proof.bytes);
+    let red = verify(claim, n, 3, &mut v).unwrap();
+    let evals = vec![
+        zkinfer_poly::eq_eval(&r, &red.point),
+        evaluate(&inst.tables[0], &red.point),
+        evaluate(&inst.tables[1], &red.point),
+    ];
+    red.check(&comp, &evals).unwrap();
+}
+
+macro_rules! conformance {
+    ($name:ident, $cfg:ty) => {
+        mod $name {
+            use super::*;
+            proptest! {
+                #![proptest_config(ProptestConfig::with_cases(24))]
+                #[test]
+                fn honest_roundtrip(n in 0usize..9, k in 1usize..5, seed in any::<u64>()) { roundtrip::<$cfg>(n, k, seed); }
+                #[test]
+                fn tampering_rejected(n in 1usize..5, k in 1usize..4, seed in any::<u64>()) { tamper_every_coefficient::<$cfg>(n, k, seed); }
+                #[test]
+                fn batch(n in 0usize..7, seed in any::<u64>()) { batch_roundtrip::<$cfg>(n, seed); }
+                #[test]
+                fn eq_form(n in 0usize..8, seed in any::<u64>()) { eq_weighted::<$cfg>(n, seed); }
+                #[test]
+                fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400), n in 0usize..6, d in 0usize..5) {
+                    let mut t = VerifierTranscript::<<$cfg as FieldConfig>::F>::new(&ds::<$cfg>(), &bytes);
+                    let _ = verify::<_, <$cfg as FieldConfig>::EF>(<$cfg as FieldConfig>::EF::ONE, n, d, &mut t);
+                }
+                #[test]
+                fn truncation_rejected(cut in 0usize..1000, seed in any::<u64>()) {
+                    let inst = instance::<$cfg>(5, 2, seed);
+                    let (proof, _) = prove_instance(&inst);
+                    let cut = cut % proof.bytes.len();
+                    prop_assert!(verify_instance(&inst, inst.claim, &proof.bytes[..cut], &ds::<$cfg>()).is_err());
+                }
+            }
+
+            #[test]
+            fn large_instance_parallel_path() { roundtrip::<$cfg>(14, 3, 7); }
+        }
+    };
+}
+
+conformance!(goldilocks, GoldilocksConfig);
+conformance!(koalabear, KoalaBearConfig);
+
+#[test]
+fn byte_identical_across_thread_counts() {
+    let inst = instance::<GoldilocksConfig>(15, 3, 99);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| prove_instance(&inst).0.bytes)
+    };
+    assert_eq!(run(1), run(2));
+}
