@@ -26,13 +26,23 @@ type EF = <GoldilocksConfig as FieldConfig>::EF;
 
 pub fn run(args: &DemoArgs) -> Result<()> {
     if args.log_size > 26 {
-        bail!("--log-size {} is too large for the demo (max 26)", args.log_size);
+        bail!(
+            "--log-size {} is too large for the demo (max 26)",
+            args.log_size
+        );
     }
     let k = args.log_size;
     let n = 1u64 << k;
-    let a: Vec<F> = (0..n).map(|i| F::from_u64(i.wrapping_mul(0x9e37_79b9) % 65_536)).collect();
+    let a: Vec<F> = (0..n)
+        .map(|i| F::from_u64(i.wrapping_mul(0x9e37_79b9) % 65_536))
+        .collect();
     let b: Vec<F> = (0..n).map(|i| F::from_u64((i ^ 0x5a5a) % 256)).collect();
-    let ds = DomainSeparator::new("zkinfer-demo", 1, GoldilocksConfig::ID, &(k as u64).to_le_bytes());
+    let ds = DomainSeparator::new(
+        "zkinfer-demo",
+        1,
+        GoldilocksConfig::ID,
+        &(k as u64).to_le_bytes(),
+    );
 
     let t0 = Instant::now();
     let claim = EF::from(a.iter().zip(&b).map(|(&x, &y)| x * y).sum::<F>());
@@ -81,7 +91,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     } else {
         println!("sumcheck: inner product of two 2^{k} vectors");
         println!("  prove   {:>9.2} ms", prove_time.as_secs_f64() * 1e3);
-        println!("  verify  {:>9.2} ms (includes the verifier evaluating both vectors itself)", verify_time.as_secs_f64() * 1e3);
+        println!(
+            "  verify  {:>9.2} ms (includes the verifier evaluating both vectors itself)",
+            verify_time.as_secs_f64() * 1e3
+        );
         println!("  proof   {:>9} bytes", proof.bytes.len());
         println!("  verified: yes; a wrong claim is rejected: yes");
     }

@@ -10,7 +10,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "zkinfer", version, about = "Succinct zero-knowledge proofs of ML inference")]
+#[command(
+    name = "zkinfer",
+    version,
+    about = "Succinct zero-knowledge proofs of ML inference"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

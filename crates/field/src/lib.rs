@@ -101,7 +101,12 @@ mod tests {
     fn signed_roundtrip<C: FieldConfig>() {
         let half = (C::F::ORDER_U64 / 2) as i64;
         for v in [0i64, 1, -1, 123_456, -123_456, half, -half] {
-            assert_eq!(to_signed(from_signed::<C::F>(v)), v, "value {v} in {}", C::ID);
+            assert_eq!(
+                to_signed(from_signed::<C::F>(v)),
+                v,
+                "value {v} in {}",
+                C::ID
+            );
         }
     }
 

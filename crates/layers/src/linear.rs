@@ -97,7 +97,10 @@ pub fn verify<F: PrimeField64, EF: ExtensionField<F>>(
 ) -> Result<LinearClaims<EF>, LinearError> {
     let expected = shape.log_p + shape.log_m;
     if y_point.len() != expected {
-        return Err(LinearError::PointShape { expected, got: y_point.len() });
+        return Err(LinearError::PointShape {
+            expected,
+            got: y_point.len(),
+        });
     }
     let (r_k, r_i) = y_point.split_at(shape.log_p);
     let reduced = zkinfer_sumcheck::verify(y_value, shape.log_n, 2, t)?;
@@ -106,7 +109,13 @@ pub fn verify<F: PrimeField64, EF: ExtensionField<F>>(
     Ok(claims(&reduced.point, r_i, r_k, evals[0], evals[1]))
 }
 
-fn claims<EF: Copy>(r_j: &[EF], r_i: &[EF], r_k: &[EF], x_value: EF, w_value: EF) -> LinearClaims<EF> {
+fn claims<EF: Copy>(
+    r_j: &[EF],
+    r_i: &[EF],
+    r_k: &[EF],
+    x_value: EF,
+    w_value: EF,
+) -> LinearClaims<EF> {
     LinearClaims {
         x_point: r_j.iter().chain(r_i).copied().collect(),
         x_value,

@@ -29,7 +29,10 @@ const PAR_THRESHOLD: usize = 1 << 12;
 /// # Panics
 /// If `len` is not a power of two (a caller bug: tables are padded before they get here).
 pub fn num_vars(len: usize) -> usize {
-    assert!(len.is_power_of_two(), "MLE table length {len} is not a power of two");
+    assert!(
+        len.is_power_of_two(),
+        "MLE table length {len} is not a power of two"
+    );
     len.trailing_zeros() as usize
 }
 
@@ -115,7 +118,11 @@ where
     T: Field,
     EF: ExtensionField<T>,
 {
-    assert_eq!(1usize << point.len(), evals.len(), "point/table size mismatch");
+    assert_eq!(
+        1usize << point.len(),
+        evals.len(),
+        "point/table size mismatch"
+    );
     let Some((&r0, rest)) = point.split_first() else {
         return EF::from(evals[0]);
     };
@@ -134,7 +141,10 @@ where
     EF: ExtensionField<T>,
 {
     let block = 1usize << r.len();
-    assert!(evals.len() % block == 0 && evals.len() >= block, "fix_low: size mismatch");
+    assert!(
+        evals.len().is_multiple_of(block) && evals.len() >= block,
+        "fix_low: size mismatch"
+    );
     let eq = eq_table(r);
     let f = |chunk: &[T]| -> EF { eq.iter().zip(chunk).map(|(&e, &v)| e * v).sum() };
     if evals.len() >= PAR_THRESHOLD {
@@ -152,7 +162,10 @@ where
     EF: ExtensionField<T>,
 {
     let rows = 1usize << r.len();
-    assert!(evals.len() % rows == 0 && evals.len() >= rows, "fix_high: size mismatch");
+    assert!(
+        evals.len().is_multiple_of(rows) && evals.len() >= rows,
+        "fix_high: size mismatch"
+    );
     let width = evals.len() / rows;
     let eq = eq_table(r);
     let col = |c: usize| -> EF { (0..rows).map(|i| eq[i] * evals[i * width + c]).sum() };

@@ -10,7 +10,11 @@ fn naive_eval<C: FieldConfig>(v: &[C::F], r: &[C::EF]) -> C::EF {
     for (x, &val) in v.iter().enumerate() {
         let mut w = C::EF::ONE;
         for (i, &ri) in r.iter().enumerate() {
-            w *= if (x >> i) & 1 == 1 { ri } else { C::EF::ONE - ri };
+            w *= if (x >> i) & 1 == 1 {
+                ri
+            } else {
+                C::EF::ONE - ri
+            };
         }
         acc += w * val;
     }
@@ -18,11 +22,18 @@ fn naive_eval<C: FieldConfig>(v: &[C::F], r: &[C::EF]) -> C::EF {
 }
 
 fn ext<C: FieldConfig>(seed: u64) -> C::EF {
-    C::EF::from_basis_coefficients_fn(|i| C::F::from_u64(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i as u64 * 7919)))
+    C::EF::from_basis_coefficients_fn(|i| {
+        C::F::from_u64(
+            seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .wrapping_add(i as u64 * 7919),
+        )
+    })
 }
 
 fn check_all<C: FieldConfig>(vals: &[u64], n: usize, seed: u64) {
-    let v: Vec<C::F> = (0..1usize << n).map(|i| C::F::from_u64(vals[i % vals.len()] % C::F::ORDER_U64)).collect();
+    let v: Vec<C::F> = (0..1usize << n)
+        .map(|i| C::F::from_u64(vals[i % vals.len()] % C::F::ORDER_U64))
+        .collect();
     let r: Vec<C::EF> = (0..n).map(|i| ext::<C>(seed + i as u64)).collect();
     let want = naive_eval::<C>(&v, &r);
     assert_eq!(evaluate(&v, &r), want);
@@ -42,10 +53,12 @@ fn check_all<C: FieldConfig>(vals: &[u64], n: usize, seed: u64) {
 #[test]
 fn eq_eval_matches_table() {
     type C = GoldilocksConfig;
-    let r: Vec<<C as FieldConfig>::EF> = (0..4).map(|i| ext::<C>(i)).collect();
+    let r: Vec<<C as FieldConfig>::EF> = (0..4).map(ext::<C>).collect();
     let t = eq_table(&r);
     for x in 0..16usize {
-        let b: Vec<_> = (0..4).map(|i| <C as FieldConfig>::EF::from_u64(((x >> i) & 1) as u64)).collect();
+        let b: Vec<_> = (0..4)
+            .map(|i| <C as FieldConfig>::EF::from_u64(((x >> i) & 1) as u64))
+            .collect();
         assert_eq!(eq_eval(&r, &b), t[x]);
     }
 }

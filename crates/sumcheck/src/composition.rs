@@ -26,7 +26,10 @@ impl<EF: Field> Composition<EF> {
     pub fn new(num_mles: usize, terms: Vec<Term<EF>>) -> Self {
         assert!(!terms.is_empty(), "composition needs at least one term");
         for t in &terms {
-            assert!(t.factors.iter().all(|&i| i < num_mles), "factor index out of range");
+            assert!(
+                t.factors.iter().all(|&i| i < num_mles),
+                "factor index out of range"
+            );
             assert!(!t.factors.is_empty(), "a term needs at least one factor");
         }
         Self { num_mles, terms }
@@ -34,7 +37,13 @@ impl<EF: Field> Composition<EF> {
 
     /// The plain product `Π_{i<n} y_i`.
     pub fn product(n: usize) -> Self {
-        Self::new(n, vec![Term { coeff: EF::ONE, factors: (0..n).collect() }])
+        Self::new(
+            n,
+            vec![Term {
+                coeff: EF::ONE,
+                factors: (0..n).collect(),
+            }],
+        )
     }
 
     /// Number of MLE inputs.
@@ -49,7 +58,11 @@ impl<EF: Field> Composition<EF> {
 
     /// Total degree.
     pub fn degree(&self) -> usize {
-        self.terms.iter().map(|t| t.factors.len()).max().unwrap_or(0)
+        self.terms
+            .iter()
+            .map(|t| t.factors.len())
+            .max()
+            .unwrap_or(0)
     }
 
     /// `g(values)`.

@@ -45,7 +45,7 @@ mod verifier;
 
 pub use composition::{Composition, Term};
 pub use error::SumcheckError;
-pub use prover::{prove, prove_batch, Mle, ProverOutput};
+pub use prover::{prove, prove_batch, Instance, Mle, ProverOutput};
 pub use verifier::{interpolate_at, verify, verify_batch, BatchedClaim, SumcheckClaim};
 
 #[cfg(test)]

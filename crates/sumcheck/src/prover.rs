@@ -35,6 +35,9 @@ impl<F: Field, EF: ExtensionField<F>> Mle<'_, F, EF> {
     }
 }
 
+/// One claim of a batch: `(claimed sum, input MLEs, composition)`.
+pub type Instance<'a, F, EF> = (EF, Vec<Mle<'a, F, EF>>, Composition<EF>);
+
 /// What the prover ends with: the challenge point and each MLE's value there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProverOutput<EF> {
@@ -61,12 +64,23 @@ where
     F: PrimeField64,
     EF: ExtensionField<F>,
 {
-    assert_eq!(mles.len(), comp.num_mles(), "sumcheck: MLE count != composition arity");
+    assert_eq!(
+        mles.len(),
+        comp.num_mles(),
+        "sumcheck: MLE count != composition arity"
+    );
     let n = zkinfer_poly::num_vars(mles.first().map_or(1, Mle::len));
-    assert!(mles.iter().all(|m| m.len() == 1 << n), "sumcheck: MLE sizes differ");
+    assert!(
+        mles.iter().all(|m| m.len() == 1 << n),
+        "sumcheck: MLE sizes differ"
+    );
     absorb_statement(transcript, &[claim], n, comp.degree());
     let (point, evals) = run(claim, mles, comp, transcript);
-    ProverOutput { point, evals, coeffs: vec![EF::ONE] }
+    ProverOutput {
+        point,
+        evals,
+        coeffs: vec![EF::ONE],
+    }
 }
 
 /// Proves several claims over the same number of variables at once: samples `α` after
@@ -76,7 +90,7 @@ where
 /// # Panics
 /// If `instances` is empty or the instances differ in number of variables.
 pub fn prove_batch<'a, F, EF>(
-    instances: Vec<(EF, Vec<Mle<'a, F, EF>>, Composition<EF>)>,
+    instances: Vec<Instance<'a, F, EF>>,
     transcript: &mut ProverTranscript<F>,
 ) -> ProverOutput<EF>
 where
@@ -95,11 +109,18 @@ where
     let claim = claims.iter().zip(&coeffs).map(|(&c, &a)| c * a).sum();
     let mut mles = Vec::new();
     for (_, m, _) in instances {
-        assert!(m.iter().all(|t| t.len() == 1 << n), "sumcheck: batch sizes differ");
+        assert!(
+            m.iter().all(|t| t.len() == 1 << n),
+            "sumcheck: batch sizes differ"
+        );
         mles.extend(m);
     }
     let (point, evals) = run(claim, mles, &comp, transcript);
-    ProverOutput { point, evals, coeffs }
+    ProverOutput {
+        point,
+        evals,
+        coeffs,
+    }
 }
 
 fn run<F, EF>(
@@ -164,7 +185,11 @@ where
     };
     (0..=d)
         .map(|t| {
-            comp.terms().iter().enumerate().map(|(k, term)| term.coeff * per_term[k * (d + 1) + t]).sum()
+            comp.terms()
+                .iter()
+                .enumerate()
+                .map(|(k, term)| term.coeff * per_term[k * (d + 1) + t])
+                .sum()
         })
         .collect()
 }

@@ -27,24 +27,39 @@ fn instance<C: FieldConfig>(n: usize, k: usize, seed: u64) -> Instance<C> {
         s ^= s << 17;
         s
     };
-    let tables: Vec<Vec<C::F>> =
-        (0..k).map(|_| (0..1usize << n).map(|_| C::F::from_u64(next() >> 34)).collect()).collect();
+    let tables: Vec<Vec<C::F>> = (0..k)
+        .map(|_| {
+            (0..1usize << n)
+                .map(|_| C::F::from_u64(next() >> 34))
+                .collect()
+        })
+        .collect();
     let terms = (0..1 + next() as usize % 3)
         .map(|_| Term {
             coeff: C::EF::from_u64(next() >> 40),
-            factors: (0..1 + next() as usize % 4).map(|_| next() as usize % k).collect(),
+            factors: (0..1 + next() as usize % 4)
+                .map(|_| next() as usize % k)
+                .collect(),
         })
         .collect();
     let comp = Composition::new(k, terms);
     let claim = (0..1usize << n)
         .map(|x| comp.evaluate(&tables.iter().map(|t| C::EF::from(t[x])).collect::<Vec<_>>()))
         .sum();
-    Instance { tables, comp, claim }
+    Instance {
+        tables,
+        comp,
+        claim,
+    }
 }
 
 fn prove_instance<C: FieldConfig>(inst: &Instance<C>) -> (Proof, ProverOutput<C::EF>) {
     let mut t = ProverTranscript::<C::F>::new(&ds::<C>());
-    let mles = inst.tables.iter().map(|v| Mle::Base(v.as_slice())).collect();
+    let mles = inst
+        .tables
+        .iter()
+        .map(|v| Mle::Base(v.as_slice()))
+        .collect();
     let out = prove(inst.claim, mles, &inst.comp, &mut t);
     (t.finish(), out)
 }
@@ -59,9 +74,14 @@ fn verify_instance<C: FieldConfig>(
     let n = zkinfer_poly::num_vars(inst.tables[0].len());
     let mut t = VerifierTranscript::<C::F>::new(domain, bytes);
     let reduced = verify(claim, n, inst.comp.degree(), &mut t)?;
-    let evals: Vec<C::EF> = inst.tables.iter().map(|v| evaluate(v, &reduced.point)).collect();
+    let evals: Vec<C::EF> = inst
+        .tables
+        .iter()
+        .map(|v| evaluate(v, &reduced.point))
+        .collect();
     reduced.check(&inst.comp, &evals)?;
-    t.finish().map_err(|source| SumcheckError::Transcript { round: n, source })?;
+    t.finish()
+        .map_err(|source| SumcheckError::Transcript { round: n, source })?;
     Ok(reduced.point)
 }
 
@@ -78,12 +98,19 @@ fn roundtrip<C: FieldConfig>(n: usize, k: usize, seed: u64) {
 fn tamper_every_coefficient<C: FieldConfig>(n: usize, k: usize, seed: u64) {
     let inst = instance::<C>(n, k, seed);
     let (proof, _) = prove_instance(&inst);
-    let elem = zkinfer_field::canonical_bytes::<C::F>() * <C::EF as BasedVectorSpace<C::F>>::DIMENSION;
+    let elem =
+        zkinfer_field::canonical_bytes::<C::F>() * <C::EF as BasedVectorSpace<C::F>>::DIMENSION;
     for i in 0..proof.bytes.len() / elem {
         let mut bad = proof.bytes.clone();
         bad[i * elem] ^= 1; // still canonical for both fields (low bit of the low limb)
         let err = verify_instance(&inst, inst.claim, &bad, &ds::<C>()).unwrap_err();
-        assert!(matches!(err, SumcheckError::FinalCheck { .. } | SumcheckError::Transcript { .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                SumcheckError::FinalCheck { .. } | SumcheckError::Transcript { .. }
+            ),
+            "{err:?}"
+        );
     }
     // wrong claimed sum
     assert!(verify_instance(&inst, inst.claim + C::EF::ONE, &proof.bytes, &ds::<C>()).is_err());
@@ -99,13 +126,25 @@ fn batch_roundtrip<C: FieldConfig>(n: usize, seed: u64) {
     let a = instance::<C>(n, 2, seed);
     let b = instance::<C>(n, 3, seed + 1);
     let mut t = ProverTranscript::<C::F>::new(&ds::<C>());
-    let out = prove_batch(vec![(a.claim, mles(&a), a.comp.clone()), (b.claim, mles(&b), b.comp.clone())], &mut t);
+    let out = prove_batch(
+        vec![
+            (a.claim, mles(&a), a.comp.clone()),
+            (b.claim, mles(&b), b.comp.clone()),
+        ],
+        &mut t,
+    );
     let proof = t.finish();
     let degree = a.comp.degree().max(b.comp.degree());
     let check = |claims: &[C::EF]| -> Result<(), SumcheckError> {
-        let mut v = VerifierTranscript::<C::F>::with_pattern(&ds::<C>(), &proof.bytes, &proof.pattern);
+        let mut v =
+            VerifierTranscript::<C::F>::with_pattern(&ds::<C>(), &proof.bytes, &proof.pattern);
         let bc = verify_batch(claims, n, degree, &mut v)?;
-        let ev = |i: &Instance<C>| -> Vec<C::EF> { i.tables.iter().map(|t| evaluate(t, &bc.claim.point)).collect() };
+        let ev = |i: &Instance<C>| -> Vec<C::EF> {
+            i.tables
+                .iter()
+                .map(|t| evaluate(t, &bc.claim.point))
+                .collect()
+        };
         bc.check(&[a.comp.clone(), b.comp.clone()], &[ev(&a), ev(&b)])
     };
     check(&[a.claim, b.claim]).expect("honest batch");
@@ -119,12 +158,20 @@ fn mles<C: FieldConfig>(i: &Instance<C>) -> Vec<Mle<'_, C::F, C::EF>> {
 
 fn eq_weighted<C: FieldConfig>(n: usize, seed: u64) {
     let inst = instance::<C>(n, 2, seed);
-    let r: Vec<C::EF> = (0..n).map(|i| C::EF::from_u64(seed.wrapping_add(i as u64 * 31) >> 8)).collect();
+    let r: Vec<C::EF> = (0..n)
+        .map(|i| C::EF::from_u64(seed.wrapping_add(i as u64 * 31) >> 8))
+        .collect();
     let eq = eq_table(&r);
     let comp = Composition::<C::EF>::product(3);
-    let claim: C::EF = (0..1usize << n).map(|x| eq[x] * inst.tables[0][x] * inst.tables[1][x]).sum();
+    let claim: C::EF = (0..1usize << n)
+        .map(|x| eq[x] * inst.tables[0][x] * inst.tables[1][x])
+        .sum();
     let mut t = ProverTranscript::<C::F>::new(&ds::<C>());
-    let mles = vec![Mle::Ext(eq), Mle::Base(&inst.tables[0]), Mle::Base(&inst.tables[1])];
+    let mles = vec![
+        Mle::Ext(eq),
+        Mle::Base(&inst.tables[0]),
+        Mle::Base(&inst.tables[1]),
+    ];
     let _ = prove(claim, mles, &comp, &mut t);
     let proof = t.finish();
     let mut v = VerifierTranscript::<C::F>::new(&ds::<C>(), &proof.bytes);
@@ -178,7 +225,11 @@ conformance!(koalabear, KoalaBearConfig);
 fn byte_identical_across_thread_counts() {
     let inst = instance::<GoldilocksConfig>(15, 3, 99);
     let run = |threads: usize| {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| prove_instance(&inst).0.bytes)
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| prove_instance(&inst).0.bytes)
     };
     assert_eq!(run(1), run(2));
 }

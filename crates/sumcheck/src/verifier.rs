@@ -27,7 +27,9 @@ impl<EF: Field> SumcheckClaim<EF> {
         if evals.len() == comp.num_mles() && comp.evaluate(evals) == self.value {
             Ok(())
         } else {
-            Err(SumcheckError::FinalCheck { rounds: self.point.len() })
+            Err(SumcheckError::FinalCheck {
+                rounds: self.point.len(),
+            })
         }
     }
 }
@@ -136,7 +138,10 @@ where
     let alpha: EF = transcript.sample_ext("sumcheck batch alpha");
     let coeffs: Vec<EF> = alpha.powers().take(claims.len()).collect();
     let claim = claims.iter().zip(&coeffs).map(|(&c, &a)| c * a).sum();
-    Ok(BatchedClaim { claim: rounds(claim, n, degree, transcript)?, coeffs })
+    Ok(BatchedClaim {
+        claim: rounds(claim, n, degree, transcript)?,
+        coeffs,
+    })
 }
 
 fn rounds<F, EF>(
@@ -166,7 +171,10 @@ where
         claim = interpolate_at(&h, r);
         point.push(r);
     }
-    Ok(SumcheckClaim { point, value: claim })
+    Ok(SumcheckClaim {
+        point,
+        value: claim,
+    })
 }
 
 /// Evaluates at `x` the polynomial of degree < `ys.len()` taking value `ys[i]` at `i`

@@ -57,11 +57,17 @@ pub fn decode_envelope(bytes: &[u8], kind: [u8; 4], version: u16) -> Result<&[u8
     }
     let got = [bytes[4], bytes[5], bytes[6], bytes[7]];
     if got != kind {
-        return Err(EnvelopeError::WrongKind { expected: kind, got });
+        return Err(EnvelopeError::WrongKind {
+            expected: kind,
+            got,
+        });
     }
     let v = u16::from_le_bytes([bytes[8], bytes[9]]);
     if v != version {
-        return Err(EnvelopeError::WrongVersion { expected: version, got: v });
+        return Err(EnvelopeError::WrongVersion {
+            expected: version,
+            got: v,
+        });
     }
     Ok(&bytes[10..])
 }

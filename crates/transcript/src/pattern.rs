@@ -48,7 +48,10 @@ pub(crate) struct PatternCheck {
 
 impl PatternCheck {
     pub(crate) fn new(expected: Pattern) -> Self {
-        Self { expected: Some(expected), pos: 0 }
+        Self {
+            expected: Some(expected),
+            pos: 0,
+        }
     }
 
     /// Compares the verifier's next operation with the prover's record. A mismatch is a bug in
@@ -58,7 +61,9 @@ impl PatternCheck {
         if !cfg!(debug_assertions) {
             return;
         }
-        let Some(expected) = &self.expected else { return };
+        let Some(expected) = &self.expected else {
+            return;
+        };
         let got = expected.0.get(self.pos);
         let matches = got.is_some_and(|op| {
             op.kind == kind && op.label == label && count.is_none_or(|c| c == op.count)

@@ -48,7 +48,8 @@ impl<F: PrimeField64> ProverTranscript<F> {
     pub fn observe_base(&mut self, label: &'static str, values: &[F]) {
         self.scratch.clear();
         encode_base(values, &mut self.scratch);
-        self.pattern.record(OpKind::Observe, label, self.scratch.len());
+        self.pattern
+            .record(OpKind::Observe, label, self.scratch.len());
         self.sponge.absorb(kind::OBSERVE, label, &self.scratch);
     }
 
@@ -56,7 +57,8 @@ impl<F: PrimeField64> ProverTranscript<F> {
     pub fn observe_ext<EF: BasedVectorSpace<F>>(&mut self, label: &'static str, values: &[EF]) {
         self.scratch.clear();
         encode_ext(values, &mut self.scratch);
-        self.pattern.record(OpKind::Observe, label, self.scratch.len());
+        self.pattern
+            .record(OpKind::Observe, label, self.scratch.len());
         self.sponge.absorb(kind::OBSERVE, label, &self.scratch);
     }
 
@@ -108,7 +110,11 @@ impl<F: PrimeField64> ProverTranscript<F> {
     }
 
     /// Samples `n` extension-field challenges.
-    pub fn sample_ext_vec<EF: BasedVectorSpace<F>>(&mut self, label: &'static str, n: usize) -> Vec<EF> {
+    pub fn sample_ext_vec<EF: BasedVectorSpace<F>>(
+        &mut self,
+        label: &'static str,
+        n: usize,
+    ) -> Vec<EF> {
         (0..n).map(|_| self.sample_ext(label)).collect()
     }
 
@@ -132,6 +138,9 @@ impl<F: PrimeField64> ProverTranscript<F> {
 
     /// Ends the transcript, returning the proof.
     pub fn finish(self) -> Proof {
-        Proof { bytes: self.bytes, pattern: self.pattern }
+        Proof {
+            bytes: self.bytes,
+            pattern: self.pattern,
+        }
     }
 }

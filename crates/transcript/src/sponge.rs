@@ -35,7 +35,9 @@ pub(crate) struct Sponge {
 
 impl Sponge {
     pub(crate) fn new(domain: &DomainSeparator) -> Self {
-        Self { hasher: blake3::Hasher::new_keyed(&domain.0) }
+        Self {
+            hasher: blake3::Hasher::new_keyed(&domain.0),
+        }
     }
 
     pub(crate) fn absorb(&mut self, kind: u8, label: &str, data: &[u8]) {

@@ -22,7 +22,11 @@ fn run_prover(vals: &[u64]) -> (Proof, GoldilocksExt2) {
     (p.finish(), d)
 }
 
-fn run_verifier(bytes: &[u8], n: usize, pattern: Option<&Pattern>) -> Result<GoldilocksExt2, TranscriptError> {
+fn run_verifier(
+    bytes: &[u8],
+    n: usize,
+    pattern: Option<&Pattern>,
+) -> Result<GoldilocksExt2, TranscriptError> {
     let mut v = match pattern {
         Some(pat) => VerifierTranscript::<Goldilocks>::with_pattern(&ds(), bytes, pat),
         None => VerifierTranscript::<Goldilocks>::new(&ds(), bytes),
@@ -42,13 +46,21 @@ fn run_verifier(bytes: &[u8], n: usize, pattern: Option<&Pattern>) -> Result<Gol
 #[test]
 fn roundtrip_reproduces_challenges() {
     let (proof, d) = run_prover(&[1, 2, 3]);
-    assert_eq!(run_verifier(&proof.bytes, 3, Some(&proof.pattern)).unwrap(), d);
+    assert_eq!(
+        run_verifier(&proof.bytes, 3, Some(&proof.pattern)).unwrap(),
+        d
+    );
 }
 
 #[test]
 fn different_domain_gives_different_challenges() {
     let mut a = ProverTranscript::<Goldilocks>::new(&ds());
-    let mut b = ProverTranscript::<Goldilocks>::new(&DomainSeparator::new("test", 2, "goldilocks-ext2", b""));
+    let mut b = ProverTranscript::<Goldilocks>::new(&DomainSeparator::new(
+        "test",
+        2,
+        "goldilocks-ext2",
+        b"",
+    ));
     let ca: GoldilocksExt2 = a.sample_ext("c");
     let cb: GoldilocksExt2 = b.sample_ext("c");
     assert_ne!(ca, cb);
@@ -74,22 +86,34 @@ fn non_canonical_rejected() {
     let mut bytes = u64::MAX.to_le_bytes().to_vec();
     bytes.extend_from_slice(&[0; 8]);
     let mut v = VerifierTranscript::<Goldilocks>::new(&ds(), &bytes);
-    assert_eq!(v.read_base("x", 2), Err(TranscriptError::NonCanonical { label: "x" }));
+    assert_eq!(
+        v.read_base("x", 2),
+        Err(TranscriptError::NonCanonical { label: "x" })
+    );
 }
 
 #[test]
 fn trailing_bytes_rejected() {
     let (mut proof, _) = run_prover(&[5]);
     proof.bytes.push(0);
-    assert_eq!(run_verifier(&proof.bytes, 1, None), Err(TranscriptError::TrailingBytes { count: 1 }));
+    assert_eq!(
+        run_verifier(&proof.bytes, 1, None),
+        Err(TranscriptError::TrailingBytes { count: 1 })
+    );
 }
 
 #[test]
 fn huge_count_does_not_allocate() {
     let mut v = VerifierTranscript::<Goldilocks>::new(&ds(), &[0u8; 16]);
-    assert!(matches!(v.read_ext::<GoldilocksExt2>("x", usize::MAX / 2), Err(TranscriptError::UnexpectedEnd { .. })));
+    assert!(matches!(
+        v.read_ext::<GoldilocksExt2>("x", usize::MAX / 2),
+        Err(TranscriptError::UnexpectedEnd { .. })
+    ));
     let mut v = VerifierTranscript::<Goldilocks>::new(&ds(), &[0xff; 8]);
-    assert!(matches!(v.read_bytes("b", 1 << 20), Err(TranscriptError::TooLong { .. })));
+    assert!(matches!(
+        v.read_bytes("b", 1 << 20),
+        Err(TranscriptError::TooLong { .. })
+    ));
 }
 
 #[test]
@@ -110,8 +134,14 @@ fn koalabear_uses_four_byte_elements() {
     let proof = p.finish();
     assert_eq!(proof.bytes.len(), 3 * 4 + 16);
     let mut v = VerifierTranscript::<KoalaBear>::new(&ds(), &proof.bytes);
-    assert_eq!(v.read_base("x", 3).unwrap(), vec![KoalaBear::from_u64(9); 3]);
-    assert_eq!(v.read_ext::<KoalaBearExt4>("y", 1).unwrap(), vec![KoalaBearExt4::ONE]);
+    assert_eq!(
+        v.read_base("x", 3).unwrap(),
+        vec![KoalaBear::from_u64(9); 3]
+    );
+    assert_eq!(
+        v.read_ext::<KoalaBearExt4>("y", 1).unwrap(),
+        vec![KoalaBearExt4::ONE]
+    );
     v.finish().unwrap();
 }
 
@@ -119,9 +149,18 @@ fn koalabear_uses_four_byte_elements() {
 fn envelope_checks_header() {
     let e = encode_envelope(*b"TEST", 1, b"body");
     assert_eq!(decode_envelope(&e, *b"TEST", 1).unwrap(), b"body");
-    assert!(matches!(decode_envelope(&e, *b"OTHR", 1), Err(EnvelopeError::WrongKind { .. })));
-    assert!(matches!(decode_envelope(&e, *b"TEST", 2), Err(EnvelopeError::WrongVersion { .. })));
-    assert!(matches!(decode_envelope(&e[..5], *b"TEST", 1), Err(EnvelopeError::TooShort(5))));
+    assert!(matches!(
+        decode_envelope(&e, *b"OTHR", 1),
+        Err(EnvelopeError::WrongKind { .. })
+    ));
+    assert!(matches!(
+        decode_envelope(&e, *b"TEST", 2),
+        Err(EnvelopeError::WrongVersion { .. })
+    ));
+    assert!(matches!(
+        decode_envelope(&e[..5], *b"TEST", 1),
+        Err(EnvelopeError::TooShort(5))
+    ));
 }
 
 proptest! {

@@ -81,14 +81,22 @@ impl<'a, F: PrimeField64> VerifierTranscript<'a, F> {
     fn take(&mut self, label: &'static str, n: usize) -> Result<&'a [u8], TranscriptError> {
         let remaining = self.bytes.len() - self.pos;
         if n > remaining {
-            return Err(TranscriptError::UnexpectedEnd { label, needed: n, remaining });
+            return Err(TranscriptError::UnexpectedEnd {
+                label,
+                needed: n,
+                remaining,
+            });
         }
         let out = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
         Ok(out)
     }
 
-    fn decode_base(label: &'static str, raw: &[u8], out: &mut Vec<F>) -> Result<(), TranscriptError> {
+    fn decode_base(
+        label: &'static str,
+        raw: &[u8],
+        out: &mut Vec<F>,
+    ) -> Result<(), TranscriptError> {
         let w = zkinfer_field::canonical_bytes::<F>();
         for chunk in raw.chunks_exact(w) {
             let mut le = [0u8; 8];
@@ -120,7 +128,8 @@ impl<'a, F: PrimeField64> VerifierTranscript<'a, F> {
     pub fn observe_base(&mut self, label: &'static str, values: &[F]) {
         self.scratch.clear();
         crate::sponge::encode_base(values, &mut self.scratch);
-        self.check.check(OpKind::Observe, label, Some(self.scratch.len()));
+        self.check
+            .check(OpKind::Observe, label, Some(self.scratch.len()));
         self.sponge.absorb(kind::OBSERVE, label, &self.scratch);
     }
 
@@ -128,7 +137,8 @@ impl<'a, F: PrimeField64> VerifierTranscript<'a, F> {
     pub fn observe_ext<EF: BasedVectorSpace<F>>(&mut self, label: &'static str, values: &[EF]) {
         self.scratch.clear();
         crate::sponge::encode_ext(values, &mut self.scratch);
-        self.check.check(OpKind::Observe, label, Some(self.scratch.len()));
+        self.check
+            .check(OpKind::Observe, label, Some(self.scratch.len()));
         self.sponge.absorb(kind::OBSERVE, label, &self.scratch);
     }
 
@@ -162,13 +172,24 @@ impl<'a, F: PrimeField64> VerifierTranscript<'a, F> {
     }
 
     /// Reads one extension-field element.
-    pub fn read_ext_one<EF: BasedVectorSpace<F>>(&mut self, label: &'static str) -> Result<EF, TranscriptError> {
+    pub fn read_ext_one<EF: BasedVectorSpace<F>>(
+        &mut self,
+        label: &'static str,
+    ) -> Result<EF, TranscriptError> {
         let mut v = self.read_ext::<EF>(label, 1)?;
-        v.pop().ok_or(TranscriptError::UnexpectedEnd { label, needed: 1, remaining: 0 })
+        v.pop().ok_or(TranscriptError::UnexpectedEnd {
+            label,
+            needed: 1,
+            remaining: 0,
+        })
     }
 
     /// Reads a length-prefixed byte string of at most `max` bytes.
-    pub fn read_bytes(&mut self, label: &'static str, max: usize) -> Result<&'a [u8], TranscriptError> {
+    pub fn read_bytes(
+        &mut self,
+        label: &'static str,
+        max: usize,
+    ) -> Result<&'a [u8], TranscriptError> {
         let len_raw = self.take(label, 4)?;
         let len = u32::from_le_bytes([len_raw[0], len_raw[1], len_raw[2], len_raw[3]]) as usize;
         if len > max {
@@ -203,7 +224,11 @@ impl<'a, F: PrimeField64> VerifierTranscript<'a, F> {
     }
 
     /// Samples `n` extension-field challenges.
-    pub fn sample_ext_vec<EF: BasedVectorSpace<F>>(&mut self, label: &'static str, n: usize) -> Vec<EF> {
+    pub fn sample_ext_vec<EF: BasedVectorSpace<F>>(
+        &mut self,
+        label: &'static str,
+        n: usize,
+    ) -> Vec<EF> {
         (0..n).map(|_| self.sample_ext(label)).collect()
     }
 

@@ -23,10 +23,19 @@ fn field<C: FieldConfig>(v: &[i64]) -> Vec<C::F> {
 
 /// Proves a claim on Y at a transcript-derived point; returns whether the verifier accepted and
 /// settled both claims against the true X and W.
-fn run<C: FieldConfig>(shape: MatMulShape, seed: i64, tamper_y: bool, tamper_byte: Option<usize>) -> bool {
+fn run<C: FieldConfig>(
+    shape: MatMulShape,
+    seed: i64,
+    tamper_y: bool,
+    tamper_byte: Option<usize>,
+) -> bool {
     let (m, n, p) = (1 << shape.log_m, 1 << shape.log_n, 1 << shape.log_p);
-    let x: Vec<i64> = (0..m * n).map(|i| (i as i64 * 7 + seed) % 255 - 127).collect();
-    let w: Vec<i64> = (0..n * p).map(|i| (i as i64 * 13 + 3 * seed) % 255 - 127).collect();
+    let x: Vec<i64> = (0..m * n)
+        .map(|i| (i as i64 * 7 + seed) % 255 - 127)
+        .collect();
+    let w: Vec<i64> = (0..n * p)
+        .map(|i| (i as i64 * 13 + 3 * seed) % 255 - 127)
+        .collect();
     let y = field::<C>(&matmul(&x, &w, m, n, p));
     let (xf, wf) = (field::<C>(&x), field::<C>(&w));
     let ds = DomainSeparator::new("linear-test", 1, C::ID, b"");
@@ -51,7 +60,11 @@ fn run<C: FieldConfig>(shape: MatMulShape, seed: i64, tamper_y: bool, tamper_byt
     let r: Vec<C::EF> = vt.sample_ext_vec("y point", shape.log_m + shape.log_p);
     let v = evaluate(&y_claimed, &r);
     match verify(shape, &r, v, &mut vt) {
-        Ok(c) => evaluate(&xf, &c.x_point) == c.x_value && evaluate(&wf, &c.w_point) == c.w_value && vt.finish().is_ok(),
+        Ok(c) => {
+            evaluate(&xf, &c.x_point) == c.x_value
+                && evaluate(&wf, &c.w_point) == c.w_value
+                && vt.finish().is_ok()
+        }
         Err(_) => false,
     }
 }
@@ -89,7 +102,11 @@ conformance!(koalabear, KoalaBearConfig);
 fn garbage_never_panics() {
     type C = GoldilocksConfig;
     let ds = DomainSeparator::new("linear-test", 1, C::ID, b"");
-    let shape = MatMulShape { log_m: 2, log_n: 3, log_p: 2 };
+    let shape = MatMulShape {
+        log_m: 2,
+        log_n: 3,
+        log_p: 2,
+    };
     for len in 0..300usize {
         let bytes: Vec<u8> = (0..len).map(|i| (i * 37 % 251) as u8).collect();
         let mut vt = VerifierTranscript::<<C as FieldConfig>::F>::new(&ds, &bytes);

@@ -1,0 +1,204 @@
+//! Lookup tables: the [`Table`] trait and the closed-form and public tables that ship.
+
+use std::collections::HashMap;
+
+use zkinfer_field::p3_field::{ExtensionField, PrimeField64};
+use zkinfer_field::{from_signed, to_signed};
+
+/// A table of `2^num_vars` rows and `num_columns` base-field columns.
+///
+/// Object-safe, so one proof can mix table types (`&dyn Table<F, EF>`).
+pub trait Table<F, EF>: Send + Sync {
+    /// `log2` of the row count.
+    fn num_vars(&self) -> usize;
+    /// Number of columns.
+    fn num_columns(&self) -> usize;
+    /// The materialized columns (prover side), each of `2^num_vars` entries.
+    fn columns(&self) -> Vec<Vec<F>>;
+    /// The index of the first row equal to `row`, or `None` if `row` is not in the table.
+    fn index_of(&self, row: &[F]) -> Option<usize>;
+    /// Every column's MLE at `point` (`point.len() = num_vars`), if the verifier can compute it
+    /// itself: closed-form tables in O(num_vars), public tables in O(rows). `None` for tables
+    /// the verifier only knows through a commitment: the proof then carries the evaluations
+    /// and the verifier returns them as claims to settle.
+    fn evaluate_mle(&self, point: &[EF]) -> Option<Vec<EF>>;
+}
+
+/// `Σ_i 2^i x_i`: the MLE of the identity column `[0, 1, …, 2^n − 1]`.
+fn index_mle<F: PrimeField64, EF: ExtensionField<F>>(point: &[EF]) -> EF {
+    let mut pow = EF::ONE;
+    let mut acc = EF::ZERO;
+    for &x in point {
+        acc += x * pow;
+        pow = pow.double();
+    }
+    acc
+}
+
+/// The range `[0, 2^bits)`, one column: row `i` holds `i`; `t(x) = Σ_i 2^i x_i`.
+#[derive(Clone, Copy, Debug)]
+pub struct RangeTable {
+    /// Number of bits.
+    pub bits: usize,
+}
+
+impl<F: PrimeField64, EF: ExtensionField<F>> Table<F, EF> for RangeTable {
+    fn num_vars(&self) -> usize {
+        self.bits
+    }
+    fn num_columns(&self) -> usize {
+        1
+    }
+    fn columns(&self) -> Vec<Vec<F>> {
+        vec![(0..1u64 << self.bits).map(F::from_u64).collect()]
+    }
+    fn index_of(&self, row: &[F]) -> Option<usize> {
+        let v = row.first()?.as_canonical_u64();
+        (v < 1u64 << self.bits).then_some(v as usize)
+    }
+    fn evaluate_mle(&self, point: &[EF]) -> Option<Vec<EF>> {
+        (point.len() == self.bits).then(|| vec![index_mle::<F, EF>(point)])
+    }
+}
+
+/// The signed range `[−2^(bits−1), 2^(bits−1))`, one column: row `i` holds `i − 2^(bits−1)`
+/// (as a signed residue); `t(x) = Σ_i 2^i x_i − 2^(bits−1)`.
+#[derive(Clone, Copy, Debug)]
+pub struct SignedRangeTable {
+    /// Number of bits (≥ 1).
+    pub bits: usize,
+}
+
+impl SignedRangeTable {
+    fn offset(&self) -> i64 {
+        1i64 << self.bits.saturating_sub(1)
+    }
+}
+
+impl<F: PrimeField64, EF: ExtensionField<F>> Table<F, EF> for SignedRangeTable {
+    fn num_vars(&self) -> usize {
+        self.bits
+    }
+    fn num_columns(&self) -> usize {
+        1
+    }
+    fn columns(&self) -> Vec<Vec<F>> {
+        vec![(0..1i64 << self.bits)
+            .map(|i| from_signed(i - self.offset()))
+            .collect()]
+    }
+    fn index_of(&self, row: &[F]) -> Option<usize> {
+        let v = to_signed(*row.first()?).checked_add(self.offset())?;
+        (0..1i64 << self.bits).contains(&v).then_some(v as usize)
+    }
+    fn evaluate_mle(&self, point: &[EF]) -> Option<Vec<EF>> {
+        let off = EF::from(from_signed::<F>(self.offset()));
+        (point.len() == self.bits).then(|| vec![index_mle::<F, EF>(point) - off])
+    }
+}
+
+/// Identity pairs `(v, v)` for `v ∈ [0, 2^bits)`: two equal columns, each `Σ_i 2^i x_i`.
+#[derive(Clone, Copy, Debug)]
+pub struct IdentityTable {
+    /// Number of bits.
+    pub bits: usize,
+}
+
+impl<F: PrimeField64, EF: ExtensionField<F>> Table<F, EF> for IdentityTable {
+    fn num_vars(&self) -> usize {
+        self.bits
+    }
+    fn num_columns(&self) -> usize {
+        2
+    }
+    fn columns(&self) -> Vec<Vec<F>> {
+        let c: Vec<F> = (0..1u64 << self.bits).map(F::from_u64).collect();
+        vec![c.clone(), c]
+    }
+    fn index_of(&self, row: &[F]) -> Option<usize> {
+        let (a, b) = (row.first()?, row.get(1)?);
+        let v = a.as_canonical_u64();
+        (a == b && v < 1u64 << self.bits).then_some(v as usize)
+    }
+    fn evaluate_mle(&self, point: &[EF]) -> Option<Vec<EF>> {
+        (point.len() == self.bits).then(|| {
+            let v = index_mle::<F, EF>(point);
+            vec![v, v]
+        })
+    }
+}
+
+/// An arbitrary table given by its columns (e.g. a 2^16-row sigmoid table of (input, output)
+/// pairs). If `public`, the verifier evaluates its MLEs itself in O(rows); otherwise the proof
+/// carries the evaluations and the verifier returns them as claims (a committed table).
+#[derive(Clone, Debug)]
+pub struct PublicTable<F> {
+    columns: Vec<Vec<F>>,
+    index: HashMap<Vec<u64>, usize>,
+    public: bool,
+}
+
+impl<F: PrimeField64> PublicTable<F> {
+    /// A table the verifier evaluates itself.
+    ///
+    /// # Panics
+    /// If there are no columns, or they differ in length, or the length is not a power of two.
+    pub fn new(columns: Vec<Vec<F>>) -> Self {
+        Self::build(columns, true)
+    }
+
+    /// A table the verifier only knows through a commitment: its column evaluations become
+    /// claims for the caller to settle. Panics as [`Self::new`].
+    pub fn committed(columns: Vec<Vec<F>>) -> Self {
+        Self::build(columns, false)
+    }
+
+    fn build(columns: Vec<Vec<F>>, public: bool) -> Self {
+        let rows = columns.first().map_or(0, Vec::len);
+        assert!(
+            rows.is_power_of_two(),
+            "table rows must be a nonzero power of two"
+        );
+        assert!(
+            columns.iter().all(|c| c.len() == rows),
+            "table columns differ in length"
+        );
+        let mut index = HashMap::with_capacity(rows);
+        for i in (0..rows).rev() {
+            index.insert(columns.iter().map(|c| c[i].as_canonical_u64()).collect(), i);
+        }
+        Self {
+            columns,
+            index,
+            public,
+        }
+    }
+}
+
+impl<F: PrimeField64, EF: ExtensionField<F>> Table<F, EF> for PublicTable<F> {
+    fn num_vars(&self) -> usize {
+        self.columns[0].len().trailing_zeros() as usize
+    }
+    fn num_columns(&self) -> usize {
+        self.columns.len()
+    }
+    fn columns(&self) -> Vec<Vec<F>> {
+        self.columns.clone()
+    }
+    fn index_of(&self, row: &[F]) -> Option<usize> {
+        let key: Vec<u64> = row.iter().map(|v| v.as_canonical_u64()).collect();
+        self.index.get(&key).copied()
+    }
+    fn evaluate_mle(&self, point: &[EF]) -> Option<Vec<EF>> {
+        let rows = u32::try_from(point.len())
+            .ok()
+            .and_then(|s| 1usize.checked_shl(s));
+        let ok = self.public && rows == Some(self.columns[0].len());
+        ok.then(|| {
+            self.columns
+                .iter()
+                .map(|c| zkinfer_poly::evaluate(c, point))
+                .collect()
+        })
+    }
+}
