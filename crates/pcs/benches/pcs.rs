@@ -1,0 +1,157 @@
+//! PCS benchmarks: commit / open (one point) / verify, Goldilocks + ext2.
+//!
+//! `PCS_BENCH_SIZES=18,20,22,24` (log2 of base-field elements; default 18,20,22) and
+//! `PCS_BENCH_PARAMS=proven|conjectured|both` (default proven) select the cases. A batch case
+//! (`PCS_BENCH_BATCH=1`) commits 2^(k−1) + 2^(k−2) + … eight polynomials of different sizes
+//! and opens 16 claims (two per polynomial) in one proof. Proof size and composed security are
+//! printed to stderr. `PCS_BENCH_POW=n` overrides the grinding budget.
+
+#![allow(missing_docs)] // criterion_group! generates an undocumented fn
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, PrimeField64};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use zkinfer_field::{FieldConfig, Goldilocks, GoldilocksConfig, GoldilocksExt2};
+use zkinfer_pcs::{Claim, MultilinearPcs, WhirParams, WhirPcs};
+use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
+
+type C = GoldilocksConfig;
+type F = Goldilocks;
+type EF = GoldilocksExt2;
+
+fn env_list(name: &str, default: &str) -> Vec<String> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect()
+}
+
+fn rand_ef(rng: &mut SmallRng) -> EF {
+    EF::from_basis_coefficients_fn(|_| F::from_u64(rng.random::<u64>() % F::ORDER_U64))
+}
+
+/// Evaluates at a point via the prover's own fold (little-endian: variable 0 = lowest bit).
+fn eval(f: &[F], z: &[EF]) -> EF {
+    let mut cur: Vec<EF> = f.iter().map(|&x| EF::from(x)).collect();
+    for &zi in z {
+        cur = cur
+            .chunks_exact(2)
+            .map(|p| p[0] + (p[1] - p[0]) * zi)
+            .collect();
+    }
+    cur[0]
+}
+
+fn case(c: &mut Criterion, k: usize, label: &str, params: WhirParams, batch: bool) {
+    let pcs = WhirPcs::<C>::new(params);
+    let ds = DomainSeparator::new("zkinfer-pcs-bench", 1, C::ID, &params.to_bytes());
+    let mut rng = SmallRng::seed_from_u64(k as u64);
+    // Single polynomial of 2^k, or 8 polynomials of 2^(k−1), 2^(k−2), … (total ≈ 2^k).
+    let vars: Vec<usize> = if batch {
+        (1..=8).map(|i| k - i).collect()
+    } else {
+        vec![k]
+    };
+    let polys: Vec<Vec<F>> = vars
+        .iter()
+        .map(|&v| {
+            (0..1usize << v)
+                .map(|_| F::from_u64(rng.random::<u64>() % F::ORDER_U64))
+                .collect()
+        })
+        .collect();
+    let refs: Vec<&[F]> = polys.iter().map(|p| p.as_slice()).collect();
+    let claim_polys: Vec<usize> = if batch {
+        (0..vars.len()).flat_map(|i| [i, i]).collect()
+    } else {
+        vec![0]
+    };
+    let claims: Vec<Claim<EF>> = claim_polys
+        .iter()
+        .map(|&p| {
+            let point: Vec<EF> = (0..vars[p]).map(|_| rand_ef(&mut rng)).collect();
+            Claim {
+                poly: p,
+                value: eval(&polys[p], &point),
+                point,
+            }
+        })
+        .collect();
+    let name = format!("{label}{}/2^{k}", if batch { "-batch8" } else { "" });
+
+    let (com, data) = pcs.commit(&refs).expect("commit");
+    let prove = || {
+        let mut t = ProverTranscript::<F>::new(&ds);
+        pcs.write_commitment(&com, &mut t);
+        pcs.open(&data, &claims, &mut t).expect("open");
+        t.finish().bytes
+    };
+    let proof = prove();
+    let verify = |bytes: &[u8]| {
+        let mut t = VerifierTranscript::<F>::new(&ds, bytes);
+        let c = pcs.read_commitment(&vars, &mut t).expect("read");
+        pcs.verify(&c, &claims, &mut t).expect("verify");
+        t.finish().expect("finish");
+    };
+    verify(&proof);
+    let bits = pcs
+        .composed_security_bits(&vars, claims.len())
+        .unwrap_or(f64::NAN);
+    eprintln!(
+        "PCS {name}: proof {} bytes ({:.1} KiB), {} claims, composed security {bits:.1} bits",
+        proof.len(),
+        proof.len() as f64 / 1024.0,
+        claims.len()
+    );
+
+    let mut g = c.benchmark_group(name);
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    g.bench_function("commit", |b| b.iter(|| pcs.commit(&refs).expect("commit")));
+    g.bench_function("open", |b| {
+        b.iter_batched(|| (), |_| prove(), BatchSize::PerIteration)
+    });
+    g.bench_function("verify", |b| b.iter(|| verify(&proof)));
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let sizes: Vec<usize> = env_list("PCS_BENCH_SIZES", "18,20,22")
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let which = env_list("PCS_BENCH_PARAMS", "proven");
+    let batch = std::env::var("PCS_BENCH_BATCH").is_ok_and(|v| v == "1");
+    for &k in &sizes {
+        for w in &which {
+            let list: Vec<(&str, WhirParams)> = match w.as_str() {
+                "conjectured" => vec![("conjectured", WhirParams::conjectured())],
+                "both" => vec![
+                    ("proven", WhirParams::default()),
+                    ("conjectured", WhirParams::conjectured()),
+                ],
+                _ => vec![("proven", WhirParams::default())],
+            };
+            for (label, mut params) in list {
+                if let Some(pow) = std::env::var("PCS_BENCH_POW")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                {
+                    params.pow_bits = pow;
+                }
+                case(c, k, label, params, false);
+                if batch {
+                    case(c, k, label, params, true);
+                }
+            }
+        }
+    }
+}
+
+criterion_group!(pcs, benches);
+criterion_main!(pcs);

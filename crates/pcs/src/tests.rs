@@ -1,0 +1,365 @@
+//! Round-trip, tamper, garbage and determinism tests, generic over the field configuration.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, PrimeField64};
+use proptest::prelude::*;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use zkinfer_field::{FieldConfig, GoldilocksConfig, KoalaBearConfig};
+use zkinfer_transcript::{DomainSeparator, Proof, ProverTranscript, VerifierTranscript};
+
+use crate::*;
+
+type EFof<C> = <C as FieldConfig>::EF;
+
+fn ds<C: FieldConfig>(params: &WhirParams) -> DomainSeparator {
+    DomainSeparator::new("zkinfer-pcs-test", 1, C::ID, &params.to_bytes())
+}
+
+/// Naive reference: Σ_x f[x] · eq(z, x), little-endian variables. Independent of p3.
+fn eval_naive<C: FieldConfig>(f: &[C::F], z: &[C::EF]) -> C::EF {
+    let mut acc = C::EF::ZERO;
+    for (x, &fx) in f.iter().enumerate() {
+        let mut w = C::EF::ONE;
+        for (i, &zi) in z.iter().enumerate() {
+            w *= if (x >> i) & 1 == 1 {
+                zi
+            } else {
+                C::EF::ONE - zi
+            };
+        }
+        acc += w * fx;
+    }
+    acc
+}
+
+fn rand_f<C: FieldConfig>(rng: &mut SmallRng) -> C::F {
+    C::F::from_u64(rng.random::<u64>() % C::F::ORDER_U64)
+}
+
+fn rand_ef<C: FieldConfig>(rng: &mut SmallRng) -> C::EF {
+    C::EF::from_basis_coefficients_fn(|_| rand_f::<C>(rng))
+}
+
+/// An instance: polynomials of the given sizes, and claims (poly index per claim) with honest
+/// values at random points.
+struct Instance<C: FieldConfig> {
+    polys: Vec<Vec<C::F>>,
+    claims: Vec<Claim<C::EF>>,
+}
+
+fn instance<C: FieldConfig>(seed: u64, vars: &[usize], claim_polys: &[usize]) -> Instance<C> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let polys: Vec<Vec<C::F>> = vars
+        .iter()
+        .map(|&k| (0..1usize << k).map(|_| rand_f::<C>(&mut rng)).collect())
+        .collect();
+    let claims = claim_polys
+        .iter()
+        .map(|&p| {
+            let point: Vec<C::EF> = (0..vars[p]).map(|_| rand_ef::<C>(&mut rng)).collect();
+            let value = eval_naive::<C>(&polys[p], &point);
+            Claim {
+                poly: p,
+                point,
+                value,
+            }
+        })
+        .collect();
+    Instance { polys, claims }
+}
+
+/// The protocol under test: commitment, then the claims' values written (as a caller's
+/// sumcheck would), then the batched opening.
+fn prove<C: FieldConfig>(
+    pcs: &WhirPcs<C>,
+    inst: &Instance<C>,
+    ds: &DomainSeparator,
+) -> (WhirCommitment, Proof)
+where
+    C::F: Ord,
+{
+    let refs: Vec<&[C::F]> = inst.polys.iter().map(|p| p.as_slice()).collect();
+    let (c, data) = pcs.commit(&refs).expect("commit");
+    let mut t = ProverTranscript::<C::F>::new(ds);
+    pcs.write_commitment(&c, &mut t);
+    let values: Vec<C::EF> = inst.claims.iter().map(|c| c.value).collect();
+    t.write_ext("values", &values);
+    pcs.open(&data, &inst.claims, &mut t).expect("open");
+    (c, t.finish())
+}
+
+fn verify<C: FieldConfig>(
+    pcs: &WhirPcs<C>,
+    layout: &[usize],
+    claims: &[Claim<C::EF>],
+    bytes: &[u8],
+    ds: &DomainSeparator,
+) -> Result<(), PcsError>
+where
+    C::F: Ord,
+{
+    let mut t = VerifierTranscript::<C::F>::new(ds, bytes);
+    let c = pcs.read_commitment(layout, &mut t)?;
+    let values: Vec<C::EF> = t.read_ext("values", claims.len())?;
+    let claims: Vec<Claim<C::EF>> = claims
+        .iter()
+        .zip(values)
+        .map(|(c, v)| Claim {
+            poly: c.poly,
+            point: c.point.clone(),
+            value: v,
+        })
+        .collect();
+    pcs.verify(&c, &claims, &mut t)?;
+    t.finish()?;
+    Ok(())
+}
+
+fn roundtrip<C: FieldConfig>(seed: u64, vars: &[usize], claim_polys: &[usize])
+where
+    C::F: Ord,
+{
+    let params = WhirParams::insecure_for_tests();
+    let pcs = WhirPcs::<C>::new(params);
+    let inst = instance::<C>(seed, vars, claim_polys);
+    let (c, proof) = prove(&pcs, &inst, &ds::<C>(&params));
+    assert_eq!(c.layout, vars);
+    verify(&pcs, vars, &inst.claims, &proof.bytes, &ds::<C>(&params))
+        .expect("honest proof must verify");
+}
+
+/// Sizes 2^2..2^10 and claims on them (at least one poly gets two claims).
+fn shape_strategy() -> impl Strategy<Value = (u64, Vec<usize>, Vec<usize>)> {
+    (any::<u64>(), proptest::collection::vec(2usize..=10, 1..5)).prop_flat_map(|(seed, vars)| {
+        let n = vars.len();
+        let claims = proptest::collection::vec(0..n, 1..6).prop_map(|mut c| {
+            c.push(c[0]); // a second claim on the same polynomial
+            c
+        });
+        (Just(seed), Just(vars), claims)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+
+    #[test]
+    fn honest_roundtrip_goldilocks((seed, vars, claims) in shape_strategy()) {
+        roundtrip::<GoldilocksConfig>(seed, &vars, &claims);
+    }
+
+    #[test]
+    fn honest_roundtrip_koalabear((seed, vars, claims) in shape_strategy()) {
+        roundtrip::<KoalaBearConfig>(seed, &vars, &claims);
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let params = WhirParams::insecure_for_tests();
+        let pcs = WhirPcs::<GoldilocksConfig>::new(params);
+        let inst = instance::<GoldilocksConfig>(1, &[6, 4], &[0, 1]);
+        prop_assert!(verify(&pcs, &[6, 4], &inst.claims, &bytes, &ds::<GoldilocksConfig>(&params)).is_err());
+    }
+}
+
+/// A fixed Goldilocks instance with its honest proof.
+fn fixture() -> (
+    WhirPcs<GoldilocksConfig>,
+    Instance<GoldilocksConfig>,
+    Vec<usize>,
+    Proof,
+    DomainSeparator,
+) {
+    let params = WhirParams::insecure_for_tests();
+    let pcs = WhirPcs::<GoldilocksConfig>::new(params);
+    let vars = vec![8, 5, 3, 8];
+    let inst = instance::<GoldilocksConfig>(7, &vars, &[0, 1, 2, 0, 3]);
+    let ds = ds::<GoldilocksConfig>(&params);
+    let (_, proof) = prove(&pcs, &inst, &ds);
+    verify(&pcs, &vars, &inst.claims, &proof.bytes, &ds).expect("honest");
+    (pcs, inst, vars, proof, ds)
+}
+
+/// Offset of the WHIR proof bytes: root (32) + values (5 × 16), then a u32 length.
+const WHIR_START: usize = 32 + 5 * 16 + 4;
+
+#[test]
+fn wrong_opened_value_rejected() {
+    let (pcs, inst, vars, proof, ds) = fixture();
+    // A dishonest prover claims value + 1 for claim 3 (a second claim on poly 0): it writes the
+    // wrong value, and cannot produce a WHIR proof for it — the honest proof must not verify.
+    let mut bytes = proof.bytes.clone();
+    let off = 32 + 3 * 16;
+    bytes[off] = bytes[off].wrapping_add(1);
+    let err = verify(&pcs, &vars, &inst.claims, &bytes, &ds).unwrap_err();
+    assert!(matches!(err, PcsError::WhirRejected { .. }), "{err:?}");
+
+    // And a prover that insists on a wrong value is stopped at `open` (misuse, typed).
+    let refs: Vec<&[_]> = inst.polys.iter().map(|p| p.as_slice()).collect();
+    let (_, data) = pcs.commit(&refs).unwrap();
+    let mut claims = inst.claims.clone();
+    claims[2].value += EFof::<GoldilocksConfig>::ONE;
+    let mut t = ProverTranscript::new(&ds);
+    assert_eq!(
+        pcs.open(&data, &claims, &mut t),
+        Err(PcsError::ClaimValue { index: 2 })
+    );
+}
+
+#[test]
+fn changed_root_rejected() {
+    let (pcs, inst, vars, proof, ds) = fixture();
+    for i in [0, 17, 31] {
+        let mut bytes = proof.bytes.clone();
+        bytes[i] ^= 1;
+        let err = verify(&pcs, &vars, &inst.claims, &bytes, &ds).unwrap_err();
+        assert!(matches!(err, PcsError::WhirRejected { .. }), "{err:?}");
+    }
+}
+
+#[test]
+fn flipped_whir_byte_rejected() {
+    let (pcs, inst, vars, proof, ds) = fixture();
+    let n = proof.bytes.len();
+    // Every 7th byte of the WHIR part, plus the last one.
+    for i in (WHIR_START..n).step_by(7).chain([n - 1]) {
+        let mut bytes = proof.bytes.clone();
+        bytes[i] ^= 0x10;
+        assert!(
+            verify(&pcs, &vars, &inst.claims, &bytes, &ds).is_err(),
+            "flip at {i} accepted"
+        );
+    }
+}
+
+#[test]
+fn changed_point_rejected() {
+    let (pcs, inst, vars, proof, ds) = fixture();
+    for j in [0, 2, 4] {
+        let mut claims = inst.claims.clone();
+        claims[j].point[0] += EFof::<GoldilocksConfig>::ONE;
+        let err = verify(&pcs, &vars, &claims, &proof.bytes, &ds).unwrap_err();
+        assert!(matches!(err, PcsError::WhirRejected { .. }), "{err:?}");
+    }
+}
+
+#[test]
+fn swapped_claim_poly_rejected() {
+    let (pcs, inst, vars, proof, ds) = fixture();
+    // Claim 0 re-attributed from poly 0 to poly 3 (same size): must fail.
+    let mut claims = inst.claims.clone();
+    claims[0].poly = 3;
+    assert!(verify(&pcs, &vars, &claims, &proof.bytes, &ds).is_err());
+}
+
+#[test]
+fn wrong_domain_separator_rejected() {
+    let (pcs, inst, vars, proof, _) = fixture();
+    let other = DomainSeparator::new(
+        "zkinfer-pcs-test",
+        2,
+        GoldilocksConfig::ID,
+        &pcs.params().to_bytes(),
+    );
+    assert!(verify(&pcs, &vars, &inst.claims, &proof.bytes, &other).is_err());
+    let mut p = *pcs.params();
+    p.security_bits += 1;
+    let other = ds::<GoldilocksConfig>(&p);
+    assert!(verify(&pcs, &vars, &inst.claims, &proof.bytes, &other).is_err());
+}
+
+#[test]
+fn wrong_layout_or_claim_shape_rejected() {
+    let (pcs, inst, _, proof, ds) = fixture();
+    assert!(verify(&pcs, &[8, 5, 3, 7], &inst.claims, &proof.bytes, &ds).is_err());
+    let mut claims = inst.claims.clone();
+    claims[1].point.push(EFof::<GoldilocksConfig>::ONE);
+    let err = verify(&pcs, &[8, 5, 3, 8], &claims, &proof.bytes, &ds).unwrap_err();
+    assert_eq!(
+        err,
+        PcsError::ClaimShape {
+            index: 1,
+            poly: 1,
+            point_len: 6
+        }
+    );
+    let mut claims = inst.claims.clone();
+    claims[1].poly = 9;
+    assert!(matches!(
+        verify(&pcs, &[8, 5, 3, 8], &claims, &proof.bytes, &ds),
+        Err(PcsError::ClaimShape { index: 1, .. })
+    ));
+}
+
+#[test]
+fn truncated_and_extended_proofs_rejected() {
+    let (pcs, inst, vars, proof, ds) = fixture();
+    let n = proof.bytes.len();
+    for cut in (0..n).step_by(97).chain([n - 1]) {
+        assert!(
+            verify(&pcs, &vars, &inst.claims, &proof.bytes[..cut], &ds).is_err(),
+            "cut {cut}"
+        );
+    }
+    let mut longer = proof.bytes.clone();
+    longer.push(0);
+    assert!(verify(&pcs, &vars, &inst.claims, &longer, &ds).is_err());
+    // Garbage in the WHIR part with a consistent length prefix: decode error or rejection.
+    let mut rng = SmallRng::seed_from_u64(3);
+    for _ in 0..20 {
+        let mut bytes = proof.bytes.clone();
+        for b in &mut bytes[WHIR_START..] {
+            *b = rng.random();
+        }
+        assert!(verify(&pcs, &vars, &inst.claims, &bytes, &ds).is_err());
+    }
+}
+
+#[test]
+fn misuse_is_typed() {
+    let pcs = WhirPcs::<GoldilocksConfig>::new(WhirParams::insecure_for_tests());
+    assert_eq!(pcs.commit(&[]).err(), Some(PcsError::EmptyCommitment));
+    let three = [p3_goldilocks::Goldilocks::ONE; 3];
+    assert!(matches!(
+        pcs.commit(&[&three]).err(),
+        Some(PcsError::PolyShape {
+            index: 0,
+            len: 3,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn small_and_degenerate_sizes() {
+    // Constant polynomials, single variables, one poly only.
+    roundtrip::<GoldilocksConfig>(5, &[0, 1, 2], &[0, 1, 2, 2]);
+    roundtrip::<GoldilocksConfig>(6, &[4], &[0]);
+    roundtrip::<GoldilocksConfig>(7, &[10, 10, 1], &[2, 1]);
+}
+
+#[test]
+fn proofs_identical_across_thread_counts() {
+    // Default (100-bit, proven) parameters so proof-of-work grinding is exercised.
+    let params = WhirParams::default();
+    let pcs = WhirPcs::<GoldilocksConfig>::new(params);
+    assert!(
+        pcs.max_pow_bits(&[12, 9]).unwrap() > 0,
+        "the test must exercise grinding"
+    );
+    let inst = instance::<GoldilocksConfig>(11, &[12, 9], &[0, 1, 0]);
+    let ds = ds::<GoldilocksConfig>(&params);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| prove(&pcs, &inst, &ds).1.bytes)
+    };
+    let one = run(1);
+    let two = run(2);
+    assert_eq!(one, two);
+    verify(&pcs, &[12, 9], &inst.claims, &one, &ds).expect("honest 100-bit proof");
+}

@@ -1,0 +1,455 @@
+//! [`WhirPcs`]: the [`MultilinearPcs`] implementation on p3-whir's stacked prescribed-point PCS.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use p3_blake3::Blake3;
+use p3_commit::MultilinearPcs as P3Pcs;
+use p3_dft::Radix2DFTSmallBatch;
+use p3_field::PrimeCharacteristicRing;
+use p3_matrix::dense::RowMajorMatrix;
+use p3_merkle_tree::MerkleTreeMmcs;
+use p3_multilinear_util::point::Point;
+use p3_sumcheck::layout::{observe_commitment, plan_stacked_layout, Layout, SuffixProver, Table};
+use p3_sumcheck::{OpeningBatch, OpeningProtocol, PrescribedPointPcs, TableShape, TableSpec};
+use p3_symmetric::{CompressionFunctionFromHasher, MerkleCap, SerializingHasher};
+use p3_whir::{PcsProof, WhirConfig, WhirProof, WhirProver};
+use zkinfer_field::FieldConfig;
+use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
+
+use crate::challenger::{challenger_from_seed, WhirChallenger};
+use crate::{Claim, MultilinearPcs, PcsError, WhirParams};
+
+/// Blake3 Merkle tree over base-field rows (binary, 32-byte digests, cap height 0).
+pub type WhirMmcs<F> = MerkleTreeMmcs<
+    F,
+    u8,
+    SerializingHasher<Blake3>,
+    CompressionFunctionFromHasher<Blake3, 2, 32>,
+    2,
+    32,
+>;
+type Dft<F> = Radix2DFTSmallBatch<F>;
+type Lay<C> = SuffixProver<<C as FieldConfig>::F, <C as FieldConfig>::EF>;
+type Inner<C> = WhirProver<
+    <C as FieldConfig>::EF,
+    <C as FieldConfig>::F,
+    Dft<<C as FieldConfig>::F>,
+    WhirMmcs<<C as FieldConfig>::F>,
+    WhirChallenger<<C as FieldConfig>::F>,
+    Lay<C>,
+>;
+type InnerData<C> = p3_whir::WhirProverData<
+    <C as FieldConfig>::F,
+    <C as FieldConfig>::EF,
+    WhirMmcs<<C as FieldConfig>::F>,
+    Lay<C>,
+>;
+type InnerProof<C> =
+    WhirProof<<C as FieldConfig>::F, <C as FieldConfig>::EF, WhirMmcs<<C as FieldConfig>::F>>;
+
+/// Largest number of variables of one committed polynomial (and of the stack).
+pub const MAX_VARS: usize = 32;
+/// Largest WHIR proof the verifier reads (honest proofs are ≤ ~200 KB at 2^24).
+pub const MAX_PROOF_BYTES: usize = 8 << 20;
+
+// Transcript labels.
+const L_LAYOUT: &str = "pcs.layout";
+const L_ROOT: &str = "pcs.root";
+const L_POLYS: &str = "pcs.claim_polys";
+const L_POINTS: &str = "pcs.claim_points";
+const L_VALUES: &str = "pcs.claim_values";
+const L_SEED: &str = "pcs.whir_seed";
+const L_PROOF: &str = "pcs.whir_proof";
+
+/// A WHIR commitment: the Merkle root of the stacked codeword plus the public layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WhirCommitment {
+    /// Blake3 Merkle root.
+    pub root: [u8; 32],
+    /// Number of variables of each committed polynomial, in commit order.
+    pub layout: Vec<usize>,
+}
+
+/// What the prover keeps from `commit` (stacked witness, codeword and Merkle tree).
+pub struct WhirProverData<C: FieldConfig> {
+    inner: InnerData<C>,
+    commitment: WhirCommitment,
+}
+
+impl<C: FieldConfig> WhirProverData<C> {
+    /// The commitment these data open.
+    pub fn commitment(&self) -> &WhirCommitment {
+        &self.commitment
+    }
+}
+
+/// Multilinear PCS on p3-whir: many polynomials stacked into one WHIR commitment, any number of
+/// (polynomial, point) claims opened by one WHIR proof. See the crate docs for the protocol and
+/// its security.
+#[derive(Clone, Debug)]
+pub struct WhirPcs<C: FieldConfig> {
+    params: WhirParams,
+    dft: Dft<C::F>,
+    mmcs: WhirMmcs<C::F>,
+}
+
+impl<C: FieldConfig> WhirPcs<C>
+where
+    C::F: Ord,
+{
+    /// A PCS with the given parameters.
+    pub fn new(params: WhirParams) -> Self {
+        let mmcs = WhirMmcs::new(
+            SerializingHasher::new(Blake3),
+            CompressionFunctionFromHasher::new(Blake3),
+            0,
+        );
+        Self {
+            params,
+            dft: Dft::default(),
+            mmcs,
+        }
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &WhirParams {
+        &self.params
+    }
+
+    /// Each polynomial's table shape: small tables are zero-padded up to the first fold.
+    fn shapes(&self, layout: &[usize]) -> Vec<TableShape> {
+        layout
+            .iter()
+            .map(|&k| TableShape::new(k.max(self.params.fold), 1))
+            .collect()
+    }
+
+    fn stacked_vars(&self, layout: &[usize]) -> usize {
+        plan_stacked_layout(&self.shapes(layout)).0
+    }
+
+    fn inner(&self, num_vars: usize) -> Result<Inner<C>, PcsError> {
+        let cfg_err = |reason: String| PcsError::Config { num_vars, reason };
+        let protocol = self
+            .params
+            .protocol(num_vars)
+            .ok_or_else(|| cfg_err("invalid folding schedule".into()))?;
+        let config = WhirConfig::new(num_vars, protocol).map_err(|e| cfg_err(format!("{e:?}")))?;
+        Ok(WhirProver::new(config, self.dft.clone(), self.mmcs.clone()))
+    }
+
+    /// The most proof-of-work bits any WHIR step grinds for a commitment with this layout.
+    pub fn max_pow_bits(&self, layout: &[usize]) -> Result<usize, PcsError> {
+        let num_vars = self.stacked_vars(layout);
+        let protocol = self
+            .params
+            .protocol(num_vars)
+            .ok_or_else(|| PcsError::Config {
+                num_vars,
+                reason: "invalid folding schedule".into(),
+            })?;
+        let config = WhirConfig::<C::EF, C::F, WhirChallenger<C::F>>::new(num_vars, protocol)
+            .map_err(|e| PcsError::Config {
+                num_vars,
+                reason: format!("{e:?}"),
+            })?;
+        Ok(config.max_pow_bits())
+    }
+
+    /// The composed (union-bound) soundness of one opening of `num_claims` claims on a
+    /// commitment with this layout, as computed by p3-whir's `prescribed_security`, in bits.
+    /// Excludes hash collisions and the Fiat–Shamir query loss (see the crate docs).
+    pub fn composed_security_bits(
+        &self,
+        layout: &[usize],
+        num_claims: usize,
+    ) -> Result<f64, PcsError> {
+        let num_vars = self.stacked_vars(layout);
+        let inner = self.inner(num_vars)?;
+        let claims: Vec<Claim<C::EF>> = (0..num_claims)
+            .map(|_| Claim {
+                poly: 0,
+                point: vec![C::EF::ZERO; layout[0]],
+                value: C::EF::ZERO,
+            })
+            .collect();
+        let (protocol, _, _) = self.protocol(layout, &claims);
+        let sec = inner
+            .prescribed_security(&protocol)
+            .ok_or_else(|| PcsError::Config {
+                num_vars,
+                reason: "no security report".into(),
+            })?;
+        Ok(sec.error().bits())
+    }
+
+    fn check_claims(&self, layout: &[usize], claims: &[Claim<C::EF>]) -> Result<(), PcsError> {
+        for (index, c) in claims.iter().enumerate() {
+            if layout.get(c.poly) != Some(&c.point.len()) {
+                return Err(PcsError::ClaimShape {
+                    index,
+                    poly: c.poly,
+                    point_len: c.point.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// p3's opening protocol for the claims, the prescribed points (big-endian, padded) and the
+    /// claim order it uses (grouped by polynomial, stable within a polynomial).
+    fn protocol(
+        &self,
+        layout: &[usize],
+        claims: &[Claim<C::EF>],
+    ) -> (OpeningProtocol, Vec<Point<C::EF>>, Vec<usize>) {
+        let shapes = self.shapes(layout);
+        let mut order: Vec<usize> = (0..claims.len()).collect();
+        order.sort_by_key(|&i| claims[i].poly);
+        let specs = shapes
+            .iter()
+            .enumerate()
+            .map(|(p, &shape)| {
+                let n = order.iter().filter(|&&i| claims[i].poly == p).count();
+                TableSpec::new(shape, vec![OpeningBatch::new(vec![0], vec![]); n])
+            })
+            .collect();
+        let points = order
+            .iter()
+            .map(|&i| {
+                let c = &claims[i];
+                let pad = shapes[c.poly].num_variables() - c.point.len();
+                // p3 points are big-endian (coordinate 0 = most significant index bit); ours
+                // are little-endian. Padding variables (high bits) are fixed to 0.
+                let coords = std::iter::repeat_n(C::EF::ZERO, pad)
+                    .chain(c.point.iter().rev().copied())
+                    .collect();
+                Point::new(coords)
+            })
+            .collect();
+        (OpeningProtocol::new(specs), points, order)
+    }
+
+    /// Binds the claims, then derives the p3 challenger from the transcript.
+    fn observe_claims_p(
+        &self,
+        claims: &[Claim<C::EF>],
+        t: &mut ProverTranscript<C::F>,
+    ) -> [u8; 32] {
+        let (polys, points, values) = encode_claims(claims);
+        t.observe_bytes(L_POLYS, &polys);
+        t.observe_ext(L_POINTS, &points);
+        t.observe_ext(L_VALUES, &values);
+        t.sample_seed(L_SEED)
+    }
+
+    fn observe_claims_v(
+        &self,
+        claims: &[Claim<C::EF>],
+        t: &mut VerifierTranscript<'_, C::F>,
+    ) -> [u8; 32] {
+        let (polys, points, values) = encode_claims(claims);
+        t.observe_bytes(L_POLYS, &polys);
+        t.observe_ext(L_POINTS, &points);
+        t.observe_ext(L_VALUES, &values);
+        t.sample_seed(L_SEED)
+    }
+
+    fn challenger(seed: [u8; 32], root: [u8; 32]) -> WhirChallenger<C::F> {
+        let mut ch = challenger_from_seed(seed);
+        observe_commitment::<C::F, _, _>(&mut ch, MerkleCap::<C::F, [u8; 32]>::new(vec![root]));
+        ch
+    }
+}
+
+fn encode_claims<EF: Clone>(claims: &[Claim<EF>]) -> (Vec<u8>, Vec<EF>, Vec<EF>) {
+    let polys = claims
+        .iter()
+        .flat_map(|c| (c.poly as u64).to_le_bytes())
+        .collect();
+    let points = claims
+        .iter()
+        .flat_map(|c| c.point.iter().cloned())
+        .collect();
+    let values = claims.iter().map(|c| c.value.clone()).collect();
+    (polys, points, values)
+}
+
+fn encode_layout(layout: &[usize]) -> Vec<u8> {
+    layout
+        .iter()
+        .flat_map(|&k| (k as u32).to_le_bytes())
+        .collect()
+}
+
+impl<C: FieldConfig> MultilinearPcs<C::F, C::EF> for WhirPcs<C>
+where
+    C::F: Ord,
+{
+    type ProverData = WhirProverData<C>;
+    type Commitment = WhirCommitment;
+
+    fn commit(&self, polys: &[&[C::F]]) -> Result<(WhirCommitment, WhirProverData<C>), PcsError> {
+        if polys.is_empty() {
+            return Err(PcsError::EmptyCommitment);
+        }
+        let mut layout = Vec::with_capacity(polys.len());
+        for (index, p) in polys.iter().enumerate() {
+            if !p.len().is_power_of_two() || p.len() > 1 << MAX_VARS {
+                return Err(PcsError::PolyShape {
+                    index,
+                    len: p.len(),
+                    max_vars: MAX_VARS,
+                });
+            }
+            layout.push(p.len().trailing_zeros() as usize);
+        }
+        let num_vars = self.stacked_vars(&layout);
+        if num_vars > MAX_VARS {
+            return Err(PcsError::PolyShape {
+                index: 0,
+                len: 1 << num_vars,
+                max_vars: MAX_VARS,
+            });
+        }
+        let inner = self.inner(num_vars)?;
+        let tables = polys
+            .iter()
+            .map(|p| Table::new(RowMajorMatrix::new(p.to_vec(), p.len())))
+            .collect();
+        let witness = Lay::<C>::new_witness(tables, self.params.fold);
+        debug_assert_eq!(witness.num_variables(), num_vars);
+        // Commit only absorbs the root into this throwaway challenger; openings re-bind it.
+        let mut ch = challenger_from_seed([0; 32]);
+        let (cap, data) = P3Pcs::<C::EF, WhirChallenger<C::F>>::commit(&inner, witness, &mut ch)
+            .map_err(|e| PcsError::Config {
+                num_vars,
+                reason: format!("{e:?}"),
+            })?;
+        let root = *cap.roots().first().ok_or(PcsError::Config {
+            num_vars,
+            reason: "empty Merkle cap".into(),
+        })?;
+        let commitment = WhirCommitment { root, layout };
+        Ok((
+            commitment.clone(),
+            WhirProverData {
+                inner: data,
+                commitment,
+            },
+        ))
+    }
+
+    fn write_commitment(&self, c: &WhirCommitment, t: &mut ProverTranscript<C::F>) {
+        t.observe_bytes(L_LAYOUT, &encode_layout(&c.layout));
+        t.write_digest(L_ROOT, &c.root);
+    }
+
+    fn read_commitment(
+        &self,
+        layout: &[usize],
+        t: &mut VerifierTranscript<'_, C::F>,
+    ) -> Result<WhirCommitment, PcsError> {
+        if layout.is_empty() {
+            return Err(PcsError::EmptyCommitment);
+        }
+        if let Some(index) = layout.iter().position(|&k| k > MAX_VARS) {
+            return Err(PcsError::PolyShape {
+                index,
+                len: usize::MAX,
+                max_vars: MAX_VARS,
+            });
+        }
+        t.observe_bytes(L_LAYOUT, &encode_layout(layout));
+        let root = t.read_digest(L_ROOT)?;
+        Ok(WhirCommitment {
+            root,
+            layout: layout.to_vec(),
+        })
+    }
+
+    fn open(
+        &self,
+        data: &WhirProverData<C>,
+        claims: &[Claim<C::EF>],
+        t: &mut ProverTranscript<C::F>,
+    ) -> Result<(), PcsError> {
+        let layout = &data.commitment.layout;
+        self.check_claims(layout, claims)?;
+        if claims.is_empty() {
+            return Ok(());
+        }
+        let num_vars = self.stacked_vars(layout);
+        let inner = self.inner(num_vars)?;
+        let (protocol, points, order) = self.protocol(layout, claims);
+        let seed = self.observe_claims_p(claims, t);
+        let mut ch = Self::challenger(seed, data.commitment.root);
+        // `open_at` consumes its data (it records claims into the layout), hence the clone.
+        let proof = inner
+            .open_at(data.inner.clone(), &protocol, &points, &mut ch)
+            .map_err(|e| PcsError::Config {
+                num_vars,
+                reason: format!("{e:?}"),
+            })?;
+        for (evals, &i) in proof.evals.iter().zip(&order) {
+            if evals.current().first() != Some(&claims[i].value) {
+                return Err(PcsError::ClaimValue { index: i });
+            }
+        }
+        // The values are the caller's claims: only the WHIR proof proper goes on the wire.
+        let bytes = postcard::to_allocvec(&proof.whir).map_err(|_| PcsError::Config {
+            num_vars,
+            reason: "proof serialization failed".into(),
+        })?;
+        t.write_bytes(L_PROOF, &bytes);
+        Ok(())
+    }
+
+    fn verify(
+        &self,
+        c: &WhirCommitment,
+        claims: &[Claim<C::EF>],
+        t: &mut VerifierTranscript<'_, C::F>,
+    ) -> Result<(), PcsError> {
+        self.check_claims(&c.layout, claims)?;
+        if claims.is_empty() {
+            return Ok(());
+        }
+        let num_vars = self.stacked_vars(&c.layout);
+        let inner = self.inner(num_vars)?;
+        let (protocol, points, order) = self.protocol(&c.layout, claims);
+        let seed = self.observe_claims_v(claims, t);
+        let mut ch = Self::challenger(seed, c.root);
+        let bytes = t.read_bytes(L_PROOF, MAX_PROOF_BYTES)?;
+        let whir: InnerProof<C> =
+            postcard::from_bytes(bytes).map_err(|_| PcsError::ProofDecode {
+                reason: "not a postcard WHIR proof",
+            })?;
+        // One proof, one encoding: reject trailing bytes and non-canonical integers/elements.
+        if postcard::to_allocvec(&whir).ok().as_deref() != Some(bytes) {
+            return Err(PcsError::ProofDecode {
+                reason: "non-canonical encoding",
+            });
+        }
+        let evals = order
+            .iter()
+            .map(|&i| OpeningBatch::new(vec![claims[i].value], vec![]))
+            .collect();
+        let proof: PcsProof<C::F, C::EF, WhirMmcs<C::F>> = PcsProof { whir, evals };
+        let cap = MerkleCap::new(vec![c.root]);
+        // p3-whir checks proof shapes before indexing; the unwind guard is defence in depth so a
+        // hostile proof can at worst be rejected, never crash the verifier.
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            inner.verify_at(&cap, &proof, &protocol, &points, &mut ch)
+        }));
+        match result {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(PcsError::WhirRejected {
+                reason: format!("{e:?}"),
+            }),
+            Err(_) => Err(PcsError::WhirRejected {
+                reason: "p3-whir verifier panicked".into(),
+            }),
+        }
+    }
+}
