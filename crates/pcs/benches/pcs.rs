@@ -1,4 +1,5 @@
-//! PCS benchmarks: commit / open (one point) / verify, Goldilocks + ext2.
+//! PCS benchmarks: commit / open (one point) / verify, Goldilocks + ext2 and KoalaBear + ext4
+//! (`PCS_BENCH_FIELD=goldilocks|koalabear|both`, default goldilocks).
 //!
 //! `PCS_BENCH_SIZES=18,20,22,24` (log2 of base-field elements; default 18,20,22) and
 //! `PCS_BENCH_PARAMS=proven|conjectured|both` (default proven) select the cases. A batch case
@@ -14,13 +15,9 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, PrimeField64};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use zkinfer_field::{FieldConfig, Goldilocks, GoldilocksConfig, GoldilocksExt2};
+use zkinfer_field::{FieldConfig, GoldilocksConfig, KoalaBearConfig};
 use zkinfer_pcs::{Claim, MultilinearPcs, WhirParams, WhirPcs};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
-
-type C = GoldilocksConfig;
-type F = Goldilocks;
-type EF = GoldilocksExt2;
 
 fn env_list(name: &str, default: &str) -> Vec<String> {
     std::env::var(name)
@@ -30,13 +27,13 @@ fn env_list(name: &str, default: &str) -> Vec<String> {
         .collect()
 }
 
-fn rand_ef(rng: &mut SmallRng) -> EF {
-    EF::from_basis_coefficients_fn(|_| F::from_u64(rng.random::<u64>() % F::ORDER_U64))
+fn rand_ef<C: FieldConfig>(rng: &mut SmallRng) -> C::EF {
+    C::EF::from_basis_coefficients_fn(|_| C::F::from_u64(rng.random::<u64>() % C::F::ORDER_U64))
 }
 
 /// Evaluates at a point via the prover's own fold (little-endian: variable 0 = lowest bit).
-fn eval(f: &[F], z: &[EF]) -> EF {
-    let mut cur: Vec<EF> = f.iter().map(|&x| EF::from(x)).collect();
+fn eval<C: FieldConfig>(f: &[C::F], z: &[C::EF]) -> C::EF {
+    let mut cur: Vec<C::EF> = f.iter().map(|&x| C::EF::from(x)).collect();
     for &zi in z {
         cur = cur
             .chunks_exact(2)
@@ -46,7 +43,7 @@ fn eval(f: &[F], z: &[EF]) -> EF {
     cur[0]
 }
 
-fn case(c: &mut Criterion, k: usize, label: &str, params: WhirParams, batch: bool) {
+fn case<C: FieldConfig>(c: &mut Criterion, k: usize, label: &str, params: WhirParams, batch: bool) {
     let pcs = WhirPcs::<C>::new(params);
     let ds = DomainSeparator::new("zkinfer-pcs-bench", 1, C::ID, &params.to_bytes());
     let mut rng = SmallRng::seed_from_u64(k as u64);
@@ -56,43 +53,47 @@ fn case(c: &mut Criterion, k: usize, label: &str, params: WhirParams, batch: boo
     } else {
         vec![k]
     };
-    let polys: Vec<Vec<F>> = vars
+    let polys: Vec<Vec<C::F>> = vars
         .iter()
         .map(|&v| {
             (0..1usize << v)
-                .map(|_| F::from_u64(rng.random::<u64>() % F::ORDER_U64))
+                .map(|_| C::F::from_u64(rng.random::<u64>() % C::F::ORDER_U64))
                 .collect()
         })
         .collect();
-    let refs: Vec<&[F]> = polys.iter().map(|p| p.as_slice()).collect();
+    let refs: Vec<&[C::F]> = polys.iter().map(|p| p.as_slice()).collect();
     let claim_polys: Vec<usize> = if batch {
         (0..vars.len()).flat_map(|i| [i, i]).collect()
     } else {
         vec![0]
     };
-    let claims: Vec<Claim<EF>> = claim_polys
+    let claims: Vec<Claim<C::EF>> = claim_polys
         .iter()
         .map(|&p| {
-            let point: Vec<EF> = (0..vars[p]).map(|_| rand_ef(&mut rng)).collect();
+            let point: Vec<C::EF> = (0..vars[p]).map(|_| rand_ef::<C>(&mut rng)).collect();
             Claim {
                 poly: p,
-                value: eval(&polys[p], &point),
+                value: eval::<C>(&polys[p], &point),
                 point,
             }
         })
         .collect();
-    let name = format!("{label}{}/2^{k}", if batch { "-batch8" } else { "" });
+    let name = format!(
+        "{}/{label}{}/2^{k}",
+        C::ID,
+        if batch { "-batch8" } else { "" }
+    );
 
     let (com, data) = pcs.commit(&refs).expect("commit");
     let prove = || {
-        let mut t = ProverTranscript::<F>::new(&ds);
+        let mut t = ProverTranscript::<C::F>::new(&ds);
         pcs.write_commitment(&com, &mut t);
         pcs.open(&data, &claims, &mut t).expect("open");
         t.finish().bytes
     };
     let proof = prove();
     let verify = |bytes: &[u8]| {
-        let mut t = VerifierTranscript::<F>::new(&ds, bytes);
+        let mut t = VerifierTranscript::<C::F>::new(&ds, bytes);
         let c = pcs.read_commitment(&vars, &mut t).expect("read");
         pcs.verify(&c, &claims, &mut t).expect("verify");
         t.finish().expect("finish");
@@ -127,6 +128,11 @@ fn benches(c: &mut Criterion) {
         .collect();
     let which = env_list("PCS_BENCH_PARAMS", "proven");
     let batch = std::env::var("PCS_BENCH_BATCH").is_ok_and(|v| v == "1");
+    let fields = match std::env::var("PCS_BENCH_FIELD").as_deref() {
+        Ok("koalabear") => vec!["koalabear".to_string()],
+        Ok("both") => vec!["goldilocks".to_string(), "koalabear".to_string()],
+        _ => vec!["goldilocks".to_string()],
+    };
     for &k in &sizes {
         for w in &which {
             let list: Vec<(&str, WhirParams)> = match w.as_str() {
@@ -144,9 +150,21 @@ fn benches(c: &mut Criterion) {
                 {
                     params.pow_bits = pow;
                 }
-                case(c, k, label, params, false);
-                if batch {
-                    case(c, k, label, params, true);
+                for field in &fields {
+                    match field.as_str() {
+                        "koalabear" => {
+                            case::<KoalaBearConfig>(c, k, label, params, false);
+                            if batch {
+                                case::<KoalaBearConfig>(c, k, label, params, true);
+                            }
+                        }
+                        _ => {
+                            case::<GoldilocksConfig>(c, k, label, params, false);
+                            if batch {
+                                case::<GoldilocksConfig>(c, k, label, params, true);
+                            }
+                        }
+                    }
                 }
             }
         }
