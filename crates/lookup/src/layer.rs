@@ -34,11 +34,7 @@ pub(crate) fn prove<F: PrimeField64, EF: ExtensionField<F>>(
 ) -> (Vec<EF>, Vec<EF>) {
     let n = r.len();
     // The framing of `zkinfer_sumcheck::prove` (statement, then d = 3 values per round).
-    let mut shape = [0u8; 16];
-    shape[..8].copy_from_slice(&(n as u64).to_le_bytes());
-    shape[8..].copy_from_slice(&3u64.to_le_bytes());
-    transcript.observe_bytes("sumcheck shape", &shape);
-    transcript.observe_ext("sumcheck claims", &[claim]);
+    zkinfer_sumcheck::absorb_statement(transcript, &[claim], n, 3);
     let coeffs: Vec<(EF, EF)> = lambda
         .powers()
         .step_by(2)

@@ -14,7 +14,7 @@ use p3_sumcheck::{OpeningBatch, OpeningProtocol, PrescribedPointPcs, TableShape,
 use p3_symmetric::{CompressionFunctionFromHasher, MerkleCap, SerializingHasher};
 use p3_whir::{PcsProof, WhirConfig, WhirProof, WhirProver};
 use zkinfer_field::FieldConfig;
-use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
+use zkinfer_transcript::{Duplex, ProverTranscript, VerifierTranscript};
 
 use crate::challenger::{challenger_from_seed, WhirChallenger};
 use crate::{Claim, MultilinearPcs, PcsError, WhirParams};
@@ -230,24 +230,8 @@ where
         (OpeningProtocol::new(specs), points, order)
     }
 
-    /// Binds the claims, then derives the p3 challenger from the transcript.
-    fn observe_claims_p(
-        &self,
-        claims: &[Claim<C::EF>],
-        t: &mut ProverTranscript<C::F>,
-    ) -> [u8; 32] {
-        let (polys, points, values) = encode_claims(claims);
-        t.observe_bytes(L_POLYS, &polys);
-        t.observe_ext(L_POINTS, &points);
-        t.observe_ext(L_VALUES, &values);
-        t.sample_seed(L_SEED)
-    }
-
-    fn observe_claims_v(
-        &self,
-        claims: &[Claim<C::EF>],
-        t: &mut VerifierTranscript<'_, C::F>,
-    ) -> [u8; 32] {
+    /// Binds the claims, then derives the p3 challenger's seed from the transcript (both sides).
+    fn observe_claims(&self, claims: &[Claim<C::EF>], t: &mut impl Duplex<C::F>) -> [u8; 32] {
         let (polys, points, values) = encode_claims(claims);
         t.observe_bytes(L_POLYS, &polys);
         t.observe_ext(L_POINTS, &points);
@@ -382,7 +366,7 @@ where
         let num_vars = self.stacked_vars(layout);
         let inner = self.inner(num_vars)?;
         let (protocol, points, order) = self.protocol(layout, claims);
-        let seed = self.observe_claims_p(claims, t);
+        let seed = self.observe_claims(claims, t);
         let mut ch = Self::challenger(seed, data.commitment.root);
         // `open_at` consumes its data (it records claims into the layout), hence the clone.
         let proof = inner
@@ -418,7 +402,7 @@ where
         let num_vars = self.stacked_vars(&c.layout);
         let inner = self.inner(num_vars)?;
         let (protocol, points, order) = self.protocol(&c.layout, claims);
-        let seed = self.observe_claims_v(claims, t);
+        let seed = self.observe_claims(claims, t);
         let mut ch = Self::challenger(seed, c.root);
         let bytes = t.read_bytes(L_PROOF, MAX_PROOF_BYTES)?;
         let whir: InnerProof<C> =

@@ -46,7 +46,9 @@ mod verifier;
 pub use composition::{Composition, Term};
 pub use error::SumcheckError;
 pub use prover::{prove, prove_batch, Instance, Mle, ProverOutput};
-pub use verifier::{interpolate_at, verify, verify_batch, BatchedClaim, SumcheckClaim};
+pub use verifier::{
+    absorb_statement, interpolate_at, verify, verify_batch, BatchedClaim, SumcheckClaim,
+};
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! The verifier: the specification of the protocol.
 
 use zkinfer_field::p3_field::{ExtensionField, Field, PrimeField64};
-use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
+use zkinfer_transcript::{Duplex, VerifierTranscript};
 
 use crate::composition::Composition;
 use crate::error::SumcheckError;
@@ -66,33 +66,10 @@ impl<EF: Field> BatchedClaim<EF> {
     }
 }
 
-/// Which side of the transcript is absorbing; lets prover and verifier share one statement
-/// absorption so they cannot drift.
-pub(crate) trait Absorb<F: Field> {
-    fn observe_bytes(&mut self, label: &'static str, data: &[u8]);
-    fn observe_claims<EF: ExtensionField<F>>(&mut self, claims: &[EF]);
-}
-
-impl<F: PrimeField64> Absorb<F> for ProverTranscript<F> {
-    fn observe_bytes(&mut self, label: &'static str, data: &[u8]) {
-        ProverTranscript::observe_bytes(self, label, data);
-    }
-    fn observe_claims<EF: ExtensionField<F>>(&mut self, claims: &[EF]) {
-        self.observe_ext("sumcheck claims", claims);
-    }
-}
-
-impl<F: PrimeField64> Absorb<F> for VerifierTranscript<'_, F> {
-    fn observe_bytes(&mut self, label: &'static str, data: &[u8]) {
-        VerifierTranscript::observe_bytes(self, label, data);
-    }
-    fn observe_claims<EF: ExtensionField<F>>(&mut self, claims: &[EF]) {
-        self.observe_ext("sumcheck claims", claims);
-    }
-}
-
-pub(crate) fn absorb_statement<F: Field, EF: ExtensionField<F>>(
-    t: &mut impl Absorb<F>,
+/// Absorbs a sumcheck statement (shape, then claims) — shared by both sides and by
+/// dedicated provers elsewhere that must write exactly what [`crate::prove`] writes.
+pub fn absorb_statement<F: PrimeField64, EF: ExtensionField<F>>(
+    t: &mut impl Duplex<F>,
     claims: &[EF],
     n: usize,
     degree: usize,
@@ -101,7 +78,7 @@ pub(crate) fn absorb_statement<F: Field, EF: ExtensionField<F>>(
     shape[..8].copy_from_slice(&(n as u64).to_le_bytes());
     shape[8..].copy_from_slice(&(degree as u64).to_le_bytes());
     t.observe_bytes("sumcheck shape", &shape);
-    t.observe_claims(claims);
+    t.observe_ext("sumcheck claims", claims);
 }
 
 /// Verifies a sumcheck of `n` variables and degree `degree` for `claim`.

@@ -41,12 +41,14 @@
 //! loudly at the first wrong message instead of as a mysterious late rejection. Release builds
 //! record nothing and the proof bytes are identical in both builds.
 
+mod duplex;
 mod envelope;
 mod pattern;
 mod prover;
 mod sponge;
 mod verifier;
 
+pub use duplex::Duplex;
 pub use envelope::{decode_envelope, encode_envelope, EnvelopeError, MAGIC};
 pub use pattern::{Op, OpKind, Pattern};
 pub use prover::{Proof, ProverTranscript};
