@@ -1,0 +1,201 @@
+//! Compile: commit every constant once; the proving key (`model.zkm`) and the verifying key
+//! (`model.vk`, no weights).
+
+use serde::{Deserialize, Serialize};
+use zkinfer_model::quant::QTensorKind;
+use zkinfer_model::QuantizedGraph;
+use zkinfer_pcs::{MultilinearPcs, WhirCommitment, WhirParams, WhirPcs, WhirProverData};
+use zkinfer_transcript::{decode_envelope, encode_envelope};
+
+use crate::error::Error;
+use crate::layout::Padded;
+use crate::plan::{const_dims, Plan};
+use crate::{Config, F};
+
+const VK_KIND: [u8; 4] = *b"ZKVK";
+const PK_KIND: [u8; 4] = *b"ZKMD";
+/// Format version of keys and proofs.
+pub const FORMAT_VERSION: u16 = 1;
+
+/// The verifying key: the quantized graph without weights, the weight commitment and the
+/// proof-system parameters. Its hash is the model commitment `C_M`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerifyingKey {
+    /// The graph; constants carry no data.
+    pub graph: QuantizedGraph,
+    /// PCS parameters (serialized `WhirParams`).
+    pub pcs_params: Vec<u8>,
+    /// Merkle root of the weight commitment (None for a graph without constants).
+    pub weight_root: Option<[u8; 32]>,
+    /// Variables of each committed constant, in plan order.
+    pub weight_layout: Vec<usize>,
+}
+
+/// The PCS used for every commitment.
+pub fn pcs() -> WhirPcs<Config> {
+    WhirPcs::new(WhirParams::default())
+}
+
+impl VerifyingKey {
+    /// The model commitment `C_M = Blake3("zkinfer model commitment v1" ‖ vk bytes)`.
+    pub fn commitment(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        h.update(b"zkinfer model commitment v1");
+        h.update(&postcard::to_allocvec(self).unwrap_or_default());
+        *h.finalize().as_bytes()
+    }
+
+    /// The weight commitment, if any.
+    pub fn weight_commitment(&self) -> Option<WhirCommitment> {
+        self.weight_root.map(|root| WhirCommitment {
+            root,
+            layout: self.weight_layout.clone(),
+        })
+    }
+
+    /// Encodes (versioned envelope).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode_envelope(
+            VK_KIND,
+            FORMAT_VERSION,
+            &postcard::to_allocvec(self).unwrap_or_default(),
+        )
+    }
+
+    /// Decodes untrusted bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let body = decode_envelope(bytes, VK_KIND, FORMAT_VERSION).map_err(|e| Error::Decode {
+            what: "verifying key",
+            reason: e.to_string(),
+        })?;
+        let vk: Self = postcard::from_bytes(body).map_err(|e| Error::Decode {
+            what: "verifying key",
+            reason: e.to_string(),
+        })?;
+        if vk
+            .graph
+            .tensors
+            .iter()
+            .any(|t| matches!(&t.kind, QTensorKind::Const(d) if !d.is_empty()))
+        {
+            return Err(Error::Decode {
+                what: "verifying key",
+                reason: "a verifying key must not carry weights".into(),
+            });
+        }
+        Ok(vk)
+    }
+}
+
+/// The proving key: the full quantized graph, its plan, the verifying key and the weight
+/// commitment's prover data.
+pub struct ProvingKey {
+    /// The quantized graph with weights.
+    pub graph: QuantizedGraph,
+    /// The verifying key.
+    pub vk: VerifyingKey,
+    pub(crate) plan: Plan,
+    pub(crate) weights: Option<WhirProverData<Config>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PkFile {
+    graph: QuantizedGraph,
+    vk: VerifyingKey,
+}
+
+fn strip(g: &QuantizedGraph) -> QuantizedGraph {
+    let mut s = g.clone();
+    for t in &mut s.tensors {
+        if let QTensorKind::Const(d) = &mut t.kind {
+            *d = Vec::new();
+        }
+    }
+    s
+}
+
+fn commit_weights(
+    g: &QuantizedGraph,
+    plan: &Plan,
+) -> Result<(Option<WhirProverData<Config>>, Vec<usize>), Error> {
+    if plan.consts.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let mut tables: Vec<Vec<F>> = Vec::with_capacity(plan.consts.len());
+    for &(id, layout) in &plan.consts {
+        let t = &g.tensors[id];
+        let QTensorKind::Const(d) = &t.kind else {
+            return Err(Error::Prover(format!("`{}` is not a constant", t.name)));
+        };
+        let pl = Padded::new(&const_dims(&t.shape, layout));
+        tables.push(
+            pl.pad(d)
+                .into_iter()
+                .map(zkinfer_field::from_signed::<F>)
+                .collect(),
+        );
+    }
+    let refs: Vec<&[F]> = tables.iter().map(Vec::as_slice).collect();
+    let layout: Vec<usize> = tables
+        .iter()
+        .map(|t| t.len().trailing_zeros() as usize)
+        .collect();
+    let (_, data) = pcs()
+        .commit(&refs)
+        .map_err(|e| Error::Prover(format!("weight commitment: {e}")))?;
+    Ok((Some(data), layout))
+}
+
+/// Compiles a quantized graph: checks every op has a protocol, commits all constants in one
+/// PCS commitment and builds the keys.
+pub fn compile(graph: QuantizedGraph) -> Result<ProvingKey, Error> {
+    let plan = Plan::new(&graph)?;
+    let (weights, weight_layout) = commit_weights(&graph, &plan)?;
+    let vk = VerifyingKey {
+        graph: strip(&graph),
+        pcs_params: WhirParams::default().to_bytes(),
+        weight_root: weights.as_ref().map(|w| w.commitment().root),
+        weight_layout,
+    };
+    Ok(ProvingKey {
+        graph,
+        vk,
+        plan,
+        weights,
+    })
+}
+
+impl ProvingKey {
+    /// Encodes `model.zkm` (graph + verifying key; the commitment is recomputed on load).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let f = PkFile {
+            graph: self.graph.clone(),
+            vk: self.vk.clone(),
+        };
+        encode_envelope(
+            PK_KIND,
+            FORMAT_VERSION,
+            &postcard::to_allocvec(&f).unwrap_or_default(),
+        )
+    }
+
+    /// Decodes `model.zkm`, re-commits the weights and checks the root matches the stored key.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let body = decode_envelope(bytes, PK_KIND, FORMAT_VERSION).map_err(|e| Error::Decode {
+            what: "model",
+            reason: e.to_string(),
+        })?;
+        let f: PkFile = postcard::from_bytes(body).map_err(|e| Error::Decode {
+            what: "model",
+            reason: e.to_string(),
+        })?;
+        let pk = compile(f.graph)?;
+        if pk.vk != f.vk {
+            return Err(Error::Decode {
+                what: "model",
+                reason: "stored verifying key does not match the weights (corrupted file?)".into(),
+            });
+        }
+        Ok(pk)
+    }
+}

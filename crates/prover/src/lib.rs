@@ -1,0 +1,70 @@
+//! # zkinfer-prover: proofs of quantized-model inference
+//!
+//! ```text
+//! field → poly → transcript → pcs → sumcheck → lookup → [prover] ← model (QuantizedGraph, Trace)
+//! ```
+//!
+//! [`compile`] commits every constant of a [`zkinfer_model::QuantizedGraph`] once (one WHIR
+//! commitment) and yields a [`ProvingKey`] and a [`VerifyingKey`] (graph without weights +
+//! commitment; its hash is the model commitment `C_M`). [`prove`] runs the integer inference
+//! and proves it; [`verify`] checks a [`ModelProof`] with the verifying key alone.
+//!
+//! ## Statement
+//! Public: `C_M`, the proof-system parameters (domain separator), the quantized inputs and
+//! outputs. All are absorbed into the Fiat–Shamir transcript before any challenge.
+//!
+//! ## Protocol
+//! 1. **Witness commitment** (one WHIR commitment): the remainder limbs of every
+//!    requantization (`M·acc + 2^{s−1} = 2^s·y + r`, `r = Σ_j 2^{16j} r_j`), the outputs of
+//!    table lookups, and one multiplicity vector per table.
+//! 2. **One LogUp-GKR argument** over all lookups of the proof, with α, β drawn after the
+//!    commitment: every requantized output lies in the activation range (so `y` is the exact
+//!    rounded quotient, no wrap-around), every limb in `[0, 2^16)` (top limb narrower), every
+//!    `(x, y)` of a nonlinear op in its table. It reduces to point claims on the columns.
+//! 3. **Walk** (see `walk` and `ops`): a random evaluation of each public output, then the
+//!    nodes from last to first; claims on a node's output become claims on its inputs —
+//!    through index maps (no proof bytes) for data movement and sums, through the linear
+//!    requantization relation, and through sumchecks for Einsum / Conv / Mul.
+//! 4. **Settlement**: claims on public inputs are evaluated by the verifier; claims on
+//!    committed tables (witness polys, constants) are reduced by one degree-2 sumcheck each to
+//!    a point and opened in **two batched WHIR openings** (witness, weights).
+//!
+//! Requantization refuses to saturate: an activation outside its range (an input beyond the
+//! calibration) is a prover error naming node and element, not a silently clamped proof.
+//!
+//! ## Soundness
+//! Error ≤ Σ over sumchecks of `degree·vars/|EF|` + Σ over claim merges and output points of
+//! `k/|EF|` + the LogUp-GKR error (`(rows + table rows)·(depth + 2)/|EF|` per batch, see
+//! zkinfer-lookup) + twice the PCS error (zkinfer-pcs docs). With |EF| ≈ 2^128 and at most
+//! ~2^30 rows, everything but the PCS term is below 2^-90; the PCS term dominates.
+//! Bounds: the model crate's bounds analysis keeps every intermediate below 2^62 given
+//! 16-bit activations, which the range checks enforce, so field identities are integer ones.
+//!
+//! ## Verifier cost
+//! Weight tables of data-movement ops are computed explicitly: verification is linear in the
+//! activation sizes (not the weights) plus the PCS verification. Succinct wiring
+//! predicates for LLM-scale activations are future work.
+
+mod error;
+mod keys;
+mod layout;
+mod ops;
+mod plan;
+mod protocol;
+mod side;
+mod walk;
+
+pub use error::Error;
+pub use keys::{compile, ProvingKey, VerifyingKey, FORMAT_VERSION};
+pub use plan::Plan;
+pub use protocol::{prove, prove_trace, verify, ModelProof};
+
+/// The field configuration of model proofs (a 64-bit field: bounds are checked below 2^62).
+pub type Config = zkinfer_field::GoldilocksConfig;
+/// Base field.
+pub type F = zkinfer_field::Goldilocks;
+/// Challenge field.
+pub type EF = zkinfer_field::GoldilocksExt2;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,304 @@
+//! The proof plan: what a proof of a given quantized graph commits and looks up. Derived from
+//! the public graph alone, identically by prover and verifier, so the two cannot disagree on
+//! the statement's shape.
+
+use std::collections::HashMap;
+
+use zkinfer_model::quant::{QTensorKind, RequantIndex};
+use zkinfer_model::{QuantOp, QuantizedGraph};
+
+use crate::error::Error;
+use crate::layout::{compact_vars, log2_ceil};
+
+/// Bits per remainder limb (the range tables hold at most 2^16 rows).
+pub const LIMB_BITS: u32 = 16;
+
+/// A lookup table of the proof.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TableSpec {
+    /// `[0, 2^bits)`.
+    Range(u32),
+    /// `[−2^(bits−1), 2^(bits−1))`.
+    Signed(u32),
+    /// Graph table `i`: (input, output) rows, padded to a power of two with row 0.
+    Graph(usize),
+}
+
+/// A lookup column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Col {
+    /// A tensor's compact values, tail-padded with `fill`.
+    Tensor {
+        /// Tensor id.
+        id: usize,
+        /// Padding value (a table row's entry).
+        fill: i64,
+    },
+    /// A committed witness polynomial (already padded with a table row).
+    Poly(usize),
+}
+
+/// One lookup: columns into a table.
+#[derive(Clone, Debug)]
+pub struct LookupPlan {
+    /// Index into [`Plan::tables`].
+    pub table: usize,
+    /// Columns (one per table column).
+    pub cols: Vec<Col>,
+    /// Number of real rows.
+    pub rows: usize,
+    /// The node whose relation it checks.
+    pub node: usize,
+}
+
+/// What a committed witness polynomial holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolyRole {
+    /// Limb `j` of node `node`'s requantization remainder.
+    Limb {
+        /// Node index.
+        node: usize,
+        /// Limb index (little-endian).
+        j: usize,
+    },
+    /// The output tensor of a lookup node, tail-padded with the table's first output.
+    LookupOut {
+        /// Node index.
+        node: usize,
+    },
+    /// Multiplicities of table `table`.
+    Mult {
+        /// Table index.
+        table: usize,
+    },
+}
+
+/// How a constant is laid out in the weight commitment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConstLayout {
+    /// Every dimension padded.
+    Natural,
+    /// A convolution weight `[O, C/g, K…]` viewed as `[g, O/g, C/g, K…]`, each padded.
+    Conv {
+        /// Groups.
+        groups: usize,
+    },
+}
+
+/// The plan of a proof for one graph.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Tables, in proof order.
+    pub tables: Vec<TableSpec>,
+    /// Lookups, in proof order.
+    pub lookups: Vec<LookupPlan>,
+    /// Committed witness polynomials: role and number of variables.
+    pub polys: Vec<(PolyRole, usize)>,
+    /// Per node: remainder limb polys with their bit widths.
+    pub limbs: Vec<Vec<(usize, u32)>>,
+    /// Per node: the committed output poly (lookup nodes).
+    pub out_poly: Vec<Option<usize>>,
+    /// Committed constants: tensor id and layout, in commitment order.
+    pub consts: Vec<(usize, ConstLayout)>,
+    /// Tensor id → index into `consts`.
+    pub const_slot: HashMap<usize, usize>,
+}
+
+/// The dimensions of a constant in its committed layout.
+pub fn const_dims(shape: &[usize], layout: ConstLayout) -> Vec<usize> {
+    match layout {
+        ConstLayout::Natural => shape.to_vec(),
+        ConstLayout::Conv { groups } => {
+            let g = groups.max(1);
+            let mut d = vec![g, shape[0] / g];
+            d.extend_from_slice(&shape[1..]);
+            d
+        }
+    }
+}
+
+fn requant_of(op: &QuantOp) -> Option<&zkinfer_model::quant::Requant> {
+    match op {
+        QuantOp::Einsum { requant, .. }
+        | QuantOp::Conv { requant, .. }
+        | QuantOp::SumPool { requant, .. }
+        | QuantOp::AddSub { requant, .. }
+        | QuantOp::Mul { requant }
+        | QuantOp::Rescale { requant }
+        | QuantOp::ReduceSum { requant, .. } => Some(requant),
+        _ => None,
+    }
+}
+
+/// The requantization of a node, if it has one.
+pub fn requant(op: &QuantOp) -> Option<&zkinfer_model::quant::Requant> {
+    requant_of(op)
+}
+
+impl Plan {
+    /// Derives the plan; refuses ops without a proof protocol yet, naming node and op.
+    pub fn new(g: &QuantizedGraph) -> Result<Self, Error> {
+        let mut tables: Vec<TableSpec> = Vec::new();
+        let table_of = |spec: TableSpec, tables: &mut Vec<TableSpec>| {
+            tables.iter().position(|t| *t == spec).unwrap_or_else(|| {
+                tables.push(spec);
+                tables.len() - 1
+            })
+        };
+        let mut lookups = Vec::new();
+        let mut polys = Vec::new();
+        let mut limbs = vec![Vec::new(); g.nodes.len()];
+        let mut out_poly = vec![None; g.nodes.len()];
+        let mut consts: Vec<(usize, ConstLayout)> = Vec::new();
+        let mut const_slot = HashMap::new();
+        let (lo, hi) = g.config.act_range();
+        let act_bits = g.config.act_bits;
+        for (ni, n) in g.nodes.iter().enumerate() {
+            let unsupported = |why: &str| Error::Unsupported {
+                node: n.name.clone(),
+                op: n.op.name(),
+                reason: why.to_string(),
+            };
+            let out = g
+                .tensors
+                .get(n.output.0)
+                .ok_or_else(|| unsupported("bad output tensor id"))?;
+            let numel: usize = out.shape.iter().product();
+            if numel == 0 {
+                return Err(unsupported("empty output tensor"));
+            }
+            for (k, inp) in n.inputs.iter().enumerate() {
+                let t = g
+                    .tensors
+                    .get(inp.0)
+                    .ok_or_else(|| unsupported("bad input tensor id"))?;
+                if let QTensorKind::Const(_) = t.kind {
+                    let layout = match (&n.op, k) {
+                        (QuantOp::Conv { spec, .. }, 1) => ConstLayout::Conv {
+                            groups: spec.group.max(1),
+                        },
+                        _ => ConstLayout::Natural,
+                    };
+                    match const_slot.get(&inp.0) {
+                        Some(&s) => {
+                            let (_, l): (usize, ConstLayout) = consts[s];
+                            if l != layout {
+                                return Err(unsupported(
+                                    "a constant used both as a grouped-convolution weight and otherwise",
+                                ));
+                            }
+                        }
+                        None => {
+                            const_slot.insert(inp.0, consts.len());
+                            consts.push((inp.0, layout));
+                        }
+                    }
+                }
+            }
+            match &n.op {
+                QuantOp::Einsum { .. }
+                | QuantOp::Conv { .. }
+                | QuantOp::SumPool { .. }
+                | QuantOp::AddSub { .. }
+                | QuantOp::Mul { .. }
+                | QuantOp::Rescale { .. }
+                | QuantOp::ReduceSum { .. } => {
+                    let rq = requant_of(&n.op).ok_or_else(|| unsupported("no requant"))?;
+                    if rq.lo != lo || rq.hi != hi {
+                        return Err(unsupported(
+                            "requantization clamp differs from the activation range",
+                        ));
+                    }
+                    if let RequantIndex::Axis(a) = rq.index {
+                        if a >= out.shape.len() {
+                            return Err(unsupported("requantization axis out of range"));
+                        }
+                    }
+                    let nv = compact_vars(numel);
+                    let t = table_of(TableSpec::Signed(act_bits), &mut tables);
+                    lookups.push(LookupPlan {
+                        table: t,
+                        cols: vec![Col::Tensor {
+                            id: n.output.0,
+                            fill: 0,
+                        }],
+                        rows: numel,
+                        node: ni,
+                    });
+                    let mut left = rq.shift;
+                    let mut j = 0;
+                    while left > 0 {
+                        let bits = left.min(LIMB_BITS);
+                        let p = polys.len();
+                        polys.push((PolyRole::Limb { node: ni, j }, nv));
+                        limbs[ni].push((p, bits));
+                        let t = table_of(TableSpec::Range(bits), &mut tables);
+                        lookups.push(LookupPlan {
+                            table: t,
+                            cols: vec![Col::Poly(p)],
+                            rows: numel,
+                            node: ni,
+                        });
+                        left -= bits;
+                        j += 1;
+                    }
+                }
+                QuantOp::Lookup { table } => {
+                    let tab = g
+                        .tables
+                        .get(table.0)
+                        .filter(|t| !t.is_empty())
+                        .ok_or_else(|| unsupported("bad table"))?;
+                    if log2_ceil(tab.len()) > 20 {
+                        return Err(unsupported("lookup table above 2^20 rows"));
+                    }
+                    let x = n.inputs.first().ok_or_else(|| unsupported("no input"))?;
+                    let p = polys.len();
+                    polys.push((PolyRole::LookupOut { node: ni }, compact_vars(numel)));
+                    out_poly[ni] = Some(p);
+                    let t = table_of(TableSpec::Graph(table.0), &mut tables);
+                    lookups.push(LookupPlan {
+                        table: t,
+                        cols: vec![
+                            Col::Tensor {
+                                id: x.0,
+                                fill: tab.in_min,
+                            },
+                            Col::Poly(p),
+                        ],
+                        rows: numel,
+                        node: ni,
+                    });
+                }
+                QuantOp::Move(_) | QuantOp::Pad { .. } | QuantOp::Concat { .. } => {}
+                _ => return Err(unsupported("no proof protocol for this op yet")),
+            }
+        }
+        for t in 0..tables.len() {
+            let nv = match tables[t] {
+                TableSpec::Range(b) | TableSpec::Signed(b) => b as usize,
+                TableSpec::Graph(i) => log2_ceil(g.tables[i].len()),
+            };
+            polys.push((PolyRole::Mult { table: t }, nv));
+        }
+        Ok(Plan {
+            tables,
+            lookups,
+            polys,
+            limbs,
+            out_poly,
+            consts,
+            const_slot,
+        })
+    }
+
+    /// Number of variables of each committed witness polynomial (the witness layout).
+    pub fn witness_layout(&self) -> Vec<usize> {
+        self.polys.iter().map(|p| p.1).collect()
+    }
+
+    /// The multiplicity poly of table `t`.
+    pub fn mult_poly(&self, t: usize) -> usize {
+        self.polys.len() - self.tables.len() + t
+    }
+}

@@ -1,0 +1,462 @@
+//! The model proof, prover and verifier side by side: statement binding, witness commitment,
+//! one batched lookup argument, the walk ([`crate::walk`]) and two batched PCS openings.
+
+use serde::{Deserialize, Serialize};
+use zkinfer_lookup::{
+    LookupProver, LookupShape, LookupSpec, PublicTable, RangeTable, SignedRangeTable, Table,
+};
+use zkinfer_model::kernels::{self, linear, pool, reduce};
+use zkinfer_model::quant::run::run_quantized;
+use zkinfer_model::{QuantOp, QuantizedGraph, Trace};
+use zkinfer_pcs::MultilinearPcs;
+use zkinfer_transcript::{
+    decode_envelope, encode_envelope, DomainSeparator, Duplex, ProverTranscript, VerifierTranscript,
+};
+
+use crate::error::Error;
+use crate::keys::{pcs, ProvingKey, VerifyingKey, FORMAT_VERSION};
+use crate::layout::{compact_vars, pad_base};
+use crate::plan::{requant, Col, Plan, TableSpec, LIMB_BITS};
+use crate::side::{ProverSide, VerifierSide};
+use crate::walk::{Ctx, Witness};
+use crate::{Config, EF, F};
+use zkinfer_field::FieldConfig;
+
+const PROOF_KIND: [u8; 4] = *b"ZKPF";
+
+/// A proof of one inference: the public statement (quantized inputs and outputs) and the
+/// transcript bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelProof {
+    /// Quantized inputs, one flat row-major list per graph input.
+    pub inputs: Vec<Vec<i64>>,
+    /// Quantized outputs, one flat row-major list per graph output.
+    pub outputs: Vec<Vec<i64>>,
+    /// The proof transcript.
+    pub transcript: Vec<u8>,
+}
+
+impl ModelProof {
+    /// Encodes the proof file.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode_envelope(
+            PROOF_KIND,
+            FORMAT_VERSION,
+            &postcard::to_allocvec(self).unwrap_or_default(),
+        )
+    }
+
+    /// Decodes untrusted bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let body =
+            decode_envelope(bytes, PROOF_KIND, FORMAT_VERSION).map_err(|e| Error::Decode {
+                what: "proof",
+                reason: e.to_string(),
+            })?;
+        postcard::from_bytes(body).map_err(|e| Error::Decode {
+            what: "proof",
+            reason: e.to_string(),
+        })
+    }
+}
+
+fn domain(vk: &VerifyingKey) -> DomainSeparator {
+    DomainSeparator::new("zkinfer-model", 1, Config::ID, &vk.pcs_params)
+}
+
+/// Checks the statement against the graph: counts, lengths and the activation range.
+fn check_statement(
+    g: &QuantizedGraph,
+    inputs: &[Vec<i64>],
+    outputs: &[Vec<i64>],
+) -> Result<(), Error> {
+    let (lo, hi) = g.config.act_range();
+    for (what, ids, vals) in [
+        ("input", &g.inputs, inputs),
+        ("output", &g.outputs, outputs),
+    ] {
+        if ids.len() != vals.len() {
+            return Err(Error::Statement(format!(
+                "{} {what}s given, the model has {}",
+                vals.len(),
+                ids.len()
+            )));
+        }
+        for (k, (id, v)) in ids.iter().zip(vals).enumerate() {
+            let n: usize = g.tensors[id.0].shape.iter().product();
+            if v.len() != n {
+                return Err(Error::Statement(format!(
+                    "{what} {k} has {} values, expected {n}",
+                    v.len()
+                )));
+            }
+            if what == "input" && v.iter().any(|&x| x < lo || x > hi) {
+                return Err(Error::Statement(format!(
+                    "{what} {k} has values outside the activation range [{lo}, {hi}]"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bind_statement<T: Duplex<F>>(
+    t: &mut T,
+    vk: &VerifyingKey,
+    inputs: &[Vec<i64>],
+    outputs: &[Vec<i64>],
+) {
+    t.observe_bytes("model.commitment", &vk.commitment());
+    for v in inputs.iter().chain(outputs) {
+        let e: Vec<EF> = v.iter().map(|&x| crate::walk::ef(x)).collect();
+        t.observe_ext("model.public", &e);
+    }
+}
+
+/// The proof's tables.
+fn tables(g: &QuantizedGraph, plan: &Plan) -> Vec<Box<dyn Table<F, EF>>> {
+    plan.tables
+        .iter()
+        .map(|s| -> Box<dyn Table<F, EF>> {
+            match *s {
+                TableSpec::Range(b) => Box::new(RangeTable { bits: b as usize }),
+                TableSpec::Signed(b) => Box::new(SignedRangeTable { bits: b as usize }),
+                TableSpec::Graph(i) => {
+                    let t = &g.tables[i];
+                    let (ins, outs): (Vec<i64>, Vec<i64>) = t.rows().unzip();
+                    let fill = (ins[0], outs[0]);
+                    let n = ins.len().next_power_of_two();
+                    let mut a: Vec<F> =
+                        ins.iter().map(|&v| zkinfer_field::from_signed(v)).collect();
+                    let mut b: Vec<F> = outs
+                        .iter()
+                        .map(|&v| zkinfer_field::from_signed(v))
+                        .collect();
+                    a.resize(n, zkinfer_field::from_signed(fill.0));
+                    b.resize(n, zkinfer_field::from_signed(fill.1));
+                    Box::new(PublicTable::new(vec![a, b]))
+                }
+            }
+        })
+        .collect()
+}
+
+fn lookup_shape<'a>(plan: &Plan, tabs: &'a [Box<dyn Table<F, EF>>]) -> LookupShape<'a, F, EF> {
+    LookupShape {
+        tables: tabs.iter().map(|t| t.as_ref()).collect(),
+        lookups: plan
+            .lookups
+            .iter()
+            .map(|l| LookupSpec {
+                table: l.table,
+                num_vars: compact_vars(l.rows),
+            })
+            .collect(),
+    }
+}
+
+/// The accumulator of a requantizing node: (bilinear core, full accumulator).
+fn accumulator(g: &QuantizedGraph, ni: usize, tr: &Trace) -> Option<(Option<Vec<i64>>, Vec<i64>)> {
+    let n = &g.nodes[ni];
+    let v = |k: usize| tr.values.get(n.inputs.get(k)?.0).map(Vec::as_slice);
+    let s = |k: usize| {
+        g.tensors
+            .get(n.inputs.get(k)?.0)
+            .map(|t| t.shape.as_slice())
+    };
+    let sout = &g.tensors.get(n.output.0)?.shape;
+    let shl = |a: i64, k: u32| a.wrapping_shl(k);
+    Some(match &n.op {
+        QuantOp::Einsum { expr, .. } => {
+            let e = linear::EinsumExpr::parse(expr)?;
+            let core = linear::einsum(&e, v(0)?, s(0)?, v(1)?, s(1)?, sout)?;
+            let acc = match (v(2), s(2)) {
+                (Some(b), Some(sb)) => kernels::binary(&core, sout, b, sb, sout, i64::wrapping_add),
+                _ => core.clone(),
+            };
+            (Some(core), acc)
+        }
+        QuantOp::Conv { spec, .. } => {
+            let core = linear::conv(spec, v(0)?, s(0)?, v(1)?, s(1)?, None, sout)?;
+            let acc = linear::conv(spec, v(0)?, s(0)?, v(1)?, s(1)?, v(2), sout)?;
+            (Some(core), acc)
+        }
+        QuantOp::SumPool { window, .. } => (
+            None,
+            pool::window_fold(window, v(0)?, s(0)?, sout, 0, i64::wrapping_add)?.0,
+        ),
+        QuantOp::AddSub {
+            lhs_shift,
+            rhs_shift,
+            sub,
+            ..
+        } => (
+            None,
+            kernels::binary(v(0)?, s(0)?, v(1)?, s(1)?, sout, |a, b| {
+                if *sub {
+                    shl(a, *lhs_shift).wrapping_sub(shl(b, *rhs_shift))
+                } else {
+                    shl(a, *lhs_shift).wrapping_add(shl(b, *rhs_shift))
+                }
+            }),
+        ),
+        QuantOp::Mul { .. } => (
+            None,
+            kernels::binary(v(0)?, s(0)?, v(1)?, s(1)?, sout, i64::wrapping_mul),
+        ),
+        QuantOp::Rescale { .. } => (None, v(0)?.to_vec()),
+        QuantOp::ReduceSum { axes, .. } => {
+            let x = v(0)?;
+            (
+                None,
+                reduce::reduce_groups(s(0)?, axes)
+                    .iter()
+                    .map(|gr| gr.iter().fold(0i64, |a, &i| a.wrapping_add(x[i])))
+                    .collect(),
+            )
+        }
+        _ => return None,
+    })
+}
+
+/// Everything the prover commits, computed from the trace.
+fn build_witness<'a>(g: &QuantizedGraph, plan: &Plan, tr: &'a Trace) -> Result<Witness<'a>, Error> {
+    let mut core = vec![None; g.nodes.len()];
+    let mut acc = vec![None; g.nodes.len()];
+    let mut polys: Vec<Vec<F>> = vec![Vec::new(); plan.polys.len()];
+    for (ni, n) in g.nodes.iter().enumerate() {
+        let werr = |reason: String| Error::Witness {
+            node: n.name.clone(),
+            op: n.op.name(),
+            reason,
+        };
+        if let Some(rq) = requant(&n.op) {
+            let (c, a) = accumulator(g, ni, tr).ok_or_else(|| werr("accumulator".into()))?;
+            let sout = &g.tensors[n.output.0].shape;
+            let y = &tr.values[n.output.0];
+            let s = rq.shift;
+            let half: i128 = if s > 0 { 1i128 << (s - 1) } else { 0 };
+            let mut limbs: Vec<Vec<i64>> = vec![Vec::with_capacity(y.len()); plan.limbs[ni].len()];
+            for (i, (&ai, &yi)) in a.iter().zip(y).enumerate() {
+                let m = i128::from(rq.multiplier(i, sout));
+                let r = m * i128::from(ai) + half - (i128::from(yi) << s);
+                if r < 0 || r >= 1i128 << s {
+                    return Err(werr(format!(
+                        "output element {i} saturated the activation range (value {} outside [{}, {}]): \
+                         this input exceeds the calibrated range; recompile with it in --calibration",
+                        (m * i128::from(ai) + half) >> s,
+                        rq.lo,
+                        rq.hi
+                    )));
+                }
+                for (j, l) in limbs.iter_mut().enumerate() {
+                    l.push(((r >> (LIMB_BITS as usize * j)) & ((1 << LIMB_BITS) - 1)) as i64);
+                }
+            }
+            for (&(p, _), l) in plan.limbs[ni].iter().zip(&limbs) {
+                polys[p] = pad_base(l, 0);
+            }
+            core[ni] = c;
+            acc[ni] = Some(a);
+        }
+        if let (Some(p), QuantOp::Lookup { table }) = (plan.out_poly[ni], &n.op) {
+            let fill = g.tables[table.0].outputs.first().copied().unwrap_or(0);
+            polys[p] = pad_base(&tr.values[n.output.0], fill);
+        }
+    }
+    Ok(Witness {
+        trace: tr,
+        polys,
+        core,
+        acc,
+    })
+}
+
+/// Proves one inference on quantized inputs.
+pub fn prove(pk: &ProvingKey, inputs: &[Vec<i64>]) -> Result<ModelProof, Error> {
+    let g = &pk.graph;
+    let outs: Vec<Vec<i64>> = g
+        .outputs
+        .iter()
+        .map(|o| vec![0; g.tensors[o.0].shape.iter().product()])
+        .collect();
+    check_statement(g, inputs, &outs)?;
+    let tr = run_quantized(g, inputs).map_err(|e| Error::Statement(e.to_string()))?;
+    prove_trace(pk, &tr)
+}
+
+/// Proves the integer run `tr` (its inputs and outputs become the public statement).
+pub fn prove_trace(pk: &ProvingKey, tr: &Trace) -> Result<ModelProof, Error> {
+    let (g, plan, vk) = (&pk.graph, &pk.plan, &pk.vk);
+    let inputs: Vec<Vec<i64>> = g.inputs.iter().map(|i| tr.values[i.0].clone()).collect();
+    let outputs: Vec<Vec<i64>> = g.outputs.iter().map(|i| tr.values[i.0].clone()).collect();
+    check_statement(g, &inputs, &outputs)?;
+    let mut t = ProverTranscript::<F>::new(&domain(vk));
+    bind_statement(&mut t, vk, &inputs, &outputs);
+
+    let mut wit = build_witness(g, plan, tr)?;
+    let tabs = tables(g, plan);
+    // Lookup columns, then multiplicities (committed with the rest before α, β).
+    let cols: Vec<Vec<Vec<F>>> = plan
+        .lookups
+        .iter()
+        .map(|l| {
+            l.cols
+                .iter()
+                .map(|c| match *c {
+                    Col::Tensor { id, fill } => pad_base(&tr.values[id], fill),
+                    Col::Poly(p) => wit.polys[p].clone(),
+                })
+                .collect()
+        })
+        .collect();
+    let mut lp = LookupProver::new(tabs.iter().map(|t| t.as_ref()).collect());
+    for (l, c) in plan.lookups.iter().zip(&cols) {
+        lp.add_lookup(l.table, c.iter().map(Vec::as_slice).collect())
+            .map_err(|e| Error::Prover(e.to_string()))?;
+    }
+    let mults = lp.multiplicities().map_err(|e| {
+        let node = match &e {
+            zkinfer_lookup::ProverError::NotInTable { lookup, .. } => plan
+                .lookups
+                .get(*lookup)
+                .map(|l| g.nodes[l.node].name.clone())
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        Error::Witness {
+            node,
+            op: "lookup".into(),
+            reason: e.to_string(),
+        }
+    })?;
+    for (ti, m) in mults.iter().enumerate() {
+        wit.polys[plan.mult_poly(ti)] = m.clone();
+    }
+    debug_assert!(plan
+        .polys
+        .iter()
+        .zip(&wit.polys)
+        .all(|((_, nv), p)| p.len() == 1 << nv));
+    let scheme = pcs();
+    let wdata = if wit.polys.is_empty() {
+        None
+    } else {
+        let refs: Vec<&[F]> = wit.polys.iter().map(Vec::as_slice).collect();
+        let (c, d) = scheme
+            .commit(&refs)
+            .map_err(|e| Error::Prover(format!("witness commitment: {e}")))?;
+        scheme.write_commitment(&c, &mut t);
+        Some(d)
+    };
+    let lclaims = if plan.lookups.is_empty() {
+        None
+    } else {
+        Some(
+            lp.prove(&mults, &mut t)
+                .map_err(|e| Error::Prover(e.to_string()))?,
+        )
+    };
+    let mut ctx = Ctx::new(ProverSide::new(t), g, plan, Some(&wit), &inputs, &outputs);
+    if let Some(lc) = &lclaims {
+        ctx.absorb_lookups(lc)?;
+    }
+    ctx.output_claims()?;
+    ctx.walk()?;
+    ctx.finish()?;
+    let (poly_points, const_points) = (
+        std::mem::take(&mut ctx.poly_points),
+        std::mem::take(&mut ctx.const_points),
+    );
+    let mut t = ctx.side.t;
+    if let (Some(d), false) = (&wdata, poly_points.is_empty()) {
+        scheme
+            .open(d, &poly_points, &mut t)
+            .map_err(|e| Error::Prover(format!("witness opening: {e}")))?;
+    }
+    if let (Some(d), false) = (&pk.weights, const_points.is_empty()) {
+        scheme
+            .open(d, &const_points, &mut t)
+            .map_err(|e| Error::Prover(format!("weight opening: {e}")))?;
+    }
+    Ok(ModelProof {
+        inputs,
+        outputs,
+        transcript: t.finish().bytes,
+    })
+}
+
+/// Verifies a proof against a verifying key. `Ok` means: the committed model, run exactly as
+/// its quantized graph specifies on `proof.inputs`, yields `proof.outputs` (except with the
+/// soundness error in the crate docs).
+pub fn verify(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
+    let g = &vk.graph;
+    if vk.pcs_params != zkinfer_pcs::WhirParams::default().to_bytes() {
+        return Err(Error::Statement(
+            "verifying key uses other PCS parameters".into(),
+        ));
+    }
+    let plan = Plan::new(g)?;
+    if plan.consts.len() != vk.weight_layout.len() {
+        return Err(Error::Statement(
+            "verifying key weight layout does not match its graph".into(),
+        ));
+    }
+    check_statement(g, &proof.inputs, &proof.outputs)?;
+    let mut t = VerifierTranscript::<F>::new(&domain(vk), &proof.transcript);
+    bind_statement(&mut t, vk, &proof.inputs, &proof.outputs);
+    let scheme = pcs();
+    let layout = plan.witness_layout();
+    let wcom = if layout.is_empty() {
+        None
+    } else {
+        Some(
+            scheme
+                .read_commitment(&layout, &mut t)
+                .map_err(|e| Error::rejected("witness commitment", e))?,
+        )
+    };
+    let tabs = tables(g, &plan);
+    let lclaims = if plan.lookups.is_empty() {
+        None
+    } else {
+        Some(
+            zkinfer_lookup::verify(&lookup_shape(&plan, &tabs), &mut t)
+                .map_err(|e| Error::rejected("lookup argument", e))?,
+        )
+    };
+    let mut ctx = Ctx::new(
+        VerifierSide::new(t),
+        g,
+        &plan,
+        None,
+        &proof.inputs,
+        &proof.outputs,
+    );
+    if let Some(lc) = &lclaims {
+        ctx.absorb_lookups(lc)?;
+    }
+    ctx.output_claims()?;
+    ctx.walk()?;
+    ctx.finish()?;
+    let (poly_points, const_points) = (
+        std::mem::take(&mut ctx.poly_points),
+        std::mem::take(&mut ctx.const_points),
+    );
+    let mut t = ctx.side.t;
+    if let (Some(c), false) = (&wcom, poly_points.is_empty()) {
+        scheme
+            .verify(c, &poly_points, &mut t)
+            .map_err(|e| Error::rejected("witness opening", e))?;
+    }
+    if !const_points.is_empty() {
+        let c = vk
+            .weight_commitment()
+            .ok_or_else(|| Error::rejected("weight opening", "no weight commitment"))?;
+        scheme
+            .verify(&c, &const_points, &mut t)
+            .map_err(|e| Error::rejected("weight opening", e))?;
+    }
+    t.finish().map_err(|e| Error::rejected("end of proof", e))?;
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! One protocol description, two sides: the walk in [`crate::walk`] is written once against
+//! [`Side`]; the prover computes and writes each message, the verifier reads it. What the
+//! verifier does with a message is therefore exactly what the prover committed to.
+
+use zkinfer_sumcheck::{Composition, Mle};
+use zkinfer_transcript::{Duplex, ProverTranscript, VerifierTranscript};
+
+use crate::error::Error;
+use crate::{EF, F};
+
+/// A side of the protocol.
+pub trait Side {
+    /// The transcript type.
+    type T: Duplex<F>;
+    /// True on the prover.
+    const PROVER: bool;
+    /// The transcript (for public values and challenges).
+    fn t(&mut self) -> &mut Self::T;
+    /// The stage name used in errors.
+    fn stage(&self) -> &str;
+    /// Sets the stage name.
+    fn set_stage(&mut self, s: String);
+    /// A prover message of `n` extension elements: computed by `f` and written (prover) or
+    /// read (verifier).
+    fn msg(
+        &mut self,
+        label: &'static str,
+        n: usize,
+        f: impl FnOnce() -> Vec<EF>,
+    ) -> Result<Vec<EF>, Error>;
+    /// A sumcheck of `claim = Σ_x comp(f(x))` over `n` variables. The first `known` MLEs are
+    /// ones the verifier can evaluate itself (`known_at`); the prover sends the others'
+    /// evaluations. Returns the point and all evaluations.
+    fn sumcheck<'a>(
+        &mut self,
+        claim: EF,
+        n: usize,
+        comp: &Composition<EF>,
+        known: usize,
+        mles: impl FnOnce() -> Vec<Mle<'a, F, EF>>,
+        known_at: impl FnOnce(&[EF]) -> Vec<EF>,
+    ) -> Result<(Vec<EF>, Vec<EF>), Error>;
+    /// A check only the verifier performs (the honest prover satisfies it by construction).
+    fn check(&self, ok: bool, what: &str) -> Result<(), Error> {
+        if Self::PROVER || ok {
+            Ok(())
+        } else {
+            Err(Error::rejected(self.stage(), what))
+        }
+    }
+}
+
+/// The prover side.
+pub struct ProverSide {
+    /// Transcript written so far.
+    pub t: ProverTranscript<F>,
+    stage: String,
+}
+
+impl ProverSide {
+    /// A prover side on a fresh transcript.
+    pub fn new(t: ProverTranscript<F>) -> Self {
+        Self {
+            t,
+            stage: String::new(),
+        }
+    }
+}
+
+impl Side for ProverSide {
+    type T = ProverTranscript<F>;
+    const PROVER: bool = true;
+    fn t(&mut self) -> &mut Self::T {
+        &mut self.t
+    }
+    fn stage(&self) -> &str {
+        &self.stage
+    }
+    fn set_stage(&mut self, s: String) {
+        self.stage = s;
+    }
+    fn msg(
+        &mut self,
+        label: &'static str,
+        n: usize,
+        f: impl FnOnce() -> Vec<EF>,
+    ) -> Result<Vec<EF>, Error> {
+        let v = f();
+        if v.len() != n {
+            return Err(Error::Prover(format!(
+                "{}: message `{label}` has {} elements, expected {n}",
+                self.stage,
+                v.len()
+            )));
+        }
+        self.t.write_ext(label, &v);
+        Ok(v)
+    }
+    fn sumcheck<'a>(
+        &mut self,
+        claim: EF,
+        n: usize,
+        comp: &Composition<EF>,
+        known: usize,
+        mles: impl FnOnce() -> Vec<Mle<'a, F, EF>>,
+        _known_at: impl FnOnce(&[EF]) -> Vec<EF>,
+    ) -> Result<(Vec<EF>, Vec<EF>), Error> {
+        let out = zkinfer_sumcheck::prove(claim, mles(), comp, &mut self.t);
+        if out.point.len() != n {
+            return Err(Error::Prover(format!(
+                "{}: sumcheck over {} variables, expected {n}",
+                self.stage,
+                out.point.len()
+            )));
+        }
+        self.t
+            .write_ext("model.sumcheck_evals", &out.evals[known..]);
+        Ok((out.point, out.evals))
+    }
+}
+
+/// The verifier side.
+pub struct VerifierSide<'a> {
+    /// Transcript being read.
+    pub t: VerifierTranscript<'a, F>,
+    stage: String,
+}
+
+impl<'a> VerifierSide<'a> {
+    /// A verifier side reading `t`.
+    pub fn new(t: VerifierTranscript<'a, F>) -> Self {
+        Self {
+            t,
+            stage: String::new(),
+        }
+    }
+}
+
+impl<'b> Side for VerifierSide<'b> {
+    type T = VerifierTranscript<'b, F>;
+    const PROVER: bool = false;
+    fn t(&mut self) -> &mut Self::T {
+        &mut self.t
+    }
+    fn stage(&self) -> &str {
+        &self.stage
+    }
+    fn set_stage(&mut self, s: String) {
+        self.stage = s;
+    }
+    fn msg(
+        &mut self,
+        label: &'static str,
+        n: usize,
+        _f: impl FnOnce() -> Vec<EF>,
+    ) -> Result<Vec<EF>, Error> {
+        self.t
+            .read_ext(label, n)
+            .map_err(|e| Error::rejected(&self.stage, e))
+    }
+    fn sumcheck<'a>(
+        &mut self,
+        claim: EF,
+        n: usize,
+        comp: &Composition<EF>,
+        known: usize,
+        _mles: impl FnOnce() -> Vec<Mle<'a, F, EF>>,
+        known_at: impl FnOnce(&[EF]) -> Vec<EF>,
+    ) -> Result<(Vec<EF>, Vec<EF>), Error> {
+        let reduced = zkinfer_sumcheck::verify(claim, n, comp.degree(), &mut self.t)
+            .map_err(|e| Error::rejected(&self.stage, e))?;
+        let sent: Vec<EF> = self
+            .t
+            .read_ext("model.sumcheck_evals", comp.num_mles() - known)
+            .map_err(|e| Error::rejected(&self.stage, e))?;
+        let mut evals = known_at(&reduced.point);
+        evals.extend(sent);
+        reduced
+            .check(comp, &evals)
+            .map_err(|e| Error::rejected(&self.stage, e))?;
+        Ok((reduced.point, evals))
+    }
+}

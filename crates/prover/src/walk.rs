@@ -1,0 +1,325 @@
+//! The protocol after the witness commitment and the lookup argument, written once for both
+//! sides: output claims, the walk from outputs back to inputs, and the final reductions of
+//! every claim to PCS openings or to the verifier's own evaluation of the public input.
+//!
+//! Every claim is a *weighted claim* `Σ_i W[i]·T[i] = v` over a tensor's compact entries with
+//! a weight table `W` both sides compute. A point claim is the special case `W = eq(r, ·)`.
+//! Claims on one tensor are merged with powers of a fresh challenge ρ (error ≤ k/|EF| for k
+//! claims) when its producer is reached; the producer's protocol turns the merged claim into
+//! claims on its inputs.
+
+use zkinfer_model::quant::QTensorKind;
+use zkinfer_model::{QuantizedGraph, Trace};
+use zkinfer_pcs::Claim;
+use zkinfer_poly::evaluate;
+use zkinfer_sumcheck::{Composition, Mle};
+
+use crate::error::Error;
+use crate::layout::{dot, eq_prefix, eq_tail, Padded};
+use crate::plan::{const_dims, Col, Plan};
+use crate::side::Side;
+use crate::{EF, F};
+use zkinfer_field::p3_field::PrimeCharacteristicRing;
+use zkinfer_transcript::Duplex;
+
+/// A weighted claim `Σ_i w[i]·T[i] = value` over compact entries.
+#[derive(Clone, Debug)]
+pub struct Weighted {
+    /// Weights (length ≤ the table's length; missing entries weigh 0).
+    pub w: Vec<EF>,
+    /// Claimed value.
+    pub value: EF,
+}
+
+/// What the prover knows beyond the public statement.
+pub struct Witness<'a> {
+    /// The integer run.
+    pub trace: &'a Trace,
+    /// Committed witness polynomials (plan order).
+    pub polys: Vec<Vec<F>>,
+    /// Per node: the bilinear part of the accumulator (before bias), where one exists.
+    pub core: Vec<Option<Vec<i64>>>,
+    /// Per node: the full accumulator, for requantizing nodes.
+    pub acc: Vec<Option<Vec<i64>>>,
+}
+
+/// The walk's state.
+pub struct Ctx<'a, S: Side> {
+    /// The protocol side.
+    pub side: S,
+    /// The (public) graph.
+    pub g: &'a QuantizedGraph,
+    /// The plan.
+    pub plan: &'a Plan,
+    /// Prover only.
+    pub wit: Option<&'a Witness<'a>>,
+    /// Public input values.
+    pub inputs: &'a [Vec<i64>],
+    /// Public output values.
+    pub outputs: &'a [Vec<i64>],
+    /// Per tensor: pending weighted claims.
+    pub claims: Vec<Vec<Weighted>>,
+    /// Per witness poly: pending weighted claims.
+    pub poly_claims: Vec<Vec<Weighted>>,
+    /// Point claims on the witness commitment.
+    pub poly_points: Vec<Claim<EF>>,
+    /// Point claims on the weight commitment (poly = const slot).
+    pub const_points: Vec<Claim<EF>>,
+}
+
+/// `v` as an extension element.
+pub fn ef(v: i64) -> EF {
+    EF::from(zkinfer_field::from_signed::<F>(v))
+}
+
+/// `2^k` in the field.
+pub fn pow2(k: u32) -> EF {
+    EF::from(F::from_u64(2).exp_u64(u64::from(k)))
+}
+
+impl<'a, S: Side> Ctx<'a, S> {
+    /// A fresh walk.
+    pub fn new(
+        side: S,
+        g: &'a QuantizedGraph,
+        plan: &'a Plan,
+        wit: Option<&'a Witness<'a>>,
+        inputs: &'a [Vec<i64>],
+        outputs: &'a [Vec<i64>],
+    ) -> Self {
+        Self {
+            side,
+            g,
+            plan,
+            wit,
+            inputs,
+            outputs,
+            claims: vec![Vec::new(); g.tensors.len()],
+            poly_claims: vec![Vec::new(); plan.polys.len()],
+            poly_points: Vec::new(),
+            const_points: Vec::new(),
+        }
+    }
+
+    /// Shape of tensor `id`.
+    pub fn shape(&self, id: usize) -> &'a [usize] {
+        &self.g.tensors[id].shape
+    }
+
+    /// Values of tensor `id` (prover only; empty on the verifier).
+    pub fn vals(&self, id: usize) -> &'a [i64] {
+        match self.wit {
+            Some(w) => w.trace.values.get(id).map(Vec::as_slice).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    /// Records a weighted claim on tensor `id`.
+    pub fn add(&mut self, id: usize, w: Vec<EF>, value: EF) {
+        self.claims[id].push(Weighted { w, value });
+    }
+
+    /// Records the point claim `T_padded(point) = value` on tensor `id` in its natural padded
+    /// layout: a PCS claim for a constant, a weighted claim otherwise.
+    pub fn point_claim(&mut self, id: usize, point: Vec<EF>, value: EF) {
+        let layout = Padded::new(self.shape(id));
+        match self.plan.const_slot.get(&id) {
+            Some(&slot) if self.plan.consts[slot].1 == crate::plan::ConstLayout::Natural => {
+                self.const_points.push(Claim {
+                    poly: slot,
+                    point,
+                    value,
+                })
+            }
+            _ => {
+                let w = layout.compact_weights(&point);
+                self.add(id, w, value);
+            }
+        }
+    }
+
+    /// Merges the pending claims on `list` into one with powers of a fresh challenge.
+    pub fn merge(&mut self, list: Vec<Weighted>) -> Option<Weighted> {
+        if list.len() <= 1 {
+            return list.into_iter().next();
+        }
+        let rho: EF = self.side.t().sample_ext("model.merge");
+        let len = list.iter().map(|c| c.w.len()).max().unwrap_or(0);
+        let mut w = vec![EF::ZERO; len];
+        let mut value = EF::ZERO;
+        let mut coeff = EF::ONE;
+        for c in list {
+            for (o, x) in w.iter_mut().zip(&c.w) {
+                *o += coeff * *x;
+            }
+            value += coeff * c.value;
+            coeff *= rho;
+        }
+        Some(Weighted { w, value })
+    }
+
+    /// Takes and merges the claims on tensor `id`.
+    pub fn take(&mut self, id: usize) -> Option<Weighted> {
+        let list = std::mem::take(&mut self.claims[id]);
+        self.merge(list)
+    }
+
+    /// Turns the lookup argument's claims into claims on tensors and witness polys.
+    pub fn absorb_lookups(&mut self, lc: &zkinfer_lookup::LookupClaims<EF>) -> Result<(), Error> {
+        self.side.set_stage("lookup claims".into());
+        let plan = self.plan;
+        self.side.check(
+            lc.witness.len() == plan.lookups.len() && lc.multiplicities.len() == plan.tables.len(),
+            "lookup claim count",
+        )?;
+        for (l, pc) in plan.lookups.iter().zip(&lc.witness) {
+            self.side
+                .check(pc.values.len() == l.cols.len(), "lookup column count")?;
+            for (c, &v) in l.cols.iter().zip(&pc.values) {
+                match *c {
+                    Col::Tensor { id, fill } => {
+                        let v = v - ef(fill) * eq_tail(&pc.point, l.rows);
+                        self.add(id, eq_prefix(&pc.point, l.rows), v);
+                    }
+                    Col::Poly(p) => self.poly_points.push(Claim {
+                        poly: p,
+                        point: pc.point.clone(),
+                        value: v,
+                    }),
+                }
+            }
+        }
+        for (t, m) in lc.multiplicities.iter().enumerate() {
+            let value = *m
+                .values
+                .first()
+                .ok_or_else(|| Error::rejected("lookup claims", "empty multiplicity claim"))?;
+            self.poly_points.push(Claim {
+                poly: plan.mult_poly(t),
+                point: m.point.clone(),
+                value,
+            });
+        }
+        if lc.table_columns.iter().any(Option::is_some) {
+            return Err(Error::rejected(
+                "lookup claims",
+                "unexpected committed table",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A random evaluation of every public output.
+    pub fn output_claims(&mut self) -> Result<(), Error> {
+        self.side.set_stage("outputs".into());
+        let outs = self.g.outputs.clone();
+        for (k, id) in outs.iter().enumerate() {
+            let n = self.outputs[k].len();
+            let nv = crate::layout::compact_vars(n);
+            let r: Vec<EF> = (0..nv)
+                .map(|_| self.side.t().sample_ext("model.output_point"))
+                .collect();
+            let w = eq_prefix(&r, n);
+            let v = dot(&w, &self.outputs[k]);
+            self.add(id.0, w, v);
+        }
+        Ok(())
+    }
+
+    /// `Σ W·T = v` → `T(s)` for a committed table `T` (the collapse sumcheck).
+    fn collapse(
+        &mut self,
+        w: Vec<EF>,
+        value: EF,
+        table: impl FnOnce() -> Vec<F>,
+    ) -> Result<(Vec<EF>, EF), Error> {
+        let n = crate::layout::log2_ceil(w.len());
+        let wt = w.clone();
+        let (point, evals) = self.side.sumcheck(
+            value,
+            n,
+            &Composition::product(2),
+            1,
+            || {
+                let t = table();
+                vec![
+                    Mle::Ext(wt),
+                    Mle::Ext(t.into_iter().map(EF::from).collect()),
+                ]
+            },
+            |p| vec![evaluate(&w, p)],
+        )?;
+        Ok((point, evals[1]))
+    }
+
+    /// Settles every remaining claim: inputs by direct evaluation, witness polys and constants
+    /// by collapse sumchecks into PCS point claims.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        let g = self.g;
+        for (k, id) in g.inputs.iter().enumerate() {
+            self.side.set_stage(format!("input {k}"));
+            if let Some(c) = self.take(id.0) {
+                let v = dot(&c.w, &self.inputs[k]);
+                self.side.check(v == c.value, "input evaluation mismatch")?;
+            }
+        }
+        for p in 0..self.plan.polys.len() {
+            self.side
+                .set_stage(format!("witness poly {p} ({:?})", self.plan.polys[p].0));
+            let list = std::mem::take(&mut self.poly_claims[p]);
+            if let Some(c) = self.merge(list) {
+                let nv = self.plan.polys[p].1;
+                let mut w = c.w;
+                w.resize(1 << nv, EF::ZERO);
+                let wit = self.wit;
+                let (point, value) = self.collapse(w, c.value, || {
+                    wit.map(|w| w.polys[p].clone()).unwrap_or_default()
+                })?;
+                self.poly_points.push(Claim {
+                    poly: p,
+                    point,
+                    value,
+                });
+            }
+        }
+        for slot in 0..self.plan.consts.len() {
+            let (id, layout) = self.plan.consts[slot];
+            self.side
+                .set_stage(format!("constant `{}`", g.tensors[id].name));
+            if let Some(c) = self.take(id) {
+                let pl = Padded::new(&const_dims(self.shape(id), layout));
+                let w = pl.pad_weights(&c.w);
+                let vals = self.vals(id);
+                let (point, value) = self.collapse(w, c.value, || {
+                    pl.pad(vals)
+                        .into_iter()
+                        .map(zkinfer_field::from_signed::<F>)
+                        .collect()
+                })?;
+                self.const_points.push(Claim {
+                    poly: slot,
+                    point,
+                    value,
+                });
+            }
+        }
+        for (id, t) in g.tensors.iter().enumerate() {
+            if !self.claims[id].is_empty() {
+                return Err(Error::Prover(format!(
+                    "claims left on tensor `{}` ({:?})",
+                    t.name,
+                    matches!(t.kind, QTensorKind::Activation)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the walk over all nodes, outputs to inputs.
+    pub fn walk(&mut self) -> Result<(), Error> {
+        for ni in (0..self.g.nodes.len()).rev() {
+            crate::ops::backward(self, ni)?;
+        }
+        Ok(())
+    }
+}
