@@ -2,9 +2,10 @@
 //! (`PCS_BENCH_FIELD=goldilocks|koalabear|both`, default goldilocks).
 //!
 //! `PCS_BENCH_SIZES=18,20,22,24` (log2 of base-field elements; default 18,20,22) and
-//! `PCS_BENCH_PARAMS=proven|conjectured|both` (default proven) select the cases. A batch case
-//! (`PCS_BENCH_BATCH=1`) commits 2^(k−1) + 2^(k−2) + … eight polynomials of different sizes
-//! and opens 16 claims (two per polynomial) in one proof. Proof size and composed security are
+//! `PCS_BENCH_PARAMS=proven|conjectured|both|old` (comma-separated; default proven = the
+//! default parameters; old = `WhirParams::per_term_100()`, the previous default) select the
+//! cases. A batch case (`PCS_BENCH_BATCH=1`) commits 2^(k−1) + 2^(k−2) + … eight polynomials
+//! of different sizes and opens 16 claims (two per polynomial) in one proof. Proof size and composed security are
 //! printed to stderr. `PCS_BENCH_POW=n` overrides the grinding budget.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented fn
@@ -137,6 +138,7 @@ fn benches(c: &mut Criterion) {
         for w in &which {
             let list: Vec<(&str, WhirParams)> = match w.as_str() {
                 "conjectured" => vec![("conjectured", WhirParams::conjectured())],
+                "old" => vec![("per-term-100", WhirParams::per_term_100())],
                 "both" => vec![
                     ("proven", WhirParams::default()),
                     ("conjectured", WhirParams::conjectured()),

@@ -29,23 +29,44 @@
 //!   for any number of threads.
 //!
 //! # Soundness
-//! [`WhirParams`] picks the per-term security target λ, the list-decoding bound, rate 2^-r, fold
-//! and a grinding budget. p3-whir derives query counts and PoW bits so that every error term of
-//! WHIR (initial α-batching of the claims, OOD samples, each round's folding sumcheck and STIR
-//! queries, final round) is ≤ 2^-λ, and refuses configurations that cannot reach λ.
-//! - Default [`WhirParams::default`]: λ = 100 under the **Johnson bound (proven)**, rate 1/2,
-//!   fold 4, ≤ 18 PoW bits. The Johnson list size at rate 1/2 is ~2^4.3, so the α-batching
-//!   term is ≈ 127 − 4.3 − log2(#claims) bits over |EF| ≈ 2^128 — ≥ 100 bits for up to ~2^22
-//!   claims. Union-bounding all terms (p3's `prescribed_security`, reported by
-//!   [`WhirPcs::composed_security_bits`]) gives 94.7 / 94.3 / 94.3 / 94.0 bits for the whole
-//!   opening at 2^18 / 2^20 / 2^22 / 2^24 (measured figures and costs in docs/PCS.md).
-//! - [`WhirParams::conjectured`]: λ = 100 under the **capacity bound (conjectured)** — half the
-//!   queries. Its α-batching term is 127 − (K + 1 + log2 20) − log2(#claims) bits, which falls
-//!   below 100 from K = 20 stacked variables (measured); p3-whir then refuses the opening (error
-//!   [`PcsError::Config`]). Use it only for small commitments or with a lower λ.
-//! - With Blake3 modelled as a random oracle, the non-interactive error adds the usual
-//!   Fiat–Shamir loss (× the prover's hash queries) and Merkle collisions (Q²/2^256).
-//! - KoalaBear + ext4 (|EF| ≈ 2^124) runs the same code with ~4 bits less on the batching term.
+//! **Claim: with [`WhirParams::default`], one opening (any number of claims up to 2^15, any
+//! layout of 2^4 … 2^26 stacked variables, Goldilocks + ext2) is sound except with
+//! probability ≤ 2^-100.98** (2^-100.99 up to 1024 claims), proven under the Johnson bound,
+//! counting proof-of-work, before the Fiat–Shamir and hash terms below. Justification:
+//! - WHIR's soundness error is at most the **sum** of its error terms (union bound): the
+//!   initial α-batching of the claims and OOD samples ((N − 1)·L/|EF|), each round's OOD
+//!   samples, for every folded variable a proximity-gap term (DKT26 Thm 5.12 line bound at
+//!   the Johnson radius δ = 1 − √ρ − √ρ/20, minus p3's extra 1-bit reserve) and a sumcheck
+//!   term (L/|EF|), each round's STIR queries ((1 − δ)^t) and query combination, and the final
+//!   round. A term with b bits of grinding counts 2^-b times its algebraic error.
+//! - p3-whir derives query counts and PoW so that *each* term is ≤ 2^-λ, and refuses
+//!   configurations that cannot (a PoW need above the budget, or α-batching below λ). Its
+//!   `prescribed_security` then sums all terms with the same formulas (|EF| rounded *down* to
+//!   2^127 / 2^123); [`WhirPcs::composed_security_bits`] reports that sum. About 25 terms sit
+//!   near λ at 2^24 (20 folded variables' proximity gaps, 5 query phases), so the composed
+//!   figure is ≈ λ − 6: λ = 100 gave only 94.0–94.7 bits ([`WhirParams::per_term_100`]).
+//! - Default: **λ = 107 per term**, Johnson bound, rate 1/2, fold 4, round rate step 2
+//!   (later codewords at rates 2^-3, 2^-5, …), ≤ 19 PoW bits. Composed (Goldilocks, tested
+//!   for 1, 64 and 1024 claims and for one- and four-polynomial layouts): 103.3 at 2^10,
+//!   102.1–102.3 at 2^11–2^14, 101.7 at 2^15–2^18, 101.3 at 2^19–2^22, 101.0 at 2^23–2^26.
+//!   λ = 106 is not enough (99.998 at 2^23). The rate step 2 (p3's default is fold − 1 = 3)
+//!   keeps the folding PoW flat across rounds; with step 3, λ = 107 would need 27 grinding
+//!   bits at 2^26. Above 2^26 the first fold needs 20 PoW bits: raise `pow_bits` (refused
+//!   with a [`PcsError::Config`] otherwise).
+//! - Claims: the α-batching term 127 − 4.3 − log2(N + OOD − 1) must reach λ = 107, so one
+//!   opening takes at most ~52,000 claims (2^15 tested: ≥ 100.98 bits; 2^16 is refused).
+//! - KoalaBear + ext4 (|EF| ≥ 2^123): every field-bound term is 4 bits weaker, so folding needs
+//!   4 more PoW bits. The default (19) reaches ≥ 100.98 bits composed up to 2^22 stacked
+//!   variables and is refused above; `WhirParams { pow_bits: 21, ..WhirParams::default() }`
+//!   reaches 2^24 and `pow_bits: 23` reaches 2^26 (≥ 100.98 bits, more grinding). At most
+//!   ~3,300 claims per opening (2^11 tested, 2^12 refused).
+//! - [`WhirParams::conjectured`]: λ = 100 per term under the **capacity bound (conjectured)** —
+//!   half the queries, but below 100 bits composed, and its α-batching term
+//!   127 − (K + 1 + log2 20) − log2(#claims) falls below 100 from K = 20 stacked variables;
+//!   p3-whir then refuses the opening. Use it only for small commitments or experiments.
+//! - Not in the figure: with Blake3 modelled as a random oracle, the non-interactive error
+//!   adds the usual Fiat–Shamir loss (× the prover's hash queries) and Merkle collisions
+//!   (Q²/2^256).
 //!
 //! Not claimed: 128 bits. Not provided yet: hiding (p3-whir's `HidingWhirPcs` takes one
 //! polynomial and no stacking; a hiding variant would implement this trait with its own

@@ -20,8 +20,9 @@ pub enum Soundness {
 /// verifies under another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WhirParams {
-    /// Target bits for *each* error term of WHIR (union-bound composition is reported by
-    /// [`crate::WhirPcs::composed_security_bits`]).
+    /// Target bits for *each* error term of WHIR. The whole opening is the union bound over all
+    /// terms, reported by [`crate::WhirPcs::composed_security_bits`]; it is a few bits lower
+    /// (≈ λ − log2 of the number of terms at the target), see the crate docs.
     pub security_bits: usize,
     /// Proven (Johnson) or conjectured (capacity) list-decoding bound.
     pub soundness: Soundness,
@@ -29,32 +30,60 @@ pub struct WhirParams {
     pub rate_log: usize,
     /// Variables folded per WHIR round.
     pub fold: usize,
+    /// log2 of the inverse rate added by each WHIR round: the codeword committed after round
+    /// i has rate 2^-(rate_log + (i+1)·step) (p3-whir's own default is `fold − 1`). A smaller
+    /// step makes later codewords shorter (cheaper to encode while opening) but of higher rate
+    /// (more queries there). Under the Johnson bound each round's proximity-gap error — and so
+    /// its folding proof-of-work — grows by 2·step − fold bits per round (0 for step 2, fold 4).
+    pub round_rate_step: usize,
     /// Grinding budget: p3-whir grinds up to this many proof-of-work bits per step and buys
-    /// the rest of each term's λ with queries. Smaller = less grinding, more queries (larger
-    /// proofs); it must cover what the size needs (18 bits at 2^24 under the Johnson bound).
+    /// the rest of each term's λ with queries (so the STIR query steps grind about this many
+    /// bits). Smaller = less grinding, more queries (larger proofs); it must cover what the
+    /// size needs, else the configuration is refused (see the crate docs for the figures).
     pub pow_bits: usize,
 }
 
 impl Default for WhirParams {
-    /// 100 bits per term under the proven Johnson bound, rate 1/2, fold 4, ≤ 18 PoW bits.
+    /// λ = 107 bits per term under the proven Johnson bound, rate 1/2, fold 4, round rate
+    /// step 2, ≤ 19 PoW bits: **≥ 100.98 bits composed** (union bound over every term) for
+    /// Goldilocks + ext2 at 2^4 … 2^26 stacked variables and up to 2^15 claims (≥ 100.99 up
+    /// to 1024 claims). Sizes above 2^26 need a larger `pow_bits` (20 at 2^27, one more per
+    /// variable). KoalaBear + ext4 needs `pow_bits` 21 up to 2^24 and 23 up to 2^26 (it is
+    /// refused above 2^22 with 19).
     fn default() -> Self {
         Self {
-            security_bits: 100,
+            security_bits: 107,
             soundness: Soundness::Proven,
             rate_log: 1,
             fold: 4,
-            pow_bits: 18,
+            round_rate_step: 2,
+            pow_bits: 19,
         }
     }
 }
 
 impl WhirParams {
-    /// The conjectured (capacity-bound) variant: smaller, faster proofs; see the crate docs.
+    /// The previous default: λ = 100 bits **per term** (Johnson bound, rate 1/2, fold 4,
+    /// p3's round rate step 3, ≤ 18 PoW bits). Composed: only 94.0–94.7 bits at 2^16–2^24
+    /// (99.2 at 2^10); refused at 2^26. ~14 % smaller proofs; for comparisons only.
+    pub fn per_term_100() -> Self {
+        Self {
+            security_bits: 100,
+            soundness: Soundness::Proven,
+            rate_log: 1,
+            fold: 4,
+            round_rate_step: 3,
+            pow_bits: 18,
+        }
+    }
+
+    /// The conjectured (capacity-bound) variant, λ = 100 per term: smaller, faster proofs, but
+    /// below 100 bits composed and refused from 2^20 stacked variables; see the crate docs.
     pub fn conjectured() -> Self {
         Self {
             soundness: Soundness::Conjectured,
             pow_bits: 16,
-            ..Self::default()
+            ..Self::per_term_100()
         }
     }
 
@@ -65,13 +94,15 @@ impl WhirParams {
             soundness: Soundness::Conjectured,
             rate_log: 1,
             fold: 4,
+            round_rate_step: 3,
             pow_bits: 0,
         }
     }
 
-    /// Canonical bytes: `"whir-v1" ‖ security ‖ soundness ‖ rate ‖ fold ‖ pow` (u32 LE each).
+    /// Canonical bytes:
+    /// `"whir-v2" ‖ security ‖ soundness ‖ rate ‖ fold ‖ round rate step ‖ pow` (u32 LE each).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = b"whir-v1".to_vec();
+        let mut out = b"whir-v2".to_vec();
         let sound = match self.soundness {
             Soundness::Proven => 0u32,
             Soundness::Conjectured => 1u32,
@@ -81,6 +112,7 @@ impl WhirParams {
             sound,
             self.rate_log as u32,
             self.fold as u32,
+            self.round_rate_step as u32,
             self.pow_bits as u32,
         ] {
             out.extend_from_slice(&v.to_le_bytes());
@@ -99,13 +131,11 @@ impl WhirParams {
     pub(crate) fn protocol(&self, num_vars: usize) -> Option<ProtocolParameters> {
         let folding = FoldingFactor::Constant(self.fold);
         let schedule = folding.compute_folding_schedule(num_vars).ok()?;
-        // Each intermediate round's code rate drops by (fold − 1) halvings, as in p3's examples.
-        let mut rates = Vec::with_capacity(schedule.len().saturating_sub(1));
-        let mut rate = self.rate_log;
-        for &f in schedule.iter().take(schedule.len().saturating_sub(1)) {
-            rate += f - 1;
-            rates.push(rate);
-        }
+        // The codeword committed after each intermediate round: rate drops by `step` halvings.
+        let rounds = schedule.len().saturating_sub(1);
+        let rates = (1..=rounds)
+            .map(|i| self.rate_log + i * self.round_rate_step)
+            .collect();
         Some(ProtocolParameters {
             starting_log_inv_rate: self.rate_log,
             round_log_inv_rates: rates,

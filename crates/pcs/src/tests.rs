@@ -342,7 +342,7 @@ fn small_and_degenerate_sizes() {
 
 #[test]
 fn proofs_identical_across_thread_counts() {
-    // Default (100-bit, proven) parameters so proof-of-work grinding is exercised.
+    // Default (107-bit per term, proven) parameters so proof-of-work grinding is exercised.
     let params = WhirParams::default();
     let pcs = WhirPcs::<GoldilocksConfig>::new(params);
     assert!(
@@ -361,5 +361,133 @@ fn proofs_identical_across_thread_counts() {
     let one = run(1);
     let two = run(2);
     assert_eq!(one, two);
-    verify(&pcs, &[12, 9], &inst.claims, &one, &ds).expect("honest 100-bit proof");
+    verify(&pcs, &[12, 9], &inst.claims, &one, &ds).expect("honest default-parameter proof");
+}
+
+/// Layouts stacking to 2^k: one polynomial, and four of different sizes (1/2 + 1/4 + 1/8 + 1/8).
+fn layouts(k: usize) -> [Vec<usize>; 2] {
+    [vec![k], vec![k - 1, k - 2, k - 3, k - 3]]
+}
+
+/// Composed (union-bound) security of one opening, in bits; `None` if refused.
+fn composed<C: FieldConfig>(params: WhirParams, layout: &[usize], claims: usize) -> Option<f64>
+where
+    C::F: Ord,
+{
+    WhirPcs::<C>::new(params)
+        .composed_security_bits(layout, claims)
+        .ok()
+}
+
+/// The documented guarantee: the default parameters give ≥ 100 bits for the *whole* opening
+/// (every WHIR error term union-bounded), Goldilocks + ext2, 2^10 … 2^26, 1 … 2^15 claims.
+#[test]
+fn default_composes_to_100_bits_goldilocks() {
+    let params = WhirParams::default();
+    for k in 4..=26 {
+        let layouts = if k >= 10 {
+            layouts(k).to_vec()
+        } else {
+            vec![vec![k]]
+        };
+        for layout in layouts {
+            for claims in [1, 64, 1024] {
+                let bits = composed::<GoldilocksConfig>(params, &layout, claims)
+                    .unwrap_or_else(|| panic!("refused: 2^{k} {layout:?}, {claims} claims"));
+                assert!(bits >= 100.0, "2^{k} {layout:?} {claims} claims: {bits}");
+                // The documented figures: ≥ 100.99; 103.3 at 2^10, up to 105.7 below.
+                assert!(bits >= 100.99, "2^{k} {layout:?} {claims} claims: {bits}");
+                assert!(k < 10 || bits < 103.3, "2^{k}: {bits}");
+            }
+        }
+    }
+    // Up to 2^15 claims; the α-batching term (127 − 4.3 − log2(#claims + OOD − 1)) then
+    // drops below the 107-bit per-term target and p3-whir refuses the opening.
+    for k in [10, 18, 23, 24, 26] {
+        let bits = composed::<GoldilocksConfig>(params, &[k], 1 << 15).unwrap();
+        assert!(bits >= 100.98, "2^{k}, 2^15 claims: {bits}");
+    }
+    assert_eq!(composed::<GoldilocksConfig>(params, &[24], 1 << 16), None);
+    // Above 2^26 the first fold needs 20 PoW bits: refused with the default budget of 19 ...
+    assert!(matches!(
+        WhirPcs::<GoldilocksConfig>::new(params).composed_security_bits(&[27], 1),
+        Err(PcsError::Config { num_vars: 27, .. })
+    ));
+    // ... and ≥ 100 bits with one more.
+    let more = WhirParams {
+        pow_bits: 20,
+        ..params
+    };
+    assert!(composed::<GoldilocksConfig>(more, &[27], 1).unwrap() >= 100.0);
+}
+
+/// KoalaBear + ext4 (|EF| ≈ 2^124): every field-size-bound term is 4 bits weaker, so the
+/// folding proof-of-work is 4 bits higher. With the default budget (19) it reaches ≥ 100 bits
+/// composed up to 2^22 and is refused above; budgets of 21 / 23 reach 2^24 / 2^26.
+#[test]
+fn koalabear_composed_security() {
+    let default = WhirParams::default();
+    let check = |params: WhirParams, ks: std::ops::RangeInclusive<usize>| {
+        for k in ks {
+            for layout in layouts(k) {
+                for claims in [1, 64, 1024] {
+                    let bits = composed::<KoalaBearConfig>(params, &layout, claims)
+                        .unwrap_or_else(|| panic!("refused: 2^{k} {layout:?}, {claims} claims"));
+                    assert!(bits >= 100.98, "2^{k} {layout:?} {claims} claims: {bits}");
+                }
+            }
+        }
+    };
+    check(default, 10..=22);
+    for k in 23..=26 {
+        assert_eq!(composed::<KoalaBearConfig>(default, &[k], 1), None, "2^{k}");
+    }
+    let pow = |pow_bits| WhirParams {
+        pow_bits,
+        ..default
+    };
+    check(pow(21), 10..=24);
+    assert_eq!(composed::<KoalaBearConfig>(pow(21), &[25], 1), None);
+    check(pow(23), 10..=26);
+    // The α-batching term is 122.9 − 4.3 − log2(#claims + OOD − 1): at most ~2^11.6 claims.
+    assert!(composed::<KoalaBearConfig>(default, &[20], 1 << 11).is_some());
+    assert_eq!(composed::<KoalaBearConfig>(default, &[20], 1 << 12), None);
+}
+
+/// The previous default (100 bits *per term*) composes to only ~94 bits: kept honest here so
+/// the figure quoted in the docs cannot drift.
+#[test]
+fn per_term_100_composes_to_94_bits() {
+    let params = WhirParams::per_term_100();
+    for k in [16, 18, 20, 22, 24] {
+        let bits = composed::<GoldilocksConfig>(params, &[k], 1).unwrap();
+        assert!((94.0..94.7).contains(&bits), "2^{k}: {bits}");
+    }
+    assert_eq!(composed::<GoldilocksConfig>(params, &[26], 1), None);
+}
+
+#[test]
+fn params_bytes_distinguish_every_field() {
+    let d = WhirParams::default();
+    let variants = [
+        WhirParams {
+            security_bits: 106,
+            ..d
+        },
+        WhirParams {
+            soundness: Soundness::Conjectured,
+            ..d
+        },
+        WhirParams { rate_log: 2, ..d },
+        WhirParams { fold: 5, ..d },
+        WhirParams {
+            round_rate_step: 3,
+            ..d
+        },
+        WhirParams { pow_bits: 20, ..d },
+    ];
+    for v in variants {
+        assert_ne!(v.to_bytes(), d.to_bytes(), "{v:?}");
+    }
+    assert_eq!(d.to_bytes().len(), 7 + 6 * 4);
 }

@@ -36,6 +36,11 @@ pub enum Col {
     },
     /// A committed witness polynomial (already padded with a table row).
     Poly(usize),
+    /// The differences `±(y_o − x_q)` of max node `node`, tail-padded with 0.
+    Diff {
+        /// Node index.
+        node: usize,
+    },
 }
 
 /// One lookup: columns into a table.
@@ -61,8 +66,8 @@ pub enum PolyRole {
         /// Limb index (little-endian).
         j: usize,
     },
-    /// The output tensor of a lookup node, tail-padded with the table's first output.
-    LookupOut {
+    /// The output tensor of a lookup or max node, tail-padded with a table row.
+    Output {
         /// Node index.
         node: usize,
     },
@@ -254,7 +259,7 @@ impl Plan {
                     }
                     let x = n.inputs.first().ok_or_else(|| unsupported("no input"))?;
                     let p = polys.len();
-                    polys.push((PolyRole::LookupOut { node: ni }, compact_vars(numel)));
+                    polys.push((PolyRole::Output { node: ni }, compact_vars(numel)));
                     out_poly[ni] = Some(p);
                     let t = table_of(TableSpec::Graph(table.0), &mut tables);
                     lookups.push(LookupPlan {
@@ -267,6 +272,27 @@ impl Plan {
                             Col::Poly(p),
                         ],
                         rows: numel,
+                        node: ni,
+                    });
+                }
+                QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } => {
+                    let (grs, _) = crate::ops::max::groups(g, ni)
+                        .ok_or_else(|| unsupported("bad window or axes"))?;
+                    let k = grs.iter().map(Vec::len).max().unwrap_or(0);
+                    if k == 0 || k > crate::ops::max::MAX_GROUP {
+                        return Err(unsupported(&format!(
+                            "max over {k} elements (supported: 1..={})",
+                            crate::ops::max::MAX_GROUP
+                        )));
+                    }
+                    let p = polys.len();
+                    polys.push((PolyRole::Output { node: ni }, compact_vars(numel)));
+                    out_poly[ni] = Some(p);
+                    let t = table_of(TableSpec::Range(act_bits), &mut tables);
+                    lookups.push(LookupPlan {
+                        table: t,
+                        cols: vec![Col::Diff { node: ni }],
+                        rows: crate::ops::max::pairs(&grs).len(),
                         node: ni,
                     });
                 }

@@ -259,8 +259,13 @@ fn build_witness<'a>(g: &QuantizedGraph, plan: &Plan, tr: &'a Trace) -> Result<W
             core[ni] = c;
             acc[ni] = Some(a);
         }
-        if let (Some(p), QuantOp::Lookup { table }) = (plan.out_poly[ni], &n.op) {
-            let fill = g.tables[table.0].outputs.first().copied().unwrap_or(0);
+        if let Some(p) = plan.out_poly[ni] {
+            let fill = match &n.op {
+                QuantOp::Lookup { table } => {
+                    g.tables[table.0].outputs.first().copied().unwrap_or(0)
+                }
+                _ => 0,
+            };
             polys[p] = pad_base(&tr.values[n.output.0], fill);
         }
     }
@@ -306,6 +311,17 @@ pub fn prove_trace(pk: &ProvingKey, tr: &Trace) -> Result<ModelProof, Error> {
                 .map(|c| match *c {
                     Col::Tensor { id, fill } => pad_base(&tr.values[id], fill),
                     Col::Poly(p) => wit.polys[p].clone(),
+                    Col::Diff { node } => {
+                        let n = &g.nodes[node];
+                        let (grs, max) = crate::ops::max::groups(g, node).unwrap_or_default();
+                        let d = crate::ops::max::diff_column(
+                            &grs,
+                            max,
+                            &tr.values[n.output.0],
+                            &tr.values[n.inputs[0].0],
+                        );
+                        pad_base(&d, 0)
+                    }
                 })
                 .collect()
         })

@@ -66,3 +66,167 @@ fn peer_models_roundtrip() {
         roundtrip(&dir);
     }
 }
+
+#[test]
+fn bundled_small_cnn_roundtrip() {
+    roundtrip(&root().join("examples/models/small_cnn"));
+}
+
+#[test]
+fn more_peer_ops_roundtrip() {
+    for name in [
+        "1l_max_pool",
+        "1l_sigmoid",
+        "1l_concat",
+        "1l_pad",
+        "1l_reshape",
+        "2l_relu_sigmoid_small",
+    ] {
+        let Some(dir) = peer(name) else {
+            continue;
+        };
+        eprintln!("{name}");
+        roundtrip(&dir);
+    }
+}
+
+/// Every way of lying about one proof must be rejected, and hostile bytes must not panic.
+#[test]
+fn tampering_is_rejected() {
+    let (pk, proof) = roundtrip(&root().join("examples/models/small_cnn"));
+    let vk = &pk.vk;
+
+    let mut p = proof.clone();
+    p.outputs[0][0] += 1;
+    assert!(verify(vk, &p).is_err(), "changed output accepted");
+
+    let mut p = proof.clone();
+    p.inputs[0][3] ^= 1;
+    assert!(verify(vk, &p).is_err(), "changed input accepted");
+
+    let n = proof.transcript.len();
+    for k in 0..64 {
+        let mut p = proof.clone();
+        let at = k * (n - 1) / 63;
+        p.transcript[at] ^= 0x10;
+        let r = verify(vk, &p);
+        assert!(r.is_err(), "flipped byte {at} of {n} accepted");
+    }
+
+    let mut p = proof.clone();
+    p.transcript.truncate(n / 2);
+    assert!(verify(vk, &p).is_err(), "truncated proof accepted");
+
+    let mut p = proof.clone();
+    p.transcript.push(0);
+    assert!(verify(vk, &p).is_err(), "trailing byte accepted");
+
+    // Another model's verifying key.
+    if let Some(dir) = peer("4l_relu_conv_fc") {
+        let (other, _) = setup(&dir);
+        assert!(
+            verify(&other.vk, &proof).is_err(),
+            "proof accepted under another model"
+        );
+    }
+    // The same architecture with one weight changed: a different commitment.
+    let mut g2 = pk.graph.clone();
+    for t in &mut g2.tensors {
+        if let zkinfer_model::quant::QTensorKind::Const(d) = &mut t.kind {
+            if let Some(v) = d.first_mut() {
+                *v += 1;
+                break;
+            }
+        }
+    }
+    let pk2 = compile(g2).expect("compile");
+    assert_ne!(pk2.vk.commitment(), vk.commitment());
+    assert!(
+        verify(&pk2.vk, &proof).is_err(),
+        "proof accepted under changed weights"
+    );
+}
+
+#[test]
+fn hostile_bytes_do_not_panic() {
+    let (pk, proof) = roundtrip(&root().join("examples/models/small_cnn"));
+    let bytes = proof.to_bytes();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for len in [0usize, 1, 7, 64, 1000, bytes.len()] {
+        let junk: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        assert!(ModelProof::from_bytes(&junk).is_err());
+        assert!(crate::VerifyingKey::from_bytes(&junk).is_err());
+        assert!(ProvingKey::from_bytes(&junk).is_err());
+    }
+    for cut in [0, 5, 11, bytes.len() / 3, bytes.len() - 1] {
+        assert!(ModelProof::from_bytes(&bytes[..cut]).is_err());
+    }
+    // A well-formed statement with random transcripts.
+    for len in [0usize, 10, 500, proof.transcript.len()] {
+        let mut p = proof.clone();
+        p.transcript = (0..len).map(|_| next() as u8).collect();
+        assert!(verify(&pk.vk, &p).is_err());
+    }
+    // Keys survive their encodings.
+    let vk2 = crate::VerifyingKey::from_bytes(&pk.vk.to_bytes()).expect("vk");
+    assert_eq!(vk2, pk.vk);
+    let pk2 = ProvingKey::from_bytes(&pk.to_bytes()).expect("pk");
+    assert_eq!(pk2.vk, pk.vk);
+}
+
+/// A prover that lies about an intermediate tensor (and keeps everything else consistent
+/// with its lie) is caught: either it cannot build the witness, or the verifier rejects.
+#[test]
+fn forged_intermediate_is_rejected() {
+    let (pk, inputs) = setup(&root().join("examples/models/small_cnn"));
+    let honest = zkinfer_model::quant::run::run_quantized(&pk.graph, &inputs).expect("run");
+    let g = &pk.graph;
+    let mut caught = 0;
+    for n in &g.nodes {
+        let mut tr = honest.clone();
+        let y = &mut tr.values[n.output.0];
+        y[0] += 1;
+        // Recompute everything downstream from the forged value, so the lie is coherent.
+        let mut forged = tr.clone();
+        let start = g
+            .nodes
+            .iter()
+            .position(|m| m.output == n.output)
+            .unwrap_or(0);
+        for m in &g.nodes[start + 1..] {
+            let ins: Vec<&[i64]> = m
+                .inputs
+                .iter()
+                .map(|i| forged.values[i.0].as_slice())
+                .collect();
+            let shapes: Vec<&[usize]> = m
+                .inputs
+                .iter()
+                .map(|i| g.tensors[i.0].shape.as_slice())
+                .collect();
+            let out = zkinfer_model::quant::run::eval_qnode(
+                g,
+                &m.op,
+                &ins,
+                &shapes,
+                &g.tensors[m.output.0].shape,
+            )
+            .expect("eval");
+            forged.values[m.output.0] = out;
+        }
+        match crate::prove_trace(&pk, &forged) {
+            Err(_) => caught += 1,
+            Ok(p) => {
+                assert!(verify(&pk.vk, &p).is_err(), "forged `{}` accepted", n.name);
+                caught += 1;
+            }
+        }
+    }
+    assert_eq!(caught, g.nodes.len());
+}

@@ -181,6 +181,7 @@ impl<'a, S: Side> Ctx<'a, S> {
                         let v = v - ef(fill) * eq_tail(&pc.point, l.rows);
                         self.add(id, eq_prefix(&pc.point, l.rows), v);
                     }
+                    Col::Diff { node } => crate::ops::max::absorb_diff(self, node, &pc.point, v)?,
                     Col::Poly(p) => self.poly_points.push(Claim {
                         poly: p,
                         point: pc.point.clone(),

@@ -8,6 +8,7 @@
 
 pub mod bilinear;
 pub mod conv;
+pub mod max;
 
 use zkinfer_model::eval::structural_map;
 use zkinfer_model::kernels::{reduce, shape as sk};
@@ -27,6 +28,9 @@ pub fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
     let n = &g.nodes[ni];
     ctx.side
         .set_stage(format!("node `{}` ({})", n.name, n.op.name()));
+    if matches!(n.op, QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. }) {
+        max::attainment(ctx, ni)?;
+    }
     let Some(claim) = ctx.take(n.output.0) else {
         return Ok(());
     };
@@ -43,7 +47,7 @@ pub fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
         reason: why.to_string(),
     };
     match &n.op {
-        QuantOp::Lookup { .. } => {
+        QuantOp::Lookup { .. } | QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } => {
             let p = ctx.plan.out_poly[ni].ok_or_else(|| bad("no committed output"))?;
             ctx.poly_claims[p].push(claim);
         }
