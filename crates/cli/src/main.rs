@@ -1,12 +1,29 @@
 //! `zkinfer`: command-line front end.
 //!
-//! For now it offers `demo`, which commits, proves and verifies statements with the
-//! proof-system core and prints timings. Model commands (`compile`, `run`, `prove`, `verify`,
-//! `inspect`) arrive with the ONNX pipeline.
+//! * `compile MODEL.onnx [--calibration CAL.json] -o DIR` — quantize (calibrated), commit the
+//!   weights, write `DIR/model.zkm` (proving key) and `DIR/model.vk` (verifying key); prints
+//!   the model commitment and a fidelity report.
+//! * `run DIR/model.zkm --input IN.json [-o OUT.json]` — checked integer inference.
+//! * `prove DIR/model.zkm --input IN.json -o PROOF` — inference and its proof.
+//! * `verify PROOF --vk DIR/model.vk` — exit status 0 iff the proof is valid.
+//! * `inspect FILE` — summary of an ONNX model, `.zkm`, `.vk` or proof.
+//! * `demo` — the proof-system core on a synthetic statement, with timings.
+//!
+//! Every command takes `--json` (exactly one JSON object on stdout). Errors go to stderr with
+//! their context chain and a non-zero exit status; outputs are written to a temporary file and
+//! renamed, so a failed command never leaves a half-written file.
 
+mod common;
+mod compile;
 mod demo;
+mod infer;
+mod inspect;
+mod prove;
+mod verify;
 
-use anyhow::Result;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -22,12 +39,56 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Quantize and commit an ONNX model: writes DIR/model.zkm and DIR/model.vk.
+    Compile(compile::CompileArgs),
+    /// Run the quantized model on an input (integer inference, checked).
+    Run(infer::RunArgs),
+    /// Run the quantized model on an input and prove the inference.
+    Prove(prove::ProveArgs),
+    /// Verify a proof against a verifying key (exit status 0 iff valid).
+    Verify(verify::VerifyArgs),
+    /// Summarize an ONNX model, a compiled model, a verifying key or a proof.
+    Inspect(inspect::InspectArgs),
     /// Prove and verify a demonstration statement with the proof-system core; print timings.
     Demo(demo::DemoArgs),
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
-        Command::Demo(args) => demo::run(&args),
+/// The message of the last panic (printed only if it reaches `main`: libraries may catch
+/// panics of their dependencies and turn them into errors).
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+fn dispatch(command: Command) -> ExitCode {
+    let res = match command {
+        Command::Compile(a) => compile::run(&a),
+        Command::Run(a) => infer::run(&a),
+        Command::Prove(a) => prove::run(&a),
+        Command::Verify(a) => return verify::run(&a),
+        Command::Inspect(a) => inspect::run(&a),
+        Command::Demo(a) => demo::run(&a),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn main() -> ExitCode {
+    let command = Cli::parse().command;
+    std::panic::set_hook(Box::new(|info| {
+        if let Ok(mut p) = LAST_PANIC.lock() {
+            *p = Some(info.to_string());
+        }
+    }));
+    std::panic::catch_unwind(|| dispatch(command)).unwrap_or_else(|_| {
+        let msg = LAST_PANIC
+            .lock()
+            .ok()
+            .and_then(|mut p| p.take())
+            .unwrap_or_else(|| "unknown panic".into());
+        eprintln!("error: internal error (a bug in zkinfer, please report it): {msg}");
+        ExitCode::FAILURE
+    })
 }

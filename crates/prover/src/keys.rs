@@ -31,6 +31,14 @@ pub struct VerifyingKey {
     pub weight_layout: Vec<usize>,
 }
 
+/// Decodes `body` completely: trailing bytes are an error (one valid encoding per object).
+pub(crate) fn decode_exact<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, postcard::Error> {
+    match postcard::take_from_bytes(body)? {
+        (v, []) => Ok(v),
+        _ => Err(postcard::Error::DeserializeBadEncoding),
+    }
+}
+
 /// The PCS used for every commitment.
 pub fn pcs() -> WhirPcs<Config> {
     WhirPcs::new(WhirParams::default())
@@ -68,7 +76,7 @@ impl VerifyingKey {
             what: "verifying key",
             reason: e.to_string(),
         })?;
-        let vk: Self = postcard::from_bytes(body).map_err(|e| Error::Decode {
+        let vk: Self = crate::keys::decode_exact(body).map_err(|e| Error::Decode {
             what: "verifying key",
             reason: e.to_string(),
         })?;
@@ -185,7 +193,7 @@ impl ProvingKey {
             what: "model",
             reason: e.to_string(),
         })?;
-        let f: PkFile = postcard::from_bytes(body).map_err(|e| Error::Decode {
+        let f: PkFile = crate::keys::decode_exact(body).map_err(|e| Error::Decode {
             what: "model",
             reason: e.to_string(),
         })?;

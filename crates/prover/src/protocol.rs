@@ -53,7 +53,7 @@ impl ModelProof {
                 what: "proof",
                 reason: e.to_string(),
             })?;
-        postcard::from_bytes(body).map_err(|e| Error::Decode {
+        crate::keys::decode_exact(body).map_err(|e| Error::Decode {
             what: "proof",
             reason: e.to_string(),
         })

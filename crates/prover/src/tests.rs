@@ -230,3 +230,14 @@ fn forged_intermediate_is_rejected() {
     }
     assert_eq!(caught, g.nodes.len());
 }
+
+#[test]
+fn trailing_bytes_are_rejected() {
+    let (pk, proof) = roundtrip(&root().join("examples/models/small_cnn"));
+    let mut b = proof.to_bytes();
+    b.push(0);
+    assert!(ModelProof::from_bytes(&b).is_err());
+    let mut v = pk.vk.to_bytes();
+    v.push(0);
+    assert!(crate::VerifyingKey::from_bytes(&v).is_err());
+}

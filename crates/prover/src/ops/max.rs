@@ -23,7 +23,7 @@ use crate::EF;
 use zkinfer_field::p3_field::PrimeCharacteristicRing;
 
 /// Largest group a max is proven for (the zero-check has degree K + 1).
-pub const MAX_GROUP: usize = 16;
+pub const MAX_GROUP: usize = 64;
 
 /// The groups of a max/min node (input indices per output) and whether it is a max.
 pub fn groups(g: &zkinfer_model::QuantizedGraph, ni: usize) -> Option<(Vec<Vec<usize>>, bool)> {

@@ -1,0 +1,180 @@
+//! `zkinfer compile`: ONNX → quantized graph (calibrated) → committed keys `model.zkm` and
+//! `model.vk`, with a fidelity report of the quantization.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde_json::json;
+use zkinfer_model::quant::QTensorKind;
+use zkinfer_model::{quant, QuantConfig};
+
+use crate::common::{self, hex, human_bytes, ms_since, Spinner};
+
+/// Options of `zkinfer compile`.
+#[derive(Args)]
+pub struct CompileArgs {
+    /// The ONNX model.
+    model: PathBuf,
+    /// Calibration inputs (EZKL input.json; several samples allowed). Default: `input.json`
+    /// next to the model.
+    #[arg(long, value_name = "CAL.json")]
+    calibration: Option<PathBuf>,
+    /// Output directory (receives model.zkm and model.vk).
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    out: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// No progress spinner.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// The calibration file: the given one, or `input.json` next to the model.
+fn calibration_path(args: &CompileArgs) -> Result<(PathBuf, bool)> {
+    if let Some(c) = &args.calibration {
+        return Ok((c.clone(), false));
+    }
+    let dir = args.model.parent().unwrap_or(Path::new(""));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let p = dir.join("input.json");
+    if p.is_file() {
+        Ok((p, true))
+    } else {
+        bail!(
+            "no calibration data: pass --calibration CAL.json (an EZKL input.json), or put an \
+             input.json next to the model (looked for {})",
+            p.display()
+        )
+    }
+}
+
+pub fn run(args: &CompileArgs) -> Result<()> {
+    let t_total = Instant::now();
+    let (cal_path, defaulted) = calibration_path(args)?;
+    if args.out.exists() && !args.out.is_dir() {
+        bail!(
+            "output {} exists and is not a directory",
+            args.out.display()
+        );
+    }
+    if defaulted && !args.json {
+        println!("calibrating on {}", cal_path.display());
+    }
+    let cal = common::read_input_file(&cal_path, "calibration file")?;
+
+    let t = Instant::now();
+    let fg = zkinfer_onnx::load_path(&args.model, cal.shapes.as_deref())
+        .with_context(|| format!("cannot load ONNX model {}", args.model.display()))?;
+    let load_ms = ms_since(t);
+    let sizes: Vec<usize> = fg
+        .inputs
+        .iter()
+        .map(|i| fg.tensors[i.0].shape.iter().product())
+        .collect();
+    let samples = cal
+        .samples(&sizes)
+        .with_context(|| format!("calibration file {}", cal_path.display()))?;
+
+    let t = Instant::now();
+    let qg =
+        quant::quantize(&fg, &samples, &QuantConfig::default()).context("quantization failed")?;
+    let quantize_ms = ms_since(t);
+
+    let t = Instant::now();
+    let fid = quant::fidelity(&fg, &qg, &samples).context("fidelity check failed")?;
+    if let Some(s) = samples.first() {
+        let tr = quant::run(&qg, s).context("integer run on the first calibration sample")?;
+        quant::check(&qg, &tr).context("witness check on the first calibration sample")?;
+    }
+    let fidelity_ms = ms_since(t);
+
+    let (n_nodes, n_float_nodes, n_tables) = (qg.nodes.len(), fg.nodes.len(), qg.tables.len());
+    let weights: usize = qg
+        .tensors
+        .iter()
+        .map(|t| match &t.kind {
+            QTensorKind::Const(d) => d.len(),
+            _ => 0,
+        })
+        .sum();
+
+    let t = Instant::now();
+    let pk = {
+        let _s = Spinner::start(!args.quiet && !args.json, "committing weights");
+        zkinfer_prover::compile(qg).context("compile (weight commitment) failed")?
+    };
+    let commit_ms = ms_since(t);
+    let zkm = pk.to_bytes();
+    let vk = pk.vk.to_bytes();
+    let commitment = hex(&pk.vk.commitment());
+
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create output directory {}", args.out.display()))?;
+    let zkm_path = args.out.join("model.zkm");
+    let vk_path = args.out.join("model.vk");
+    common::write_all_atomic(&[(&zkm_path, &zkm), (&vk_path, &vk)])?;
+    let total_ms = ms_since(t_total);
+    let rss = common::peak_rss_bytes();
+
+    if args.json {
+        let o = json!({
+            "commitment": commitment,
+            "calibration": cal_path.display().to_string(),
+            "zkm": zkm_path.display().to_string(),
+            "vk": vk_path.display().to_string(),
+            "zkm_bytes": zkm.len(),
+            "vk_bytes": vk.len(),
+            "nodes": n_nodes,
+            "float_nodes": n_float_nodes,
+            "tables": n_tables,
+            "weights": weights,
+            "timings_ms": {
+                "load": load_ms,
+                "quantize": quantize_ms,
+                "fidelity": fidelity_ms,
+                "commit": commit_ms,
+                "total": total_ms,
+            },
+            "peak_rss_bytes": rss,
+            "fidelity": fid,
+        });
+        println!("{o}");
+    } else {
+        if !defaulted {
+            println!(
+                "calibration: {} ({} sample(s))",
+                cal_path.display(),
+                samples.len()
+            );
+        }
+        println!("model commitment: {commitment}");
+        println!(
+            "  {n_float_nodes} float nodes -> {n_nodes} quantized nodes, {weights} weights, {n_tables} lookup tables"
+        );
+        println!("  {fid}");
+        println!(
+            "  load {load_ms:.1} ms, quantize {quantize_ms:.1} ms, fidelity {fidelity_ms:.1} ms, commit {commit_ms:.1} ms, total {total_ms:.1} ms"
+        );
+        println!(
+            "  wrote {}: {}",
+            zkm_path.display(),
+            human_bytes(zkm.len() as u64)
+        );
+        println!(
+            "  wrote {}: {}",
+            vk_path.display(),
+            human_bytes(vk.len() as u64)
+        );
+        if let Some(r) = rss {
+            println!("  peak RSS {}", human_bytes(r));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! `zkinfer verify`: checks a proof against a verifying key; exit status 0 iff valid.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde_json::json;
+use zkinfer_prover::{ModelProof, VerifyingKey};
+
+use crate::common::{self, hex, ms_since};
+
+/// Options of `zkinfer verify`.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The proof file.
+    proof: PathBuf,
+    /// The verifying key (model.vk).
+    #[arg(long, value_name = "model.vk")]
+    vk: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+struct Verified {
+    vk: VerifyingKey,
+    proof: ModelProof,
+    load_ms: f64,
+    verify_ms: f64,
+}
+
+fn check(args: &VerifyArgs) -> Result<Verified> {
+    let t = Instant::now();
+    let vk_bytes = common::read_file(&args.vk, "verifying key")?;
+    let vk = VerifyingKey::from_bytes(&vk_bytes)
+        .with_context(|| format!("cannot load verifying key {}", args.vk.display()))?;
+    if vk.to_bytes() != vk_bytes {
+        bail!(
+            "cannot load verifying key {}: not canonically encoded (trailing or altered bytes)",
+            args.vk.display()
+        );
+    }
+    let proof_bytes = common::read_file(&args.proof, "proof")?;
+    let proof = ModelProof::from_bytes(&proof_bytes)
+        .with_context(|| format!("invalid proof file {}", args.proof.display()))?;
+    // The decoder ignores trailing bytes; accept exactly one encoding of each proof.
+    if proof.to_bytes() != proof_bytes {
+        bail!(
+            "invalid proof file {}: not canonically encoded (trailing or altered bytes)",
+            args.proof.display()
+        );
+    }
+    let load_ms = ms_since(t);
+    let t = Instant::now();
+    zkinfer_prover::verify(&vk, &proof).context("invalid proof")?;
+    let verify_ms = ms_since(t);
+    Ok(Verified {
+        vk,
+        proof,
+        load_ms,
+        verify_ms,
+    })
+}
+
+pub fn run(args: &VerifyArgs) -> ExitCode {
+    match check(args) {
+        Ok(v) => {
+            let g = &v.vk.graph;
+            let outs = common::dequantize_outputs(g, &v.proof.outputs);
+            let shapes = common::output_shapes(g);
+            let commitment = hex(&v.vk.commitment());
+            if args.json {
+                let o = json!({
+                    "valid": true,
+                    "commitment": commitment,
+                    "output": common::outputs_json(&outs),
+                    "output_shapes": shapes,
+                    "timings_ms": { "load": v.load_ms, "verify": v.verify_ms },
+                    "peak_rss_bytes": common::peak_rss_bytes(),
+                });
+                println!("{o}");
+            } else {
+                println!("valid proof for model {commitment}");
+                println!("verified output (dequantized):");
+                common::print_outputs(&outs, &shapes);
+                println!("  load {:.1} ms, verify {:.1} ms", v.load_ms, v.verify_ms);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if args.json {
+                let o = json!({
+                    "valid": false,
+                    "error": format!("{e:#}"),
+                    "peak_rss_bytes": common::peak_rss_bytes(),
+                });
+                println!("{o}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
