@@ -130,7 +130,8 @@ fn requant_of(op: &QuantOp) -> Option<&zkinfer_model::quant::Requant> {
         | QuantOp::AddSub { requant, .. }
         | QuantOp::Mul { requant }
         | QuantOp::Rescale { requant }
-        | QuantOp::ReduceSum { requant, .. } => Some(requant),
+        | QuantOp::ReduceSum { requant, .. }
+        | QuantOp::Select { requant, .. } => Some(requant),
         _ => None,
     }
 }
@@ -207,7 +208,23 @@ impl Plan {
                 | QuantOp::AddSub { .. }
                 | QuantOp::Mul { .. }
                 | QuantOp::Rescale { .. }
-                | QuantOp::ReduceSum { .. } => {
+                | QuantOp::ReduceSum { .. }
+                | QuantOp::Select { .. } => {
+                    if let QuantOp::Select { .. } = &n.op {
+                        // The condition must be 0/1.
+                        let c = n
+                            .inputs
+                            .first()
+                            .ok_or_else(|| unsupported("no condition"))?;
+                        let rows: usize = g.tensors[c.0].shape.iter().product();
+                        let t = table_of(TableSpec::Range(1), &mut tables);
+                        lookups.push(LookupPlan {
+                            table: t,
+                            cols: vec![Col::Tensor { id: c.0, fill: 0 }],
+                            rows: rows.max(1),
+                            node: ni,
+                        });
+                    }
                     let rq = requant_of(&n.op).ok_or_else(|| unsupported("no requant"))?;
                     if rq.lo != lo || rq.hi != hi {
                         return Err(unsupported(
@@ -295,6 +312,52 @@ impl Plan {
                         rows: crate::ops::max::pairs(&grs).len(),
                         node: ni,
                     });
+                }
+                QuantOp::Compare {
+                    lhs_shift,
+                    rhs_shift,
+                    kind,
+                } => {
+                    let fm = crate::ops::compare::form(*kind)
+                        .ok_or_else(|| unsupported("not a comparison"))?;
+                    let nv = compact_vars(numel);
+                    let p = polys.len();
+                    polys.push((PolyRole::Output { node: ni }, nv));
+                    out_poly[ni] = Some(p);
+                    let t = table_of(TableSpec::Range(1), &mut tables);
+                    lookups.push(LookupPlan {
+                        table: t,
+                        cols: vec![Col::Poly(p)],
+                        rows: numel,
+                        node: ni,
+                    });
+                    match fm {
+                        crate::ops::compare::Form::Order { .. } => {
+                            let mut left =
+                                crate::ops::compare::excess_bits(act_bits, *lhs_shift, *rhs_shift);
+                            let mut j = 0;
+                            while left > 0 {
+                                let bits = left.min(LIMB_BITS);
+                                let p = polys.len();
+                                polys.push((PolyRole::Limb { node: ni, j }, nv));
+                                limbs[ni].push((p, bits));
+                                let t = table_of(TableSpec::Range(bits), &mut tables);
+                                lookups.push(LookupPlan {
+                                    table: t,
+                                    cols: vec![Col::Poly(p)],
+                                    rows: numel,
+                                    node: ni,
+                                });
+                                left -= bits;
+                                j += 1;
+                            }
+                        }
+                        crate::ops::compare::Form::Equal { .. } => {
+                            let p = polys.len();
+                            polys.push((PolyRole::Limb { node: ni, j: 0 }, nv));
+                            limbs[ni].push((p, 0));
+                        }
+                    }
                 }
                 QuantOp::Move(_) | QuantOp::Pad { .. } | QuantOp::Concat { .. } => {}
                 _ => return Err(unsupported("no proof protocol for this op yet")),

@@ -20,6 +20,7 @@ use crate::plan::{requant, Col, Plan, TableSpec, LIMB_BITS};
 use crate::side::{ProverSide, VerifierSide};
 use crate::walk::{Ctx, Witness};
 use crate::{Config, EF, F};
+use zkinfer_field::p3_field::PrimeCharacteristicRing;
 use zkinfer_field::FieldConfig;
 
 const PROOF_KIND: [u8; 4] = *b"ZKPF";
@@ -205,6 +206,23 @@ fn accumulator(g: &QuantizedGraph, ni: usize, tr: &Trace) -> Option<(Option<Vec<
             kernels::binary(v(0)?, s(0)?, v(1)?, s(1)?, sout, i64::wrapping_mul),
         ),
         QuantOp::Rescale { .. } => (None, v(0)?.to_vec()),
+        QuantOp::Select {
+            lhs_shift,
+            rhs_shift,
+            ..
+        } => {
+            let a: Vec<i64> = v(1)?.iter().map(|&x| shl(x, *lhs_shift)).collect();
+            let b: Vec<i64> = v(2)?.iter().map(|&x| shl(x, *rhs_shift)).collect();
+            (
+                None,
+                zkinfer_model::eval::where_select(
+                    &[v(0)?, &a, &b],
+                    &[s(0)?, s(1)?, s(2)?],
+                    sout,
+                    0,
+                )?,
+            )
+        }
         QuantOp::ReduceSum { axes, .. } => {
             let x = v(0)?;
             (
@@ -259,6 +277,41 @@ fn build_witness<'a>(g: &QuantizedGraph, plan: &Plan, tr: &'a Trace) -> Result<W
             core[ni] = c;
             acc[ni] = Some(a);
         }
+        if let QuantOp::Compare { kind, .. } = &n.op {
+            let fm =
+                crate::ops::compare::form(*kind).ok_or_else(|| werr("comparison kind".into()))?;
+            let a = &tr.values[n.inputs[0].0];
+            let b = &tr.values[n.inputs[1].0];
+            let d =
+                crate::ops::compare::diff(g, ni, a, b).ok_or_else(|| werr("difference".into()))?;
+            let y = &tr.values[n.output.0];
+            match fm {
+                crate::ops::compare::Form::Order { .. } => {
+                    let e = crate::ops::compare::aux(fm, &d, y);
+                    for (j, &(p, bits)) in plan.limbs[ni].iter().enumerate() {
+                        let limb: Vec<i64> = e
+                            .iter()
+                            .map(|&v| {
+                                ((v >> (LIMB_BITS as usize * j)) & ((1i128 << bits) - 1)) as i64
+                            })
+                            .collect();
+                        polys[p] = pad_base(&limb, 0);
+                    }
+                    if e.iter().any(|&v| v < 0) {
+                        return Err(werr(
+                            "comparison output inconsistent with its inputs".into(),
+                        ));
+                    }
+                }
+                crate::ops::compare::Form::Equal { .. } => {
+                    if let Some(&(p, _)) = plan.limbs[ni].first() {
+                        let mut z = crate::ops::compare::inverses(&d);
+                        z.resize(1 << plan.polys[p].1, F::ZERO);
+                        polys[p] = z;
+                    }
+                }
+            }
+        }
         if let Some(p) = plan.out_poly[ni] {
             let fill = match &n.op {
                 QuantOp::Lookup { table } => {
@@ -290,8 +343,34 @@ pub fn prove(pk: &ProvingKey, inputs: &[Vec<i64>]) -> Result<ModelProof, Error> 
     prove_trace(pk, &tr)
 }
 
+/// Wall-clock time of each proving phase, in milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProveTimings {
+    /// Remainders, lookup columns, multiplicities.
+    pub witness_ms: f64,
+    /// Witness commitment.
+    pub commit_ms: f64,
+    /// LogUp-GKR.
+    pub lookup_ms: f64,
+    /// Output claims, the walk and the collapse sumchecks.
+    pub walk_ms: f64,
+    /// The two batched PCS openings.
+    pub open_ms: f64,
+}
+
 /// Proves the integer run `tr` (its inputs and outputs become the public statement).
 pub fn prove_trace(pk: &ProvingKey, tr: &Trace) -> Result<ModelProof, Error> {
+    prove_trace_timed(pk, tr).map(|r| r.0)
+}
+
+/// [`prove_trace`] with per-phase timings.
+pub fn prove_trace_timed(pk: &ProvingKey, tr: &Trace) -> Result<(ModelProof, ProveTimings), Error> {
+    let mut tm = ProveTimings::default();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |slot: &mut f64| {
+        *slot = clock.elapsed().as_secs_f64() * 1e3;
+        clock = std::time::Instant::now();
+    };
     let (g, plan, vk) = (&pk.graph, &pk.plan, &pk.vk);
     let inputs: Vec<Vec<i64>> = g.inputs.iter().map(|i| tr.values[i.0].clone()).collect();
     let outputs: Vec<Vec<i64>> = g.outputs.iter().map(|i| tr.values[i.0].clone()).collect();
@@ -354,6 +433,7 @@ pub fn prove_trace(pk: &ProvingKey, tr: &Trace) -> Result<ModelProof, Error> {
         .iter()
         .zip(&wit.polys)
         .all(|((_, nv), p)| p.len() == 1 << nv));
+    lap(&mut tm.witness_ms);
     let scheme = pcs();
     let wdata = if wit.polys.is_empty() {
         None
@@ -365,6 +445,7 @@ pub fn prove_trace(pk: &ProvingKey, tr: &Trace) -> Result<ModelProof, Error> {
         scheme.write_commitment(&c, &mut t);
         Some(d)
     };
+    lap(&mut tm.commit_ms);
     let lclaims = if plan.lookups.is_empty() {
         None
     } else {
@@ -373,6 +454,7 @@ pub fn prove_trace(pk: &ProvingKey, tr: &Trace) -> Result<ModelProof, Error> {
                 .map_err(|e| Error::Prover(e.to_string()))?,
         )
     };
+    lap(&mut tm.lookup_ms);
     let mut ctx = Ctx::new(ProverSide::new(t), g, plan, Some(&wit), &inputs, &outputs);
     if let Some(lc) = &lclaims {
         ctx.absorb_lookups(lc)?;
@@ -385,21 +467,34 @@ pub fn prove_trace(pk: &ProvingKey, tr: &Trace) -> Result<ModelProof, Error> {
         std::mem::take(&mut ctx.const_points),
     );
     let mut t = ctx.side.t;
+    lap(&mut tm.walk_ms);
+    let t_open = std::time::Instant::now();
     if let (Some(d), false) = (&wdata, poly_points.is_empty()) {
         scheme
             .open(d, &poly_points, &mut t)
             .map_err(|e| Error::Prover(format!("witness opening: {e}")))?;
+    }
+    if std::env::var_os("ZKINFER_TRACE_OPEN").is_some() {
+        eprintln!(
+            "witness opening: {} claims, {:.1} ms",
+            poly_points.len(),
+            t_open.elapsed().as_secs_f64() * 1e3
+        );
     }
     if let (Some(d), false) = (&pk.weights, const_points.is_empty()) {
         scheme
             .open(d, &const_points, &mut t)
             .map_err(|e| Error::Prover(format!("weight opening: {e}")))?;
     }
-    Ok(ModelProof {
-        inputs,
-        outputs,
-        transcript: t.finish().bytes,
-    })
+    lap(&mut tm.open_ms);
+    Ok((
+        ModelProof {
+            inputs,
+            outputs,
+            transcript: t.finish().bytes,
+        },
+        tm,
+    ))
 }
 
 /// Verifies a proof against a verifying key. `Ok` means: the committed model, run exactly as

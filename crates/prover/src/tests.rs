@@ -81,6 +81,11 @@ fn more_peer_ops_roundtrip() {
         "1l_pad",
         "1l_reshape",
         "2l_relu_sigmoid_small",
+        "1l_where",
+        "less",
+        "1l_elu",
+        "1l_prelu",
+        "prelu_gmm",
     ] {
         let Some(dir) = peer(name) else {
             continue;
@@ -184,7 +189,16 @@ fn hostile_bytes_do_not_panic() {
 /// with its lie) is caught: either it cannot build the witness, or the verifier rejects.
 #[test]
 fn forged_intermediate_is_rejected() {
-    let (pk, inputs) = setup(&root().join("examples/models/small_cnn"));
+    forged_in(&root().join("examples/models/small_cnn"));
+    for name in ["1l_prelu", "1l_where", "less", "1l_average", "1l_concat"] {
+        if let Some(dir) = peer(name) {
+            forged_in(&dir);
+        }
+    }
+}
+
+fn forged_in(dir: &Path) {
+    let (pk, inputs) = setup(dir);
     let honest = zkinfer_model::quant::run::run_quantized(&pk.graph, &inputs).expect("run");
     let g = &pk.graph;
     let mut caught = 0;
@@ -240,4 +254,27 @@ fn trailing_bytes_are_rejected() {
     let mut v = pk.vk.to_bytes();
     v.push(0);
     assert!(crate::VerifyingKey::from_bytes(&v).is_err());
+}
+
+/// Prints per-phase prove timings of lenet_5 (run with --ignored --nocapture; a profile aid,
+/// not a timed test).
+#[test]
+#[ignore]
+fn phase_timings() {
+    for name in ["lenet_5", "large_mlp", "1l_mlp"] {
+        let Some(dir) = peer(name) else { continue };
+        let (pk, inputs) = setup(&dir);
+        let tr = zkinfer_model::quant::run::run_quantized(&pk.graph, &inputs).expect("run");
+        for _ in 0..2 {
+            let (p, tm) = crate::prove_trace_timed(&pk, &tr).expect("prove");
+            let t = std::time::Instant::now();
+            verify(&pk.vk, &p).expect("verify");
+            eprintln!(
+                "{name}: {tm:?} verify {:.1} ms, {} bytes, witness layout {:?}",
+                t.elapsed().as_secs_f64() * 1e3,
+                p.transcript.len(),
+                pk.plan.witness_layout()
+            );
+        }
+    }
 }

@@ -150,6 +150,24 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
         }
         FloatOp::Where => {
             let (qc, _) = l.operand(node.inputs[0], ab, None)?;
+            // The relation needs a 0/1 condition: make `c ≠ 0` explicit unless `c` already is a
+            // comparison's output.
+            let is_bool =
+                l.q.nodes
+                    .iter()
+                    .any(|n| n.output == qc && matches!(n.op, QuantOp::Compare { .. }));
+            let qc = if is_bool {
+                qc
+            } else {
+                let cshape = l.q.tensors[qc.0].shape.clone();
+                let zero = l.add_const(&format!("{name}.zero"), vec![1], vec![0], 0, None);
+                let op = QuantOp::Compare {
+                    lhs_shift: 0,
+                    rhs_shift: 0,
+                    kind: BinaryKind::NotEqual,
+                };
+                l.push(&format!("{name}.cond"), op, vec![qc, zero], cshape, 0, None)
+            };
             let (a, b) = (node.inputs[1], node.inputs[2]);
             let (oa, ob) = (const_frac_hint(l, b)?, const_frac_hint(l, a)?);
             let (qa, fa) = l.operand(a, ab, oa.or(Some(fy)))?;

@@ -7,6 +7,7 @@
 //! committed, so their claims go to the witness opening.
 
 pub mod bilinear;
+pub mod compare;
 pub mod conv;
 pub mod max;
 
@@ -31,6 +32,9 @@ pub fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
     if matches!(n.op, QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. }) {
         max::attainment(ctx, ni)?;
     }
+    if matches!(n.op, QuantOp::Compare { .. }) {
+        compare::relation(ctx, ni)?;
+    }
     let Some(claim) = ctx.take(n.output.0) else {
         return Ok(());
     };
@@ -47,7 +51,10 @@ pub fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
         reason: why.to_string(),
     };
     match &n.op {
-        QuantOp::Lookup { .. } | QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } => {
+        QuantOp::Lookup { .. }
+        | QuantOp::MaxPool(_)
+        | QuantOp::ReduceMax { .. }
+        | QuantOp::Compare { .. } => {
             let p = ctx.plan.out_poly[ni].ok_or_else(|| bad("no committed output"))?;
             ctx.poly_claims[p].push(claim);
         }
@@ -200,6 +207,7 @@ fn accumulator<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, w: Vec<EF>, v: EF) -> R
             ctx.add(x, wx, v);
         }
         QuantOp::Mul { .. } => bilinear::mul(ctx, ni, w, v)?,
+        QuantOp::Select { .. } => compare::select(ctx, ni, w, v)?,
         QuantOp::Einsum { .. } => bilinear::einsum(ctx, ni, w, v)?,
         QuantOp::Conv { .. } => conv::conv(ctx, ni, w, v)?,
         _ => {
