@@ -47,9 +47,9 @@ pub fn run(args: &ProveArgs) -> Result<()> {
     let run_ms = ms_since(t);
 
     let t = Instant::now();
-    let proof = {
+    let (proof, phases) = {
         let _s = Spinner::start(!args.quiet && !args.json, "proving");
-        zkinfer_prover::prove_trace(&pk, &tr).context("proving failed")?
+        zkinfer_prover::prove_trace_timed(&pk, &tr).context("proving failed")?
     };
     let prove_ms = ms_since(t);
     let bytes = proof.to_bytes();
@@ -66,6 +66,13 @@ pub fn run(args: &ProveArgs) -> Result<()> {
             "proof": args.out.display().to_string(),
             "proof_bytes": bytes.len(),
             "timings_ms": { "load": load_ms, "run": run_ms, "prove": prove_ms, "total": total_ms },
+            "prove_phases_ms": {
+                "witness": phases.witness_ms,
+                "commit": phases.commit_ms,
+                "lookup": phases.lookup_ms,
+                "walk": phases.walk_ms,
+                "open": phases.open_ms,
+            },
             "peak_rss_bytes": rss,
         });
         println!("{o}");

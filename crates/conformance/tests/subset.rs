@@ -22,6 +22,11 @@ const SUBSET: &[&str] = &[
     "2l_relu_small",
     "4l_relu_conv_fc",
     "1l_tanh",
+    "1l_softmax",
+    "self_attention",
+    "1l_where",
+    "less",
+    "1l_prelu",
 ];
 
 #[test]

@@ -134,7 +134,9 @@ impl<F: PrimeField64, EF: ExtensionField<F>> Table<F, EF> for IdentityTable {
 #[derive(Clone, Debug)]
 pub struct PublicTable<F> {
     columns: Vec<Vec<F>>,
-    index: HashMap<Vec<u64>, usize>,
+    /// Row index, built on first use: only the prover looks rows up, so the verifier never
+    /// pays for it.
+    index: std::sync::OnceLock<HashMap<Vec<u64>, usize>>,
     public: bool,
 }
 
@@ -163,13 +165,9 @@ impl<F: PrimeField64> PublicTable<F> {
             columns.iter().all(|c| c.len() == rows),
             "table columns differ in length"
         );
-        let mut index = HashMap::with_capacity(rows);
-        for i in (0..rows).rev() {
-            index.insert(columns.iter().map(|c| c[i].as_canonical_u64()).collect(), i);
-        }
         Self {
             columns,
-            index,
+            index: std::sync::OnceLock::new(),
             public,
         }
     }
@@ -186,8 +184,22 @@ impl<F: PrimeField64, EF: ExtensionField<F>> Table<F, EF> for PublicTable<F> {
         self.columns.clone()
     }
     fn index_of(&self, row: &[F]) -> Option<usize> {
+        let index = self.index.get_or_init(|| {
+            let rows = self.columns[0].len();
+            let mut index = HashMap::with_capacity(rows);
+            for i in (0..rows).rev() {
+                index.insert(
+                    self.columns
+                        .iter()
+                        .map(|c| c[i].as_canonical_u64())
+                        .collect(),
+                    i,
+                );
+            }
+            index
+        });
         let key: Vec<u64> = row.iter().map(|v| v.as_canonical_u64()).collect();
-        self.index.get(&key).copied()
+        index.get(&key).copied()
     }
     fn evaluate_mle(&self, point: &[EF]) -> Option<Vec<EF>> {
         let rows = u32::try_from(point.len())

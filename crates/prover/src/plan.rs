@@ -36,6 +36,12 @@ pub enum Col {
     },
     /// A committed witness polynomial (already padded with a table row).
     Poly(usize),
+    /// The exp arguments `x_i − m_row(i)` of softmax node `node`, tail-padded with the exp
+    /// table's first input.
+    SmArg {
+        /// Node index.
+        node: usize,
+    },
     /// The differences `±(y_o − x_q)` of max node `node`, tail-padded with 0.
     Diff {
         /// Node index.
@@ -68,6 +74,21 @@ pub enum PolyRole {
     },
     /// The output tensor of a lookup or max node, tail-padded with a table row.
     Output {
+        /// Node index.
+        node: usize,
+    },
+    /// Softmax row maxima of node `node`.
+    SmMax {
+        /// Node index.
+        node: usize,
+    },
+    /// Softmax exponentials of node `node` (tail-padded with the exp table's first output).
+    SmExp {
+        /// Node index.
+        node: usize,
+    },
+    /// Parity bits of softmax row sums of node `node`.
+    SmBit {
         /// Node index.
         node: usize,
     },
@@ -356,6 +377,76 @@ impl Plan {
                             let p = polys.len();
                             polys.push((PolyRole::Limb { node: ni, j: 0 }, nv));
                             limbs[ni].push((p, 0));
+                        }
+                    }
+                }
+                QuantOp::Softmax { exp_table, .. } => {
+                    let rs = crate::ops::softmax::rows(g, ni)
+                        .ok_or_else(|| unsupported("bad softmax axis"))?;
+                    let len = rs.iter().map(Vec::len).max().unwrap_or(0);
+                    if len == 0 || len > crate::ops::softmax::MAX_ROW {
+                        return Err(unsupported(&format!(
+                            "softmax rows of {len} elements (supported: 1..={})",
+                            crate::ops::softmax::MAX_ROW
+                        )));
+                    }
+                    g.tables
+                        .get(exp_table.0)
+                        .filter(|t| t.get(0).is_some_and(|v| v >= 1))
+                        .ok_or_else(|| unsupported("exp table must map 0 to at least 1"))?;
+                    let (nv, nvr) = (compact_vars(numel), compact_vars(rs.len()));
+                    polys.push((PolyRole::SmMax { node: ni }, nvr));
+                    let pe = polys.len();
+                    polys.push((PolyRole::SmExp { node: ni }, nv));
+                    let pb = polys.len();
+                    polys.push((PolyRole::SmBit { node: ni }, nvr));
+                    let py = polys.len();
+                    polys.push((PolyRole::Output { node: ni }, nv));
+                    out_poly[ni] = Some(py);
+                    let t = table_of(TableSpec::Graph(exp_table.0), &mut tables);
+                    lookups.push(LookupPlan {
+                        table: t,
+                        cols: vec![Col::SmArg { node: ni }, Col::Poly(pe)],
+                        rows: numel,
+                        node: ni,
+                    });
+                    let t = table_of(TableSpec::Signed(act_bits), &mut tables);
+                    lookups.push(LookupPlan {
+                        table: t,
+                        cols: vec![Col::Poly(py)],
+                        rows: numel,
+                        node: ni,
+                    });
+                    let t = table_of(TableSpec::Range(1), &mut tables);
+                    lookups.push(LookupPlan {
+                        table: t,
+                        cols: vec![Col::Poly(pb)],
+                        rows: rs.len(),
+                        node: ni,
+                    });
+                    for part in 0..2 {
+                        let mut left = crate::ops::softmax::rem_bits(act_bits, len);
+                        let mut j = 0;
+                        while left > 0 {
+                            let bits = left.min(LIMB_BITS);
+                            let p = polys.len();
+                            polys.push((
+                                PolyRole::Limb {
+                                    node: ni,
+                                    j: part * 100 + j,
+                                },
+                                nv,
+                            ));
+                            limbs[ni].push((p, bits));
+                            let t = table_of(TableSpec::Range(bits), &mut tables);
+                            lookups.push(LookupPlan {
+                                table: t,
+                                cols: vec![Col::Poly(p)],
+                                rows: numel,
+                                node: ni,
+                            });
+                            left -= bits;
+                            j += 1;
                         }
                     }
                 }

@@ -277,6 +277,36 @@ fn build_witness<'a>(g: &QuantizedGraph, plan: &Plan, tr: &'a Trace) -> Result<W
             core[ni] = c;
             acc[ni] = Some(a);
         }
+        if let QuantOp::Softmax {
+            exp_table,
+            out_frac,
+            ..
+        } = &n.op
+        {
+            let rs = crate::ops::softmax::rows(g, ni).ok_or_else(|| werr("rows".into()))?;
+            let tab = &g.tables[exp_table.0];
+            let (m, e, b, r, q) = crate::ops::softmax::witness(
+                tab,
+                &rs,
+                *out_frac,
+                &tr.values[n.inputs[0].0],
+                &tr.values[n.output.0],
+            )
+            .map_err(werr)?;
+            let ps = crate::ops::softmax::polys(plan, ni).ok_or_else(|| werr("plan".into()))?;
+            polys[ps.m] = pad_base(&m, 0);
+            polys[ps.e] = pad_base(&e, tab.outputs.first().copied().unwrap_or(0));
+            polys[ps.b] = pad_base(&b, 0);
+            for (vals, limbs) in [(&r, &ps.r), (&q, &ps.q)] {
+                for (j, &(p, bits)) in limbs.iter().enumerate() {
+                    let l: Vec<i64> = vals
+                        .iter()
+                        .map(|&v| (v >> (LIMB_BITS as usize * j)) & ((1i64 << bits) - 1))
+                        .collect();
+                    polys[p] = pad_base(&l, 0);
+                }
+            }
+        }
         if let QuantOp::Compare { kind, .. } = &n.op {
             let fm =
                 crate::ops::compare::form(*kind).ok_or_else(|| werr("comparison kind".into()))?;
@@ -390,6 +420,19 @@ pub fn prove_trace_timed(pk: &ProvingKey, tr: &Trace) -> Result<(ModelProof, Pro
                 .map(|c| match *c {
                     Col::Tensor { id, fill } => pad_base(&tr.values[id], fill),
                     Col::Poly(p) => wit.polys[p].clone(),
+                    Col::SmArg { node } => {
+                        let n = &g.nodes[node];
+                        let rs = crate::ops::softmax::rows(g, node).unwrap_or_default();
+                        let x = &tr.values[n.inputs[0].0];
+                        let mut a = vec![0i64; x.len()];
+                        for row in &rs {
+                            let m = row.iter().map(|&i| x[i]).max().unwrap_or(0);
+                            for &i in row {
+                                a[i] = x[i] - m;
+                            }
+                        }
+                        pad_base(&a, crate::walk::softmax_fill(g, node))
+                    }
                     Col::Diff { node } => {
                         let n = &g.nodes[node];
                         let (grs, max) = crate::ops::max::groups(g, node).unwrap_or_default();

@@ -86,6 +86,8 @@ fn more_peer_ops_roundtrip() {
         "1l_elu",
         "1l_prelu",
         "prelu_gmm",
+        "1l_softmax",
+        "self_attention",
     ] {
         let Some(dir) = peer(name) else {
             continue;
@@ -190,7 +192,14 @@ fn hostile_bytes_do_not_panic() {
 #[test]
 fn forged_intermediate_is_rejected() {
     forged_in(&root().join("examples/models/small_cnn"));
-    for name in ["1l_prelu", "1l_where", "less", "1l_average", "1l_concat"] {
+    for name in [
+        "1l_prelu",
+        "1l_where",
+        "less",
+        "1l_average",
+        "1l_concat",
+        "1l_softmax",
+    ] {
         if let Some(dir) = peer(name) {
             forged_in(&dir);
         }

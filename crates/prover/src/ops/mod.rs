@@ -10,6 +10,7 @@ pub mod bilinear;
 pub mod compare;
 pub mod conv;
 pub mod max;
+pub mod softmax;
 
 use zkinfer_model::eval::structural_map;
 use zkinfer_model::kernels::{reduce, shape as sk};
@@ -35,6 +36,9 @@ pub fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
     if matches!(n.op, QuantOp::Compare { .. }) {
         compare::relation(ctx, ni)?;
     }
+    if matches!(n.op, QuantOp::Softmax { .. }) {
+        softmax::relations(ctx, ni)?;
+    }
     let Some(claim) = ctx.take(n.output.0) else {
         return Ok(());
     };
@@ -54,7 +58,8 @@ pub fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
         QuantOp::Lookup { .. }
         | QuantOp::MaxPool(_)
         | QuantOp::ReduceMax { .. }
-        | QuantOp::Compare { .. } => {
+        | QuantOp::Compare { .. }
+        | QuantOp::Softmax { .. } => {
             let p = ctx.plan.out_poly[ni].ok_or_else(|| bad("no committed output"))?;
             ctx.poly_claims[p].push(claim);
         }

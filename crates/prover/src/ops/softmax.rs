@@ -1,0 +1,376 @@
+//! Softmax per row: `m = max x`, `e_i = T(x_i − m)`, `S = Σ e_i`,
+//! `y_i = ⌊(2^f·e_i + ⌊S/2⌋)/S⌋`.
+//!
+//! Committed: the row maxima `m`, the exponentials `e`, the parity bits `b` of `S`
+//! (`⌊S/2⌋ = (S − b)/2`), the output `y`, and limbs of the remainder `r` and of its complement
+//! `q = S − 1 − r`. Proven by:
+//! - lookups: `(x_i − m_row, e_i)` in the exp table (so `x_i ≤ m_row`), `y` in the activation
+//!   range, `b ∈ {0, 1}`, limbs of `r` and `q` in range (so `0 ≤ r < S`);
+//! - attainment of the maxima: `Σ_row eq(τ, row)·Π_k (m_row − x_{row,k}) = 0` (degree L + 1);
+//! - the division and the complement, combined with γ in one degree-3 zero-check over the
+//!   elements: `2^f·e + (S − b)/2 − y·S − r = 0` and `Σ 2^{16j} q_j − S + 1 + r = 0`, where
+//!   `S` and `b` are broadcast per row (linear in `e` and `b`: their claims become weighted
+//!   claims on those polys).
+//!
+//! Soundness error: the zero-checks' `d·log n/|EF|` plus `n/|EF|` for τ and γ.
+
+use zkinfer_model::kernels::reduce;
+use zkinfer_model::QuantOp;
+use zkinfer_pcs::Claim;
+use zkinfer_poly::eq_table;
+use zkinfer_sumcheck::{Composition, Mle, Term};
+use zkinfer_transcript::Duplex;
+
+use super::ctx_vals;
+use crate::error::Error;
+use crate::layout::{compact_vars, eq_prefix};
+use crate::plan::{PolyRole, LIMB_BITS};
+use crate::side::Side;
+use crate::walk::{ef, pow2, Ctx, Weighted};
+use crate::{EF, F};
+use zkinfer_field::p3_field::{Field, PrimeCharacteristicRing};
+
+/// Largest softmax row proven (the attainment check has degree L + 1).
+pub const MAX_ROW: usize = 64;
+
+/// Rows (element indices per row) of softmax node `ni`.
+pub fn rows(g: &zkinfer_model::QuantizedGraph, ni: usize) -> Option<Vec<Vec<usize>>> {
+    let n = g.nodes.get(ni)?;
+    let QuantOp::Softmax { axis, .. } = &n.op else {
+        return None;
+    };
+    let sx = &g.tensors.get(n.inputs.first()?.0)?.shape;
+    Some(reduce::reduce_groups(sx, &[*axis]))
+}
+
+/// Bits of the remainder limbs: `S < L·2^(A−1)`.
+pub fn rem_bits(act_bits: u32, row_len: usize) -> u32 {
+    act_bits + crate::layout::log2_ceil(row_len) as u32
+}
+
+/// The committed polys of a softmax node, by role.
+#[derive(Clone, Debug, Default)]
+pub struct Polys {
+    /// Row maxima.
+    pub m: usize,
+    /// Exponentials.
+    pub e: usize,
+    /// Parity bits of the row sums.
+    pub b: usize,
+    /// Output.
+    pub y: usize,
+    /// Remainder limbs (poly, bits).
+    pub r: Vec<(usize, u32)>,
+    /// Complement limbs (poly, bits).
+    pub q: Vec<(usize, u32)>,
+}
+
+/// Finds the polys of node `ni` in the plan.
+pub fn polys(plan: &crate::plan::Plan, ni: usize) -> Option<Polys> {
+    let mut p = Polys::default();
+    let mut found = 0;
+    for (i, (role, _)) in plan.polys.iter().enumerate() {
+        match *role {
+            PolyRole::SmMax { node } if node == ni => {
+                p.m = i;
+                found += 1;
+            }
+            PolyRole::SmExp { node } if node == ni => {
+                p.e = i;
+                found += 1;
+            }
+            PolyRole::SmBit { node } if node == ni => {
+                p.b = i;
+                found += 1;
+            }
+            _ => {}
+        }
+    }
+    p.y = plan.out_poly[ni]?;
+    let limbs = &plan.limbs[ni];
+    let half = limbs.len() / 2;
+    p.r = limbs[..half].to_vec();
+    p.q = limbs[half..].to_vec();
+    (found == 3).then_some(p)
+}
+
+fn poly_vals<'a>(ctx_wit: Option<&'a crate::walk::Witness<'a>>, p: usize) -> &'a [F] {
+    ctx_wit.map(|w| w.polys[p].as_slice()).unwrap_or(&[])
+}
+
+fn poly_dot(w: &[EF], v: &[F]) -> EF {
+    w.iter().zip(v).map(|(&a, &b)| a * EF::from(b)).sum()
+}
+
+/// Claim on the exp-argument column `x_i − m_row(i)` at `point` (value already without the
+/// tail padding) → claims on `x` and on the `m` poly.
+pub fn absorb_arg<S: Side>(
+    ctx: &mut Ctx<'_, S>,
+    ni: usize,
+    point: &[EF],
+    value: EF,
+) -> Result<(), Error> {
+    let g = ctx.g;
+    let rs = rows(g, ni).ok_or_else(|| Error::rejected(ctx.side.stage(), "softmax rows"))?;
+    let ps =
+        polys(ctx.plan, ni).ok_or_else(|| Error::rejected(ctx.side.stage(), "softmax polys"))?;
+    let x = g.nodes[ni].inputs[0].0;
+    let n: usize = ctx.shape(x).iter().product();
+    let w = eq_prefix(point, n);
+    let mut wm = vec![EF::ZERO; rs.len()];
+    for (r, row) in rs.iter().enumerate() {
+        for &i in row {
+            wm[r] -= w[i];
+        }
+    }
+    let wit = ctx.wit;
+    let vm = ctx.side.msg("model.softmax_m", 1, || {
+        vec![poly_dot(&wm, poly_vals(wit, ps.m))]
+    })?[0];
+    ctx.poly_claims[ps.m].push(Weighted { w: wm, value: vm });
+    ctx.add(x, w, value - vm);
+    Ok(())
+}
+
+/// The two zero-checks of softmax node `ni`.
+pub fn relations<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
+    let g = ctx.g;
+    let n = &g.nodes[ni];
+    let QuantOp::Softmax { out_frac, .. } = &n.op else {
+        return Err(Error::rejected(ctx.side.stage(), "not a softmax"));
+    };
+    let rs = rows(g, ni).ok_or_else(|| Error::rejected(ctx.side.stage(), "softmax rows"))?;
+    let ps =
+        polys(ctx.plan, ni).ok_or_else(|| Error::rejected(ctx.side.stage(), "softmax polys"))?;
+    let x = n.inputs[0].0;
+    let nel: usize = ctx.shape(x).iter().product();
+    let nrows = rs.len();
+    let len = rs.iter().map(Vec::len).max().unwrap_or(0);
+    let mut row_of = vec![0usize; nel];
+    for (r, row) in rs.iter().enumerate() {
+        for &i in row {
+            row_of[i] = r;
+        }
+    }
+    let wit = ctx.wit;
+
+    // Attainment: Σ_row eq(τ, row)·Π_k (m_row − x_{row,k}) = 0.
+    let nvr = compact_vars(nrows);
+    let tau: Vec<EF> = (0..nvr)
+        .map(|_| ctx.side.t().sample_ext("model.softmax_tau"))
+        .collect();
+    let (t, evals) = ctx.side.sumcheck(
+        EF::ZERO,
+        nvr,
+        &Composition::product(len + 1),
+        1,
+        || {
+            let (mv, xv) = (poly_vals(wit, ps.m), ctx_vals(wit, x));
+            let mut mles = vec![Mle::Ext(eq_table(&tau))];
+            for k in 0..len {
+                let mut d = vec![EF::ZERO; 1 << nvr];
+                for (r, row) in rs.iter().enumerate() {
+                    d[r] = match row.get(k) {
+                        Some(&i) => EF::from(mv[r]) - ef(xv[i]),
+                        None => EF::ONE,
+                    };
+                }
+                mles.push(Mle::Ext(d));
+            }
+            mles
+        },
+        |p| vec![zkinfer_poly::eq_eval(&tau, p)],
+    )?;
+    let gamma: EF = ctx.side.t().sample_ext("model.softmax_gamma");
+    let e = eq_prefix(&t, nrows);
+    let (mut wm, mut wx) = (vec![EF::ZERO; nrows], vec![EF::ZERO; nel]);
+    let (mut v, mut constant, mut gk) = (EF::ZERO, EF::ZERO, EF::ONE);
+    for k in 0..len {
+        v += gk * evals[k + 1];
+        for (r, row) in rs.iter().enumerate() {
+            match row.get(k) {
+                Some(&i) => {
+                    wm[r] += gk * e[r];
+                    wx[i] -= gk * e[r];
+                }
+                None => constant += gk * e[r],
+            }
+        }
+        gk *= gamma;
+    }
+    let vm = ctx.side.msg("model.softmax_m", 1, || {
+        vec![poly_dot(&wm, poly_vals(wit, ps.m))]
+    })?[0];
+    ctx.poly_claims[ps.m].push(Weighted { w: wm, value: vm });
+    ctx.add(x, wx, v - constant - vm);
+
+    // Division and complement over the elements.
+    let nv = compact_vars(nel);
+    let tau: Vec<EF> = (0..nv)
+        .map(|_| ctx.side.t().sample_ext("model.softmax_tau"))
+        .collect();
+    let gamma: EF = ctx.side.t().sample_ext("model.softmax_gamma");
+    // MLEs: 0 = R·eq(τ) (known), 1 = e, 2 = S (row sums, broadcast), 3 = b (broadcast),
+    // 4 = y, then r limbs, then q limbs.
+    let half = EF::from(F::TWO.inverse());
+    let mut terms = vec![
+        Term {
+            coeff: pow2(*out_frac),
+            factors: vec![0, 1],
+        },
+        Term {
+            coeff: half,
+            factors: vec![0, 2],
+        },
+        Term {
+            coeff: -half,
+            factors: vec![0, 3],
+        },
+        Term {
+            coeff: -EF::ONE,
+            factors: vec![0, 4, 2],
+        },
+        // complement: γ·(Σ 2^{16j} q_j − S + 1 + r)
+        Term {
+            coeff: -gamma,
+            factors: vec![0, 2],
+        },
+        Term {
+            coeff: gamma,
+            factors: vec![0],
+        },
+    ];
+    let nr = ps.r.len();
+    for j in 0..nr {
+        let c = pow2(LIMB_BITS * j as u32);
+        terms.push(Term {
+            coeff: -c,
+            factors: vec![0, 5 + j],
+        });
+        terms.push(Term {
+            coeff: gamma * c,
+            factors: vec![0, 5 + j],
+        });
+    }
+    for j in 0..ps.q.len() {
+        let c = pow2(LIMB_BITS * j as u32);
+        terms.push(Term {
+            coeff: gamma * c,
+            factors: vec![0, 5 + nr + j],
+        });
+    }
+    let comp = Composition::new(5 + nr + ps.q.len(), terms);
+    let mask_eq = |p: &[EF]| -> EF {
+        let a = eq_prefix(p, nel);
+        let b = eq_table(&tau);
+        a.iter().zip(&b).map(|(x, y)| *x * *y).sum()
+    };
+    let (t, evals) = ctx.side.sumcheck(
+        EF::ZERO,
+        nv,
+        &comp,
+        1,
+        || {
+            let w = wit.expect("prover");
+            let mut eqm = eq_table(&tau);
+            for z in eqm.iter_mut().skip(nel) {
+                *z = EF::ZERO;
+            }
+            let ev = &w.polys[ps.e];
+            let bv = &w.polys[ps.b];
+            let mut sums = vec![F::ZERO; nrows];
+            for (r, row) in rs.iter().enumerate() {
+                for &i in row {
+                    sums[r] += ev[i];
+                }
+            }
+            let mut sb = vec![EF::ZERO; 1 << nv];
+            let mut bb = vec![EF::ZERO; 1 << nv];
+            for i in 0..nel {
+                sb[i] = EF::from(sums[row_of[i]]);
+                bb[i] = EF::from(bv[row_of[i]]);
+            }
+            let mut mles = vec![
+                Mle::Ext(eqm),
+                Mle::Base(ev),
+                Mle::Ext(sb),
+                Mle::Ext(bb),
+                Mle::Base(&w.polys[ps.y]),
+            ];
+            for &(p, _) in ps.r.iter().chain(&ps.q) {
+                mles.push(Mle::Base(&w.polys[p]));
+            }
+            mles
+        },
+        |p| vec![mask_eq(p)],
+    )?;
+    // Direct point claims on committed polys.
+    let mut direct = vec![(ps.e, evals[1]), (ps.y, evals[4])];
+    for (j, &(p, _)) in ps.r.iter().chain(&ps.q).enumerate() {
+        direct.push((p, evals[5 + j]));
+    }
+    for (p, value) in direct {
+        ctx.poly_points.push(Claim {
+            poly: p,
+            point: t.clone(),
+            value,
+        });
+    }
+    // S(t) and b(t): weighted claims on the e and b polys.
+    let et = eq_prefix(&t, nel);
+    let mut we = vec![EF::ZERO; nel];
+    let mut wb = vec![EF::ZERO; nrows];
+    for (r, row) in rs.iter().enumerate() {
+        let s: EF = row.iter().map(|&i| et[i]).sum();
+        wb[r] = s;
+        for &i in row {
+            we[i] = s;
+        }
+    }
+    ctx.poly_claims[ps.e].push(Weighted {
+        w: we,
+        value: evals[2],
+    });
+    ctx.poly_claims[ps.b].push(Weighted {
+        w: wb,
+        value: evals[3],
+    });
+    Ok(())
+}
+
+/// Prover: `(m, e, b, r, q)` of a softmax node from its input and output.
+pub fn witness(
+    table: &zkinfer_model::quant::LookupTable,
+    rs: &[Vec<usize>],
+    out_frac: u32,
+    x: &[i64],
+    y: &[i64],
+) -> Result<(Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>), String> {
+    let mut m = Vec::with_capacity(rs.len());
+    let mut e = vec![0i64; x.len()];
+    let mut b = Vec::with_capacity(rs.len());
+    let mut r = vec![0i64; x.len()];
+    let mut q = vec![0i64; x.len()];
+    for row in rs {
+        let mx = row.iter().map(|&i| x[i]).max().ok_or("empty row")?;
+        m.push(mx);
+        let mut s = 0i64;
+        for &i in row {
+            e[i] = table.get(x[i] - mx).ok_or("exp table domain")?;
+            s += e[i];
+        }
+        if s < 1 {
+            return Err("row sum below 1".into());
+        }
+        b.push(s & 1);
+        for &i in row {
+            let rem = (e[i] << out_frac) + s / 2 - y[i] * s;
+            if rem < 0 || rem >= s {
+                return Err("output inconsistent with the division".into());
+            }
+            r[i] = rem;
+            q[i] = s - 1 - rem;
+        }
+    }
+    Ok((m, e, b, r, q))
+}
