@@ -29,9 +29,11 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> Result<()> {
     let t_total = Instant::now();
     let t = Instant::now();
-    let pk = common::load_pk(&args.model)?;
+    let bytes = common::read_file(&args.model, "model")?;
+    let (graph, _vk) = zkinfer_prover::ProvingKey::decode_unchecked(&bytes)
+        .with_context(|| format!("cannot load model {}", args.model.display()))?;
     let load_ms = ms_since(t);
-    let g = &pk.graph;
+    let g = &graph;
     let x = common::read_first_sample(&args.input, g)?;
 
     let t = Instant::now();

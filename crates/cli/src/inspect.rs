@@ -32,9 +32,9 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         let version = u16::from_le_bytes([bytes[8], bytes[9]]);
         match &kind {
             b"ZKMD" => {
-                let pk = ProvingKey::from_bytes(&bytes)
+                let (graph, vk) = ProvingKey::decode_unchecked(&bytes)
                     .with_context(|| format!("cannot decode model {}", args.file.display()))?;
-                let mut v = graph_summary(&pk.graph, &pk.vk);
+                let mut v = graph_summary(&graph, &vk);
                 v["kind"] = json!("model");
                 v
             }

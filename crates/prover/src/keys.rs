@@ -187,8 +187,9 @@ impl ProvingKey {
         )
     }
 
-    /// Decodes `model.zkm`, re-commits the weights and checks the root matches the stored key.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+    /// Decodes `model.zkm` into its graph and verifying key **without** re-committing the
+    /// weights (cheap: for inspection and plain inference). Proving needs [`Self::from_bytes`].
+    pub fn decode_unchecked(bytes: &[u8]) -> Result<(QuantizedGraph, VerifyingKey), Error> {
         let body = decode_envelope(bytes, PK_KIND, FORMAT_VERSION).map_err(|e| Error::Decode {
             what: "model",
             reason: e.to_string(),
@@ -197,6 +198,13 @@ impl ProvingKey {
             what: "model",
             reason: e.to_string(),
         })?;
+        Ok((f.graph, f.vk))
+    }
+
+    /// Decodes `model.zkm`, re-commits the weights and checks the root matches the stored key.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let (graph, vk) = Self::decode_unchecked(bytes)?;
+        let f = PkFile { graph, vk };
         let pk = compile(f.graph)?;
         if pk.vk != f.vk {
             return Err(Error::Decode {
