@@ -9,7 +9,8 @@ if [ "$PROFILE" = "release" ]; then
   cargo build --release -q -p zkinfer-cli
   BIN=target/release/zkinfer
 else
-  cargo build -q -p zkinfer-cli
+  # "test" (used by CI) reuses the test build's artifacts; it writes to target/debug.
+  cargo build --profile "$PROFILE" -q -p zkinfer-cli
   BIN=target/debug/zkinfer
 fi
 MODEL=examples/models/small_cnn

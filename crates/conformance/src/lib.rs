@@ -204,7 +204,7 @@ pub fn run_model(dir: &Path) -> Outcome {
     if refs[0].len() > 1 {
         out.argmax = Some(argmax(&proven[0]) == argmax(&refs[0]));
     }
-    if !(rel <= TOLERANCE) || out.argmax == Some(false) {
+    if rel.is_nan() || rel > TOLERANCE || out.argmax == Some(false) {
         out.status = Status::Fidelity;
     }
     out

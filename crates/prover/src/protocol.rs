@@ -285,14 +285,15 @@ fn build_witness<'a>(g: &QuantizedGraph, plan: &Plan, tr: &'a Trace) -> Result<W
         {
             let rs = crate::ops::softmax::rows(g, ni).ok_or_else(|| werr("rows".into()))?;
             let tab = &g.tables[exp_table.0];
-            let (m, e, b, r, q) = crate::ops::softmax::witness(
-                tab,
-                &rs,
-                *out_frac,
-                &tr.values[n.inputs[0].0],
-                &tr.values[n.output.0],
-            )
-            .map_err(werr)?;
+            let crate::ops::softmax::SoftmaxWitness { m, e, b, r, q } =
+                crate::ops::softmax::witness(
+                    tab,
+                    &rs,
+                    *out_frac,
+                    &tr.values[n.inputs[0].0],
+                    &tr.values[n.output.0],
+                )
+                .map_err(werr)?;
             let ps = crate::ops::softmax::polys(plan, ni).ok_or_else(|| werr("plan".into()))?;
             polys[ps.m] = pad_base(&m, 0);
             polys[ps.e] = pad_base(&e, tab.outputs.first().copied().unwrap_or(0));

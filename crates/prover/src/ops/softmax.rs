@@ -338,14 +338,28 @@ pub fn relations<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> 
     Ok(())
 }
 
-/// Prover: `(m, e, b, r, q)` of a softmax node from its input and output.
+/// The committed values of one softmax node.
+pub struct SoftmaxWitness {
+    /// Row maxima.
+    pub m: Vec<i64>,
+    /// Exponentials.
+    pub e: Vec<i64>,
+    /// Parity bits of the row sums.
+    pub b: Vec<i64>,
+    /// Remainders.
+    pub r: Vec<i64>,
+    /// Complements `S − 1 − r`.
+    pub q: Vec<i64>,
+}
+
+/// Prover: the committed values of a softmax node from its input and output.
 pub fn witness(
     table: &zkinfer_model::quant::LookupTable,
     rs: &[Vec<usize>],
     out_frac: u32,
     x: &[i64],
     y: &[i64],
-) -> Result<(Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>), String> {
+) -> Result<SoftmaxWitness, String> {
     let mut m = Vec::with_capacity(rs.len());
     let mut e = vec![0i64; x.len()];
     let mut b = Vec::with_capacity(rs.len());
@@ -372,5 +386,5 @@ pub fn witness(
             q[i] = s - 1 - rem;
         }
     }
-    Ok((m, e, b, r, q))
+    Ok(SoftmaxWitness { m, e, b, r, q })
 }
