@@ -4,7 +4,7 @@
 //! `input.json`, optional `float_output.json`), quantizes it calibrated on its own input,
 //! compiles, proves, verifies, and compares the **proven** output (dequantized) with the float
 //! reference (`float_output.json` from onnxruntime, else zkinfer's own float run of the
-//! graph). The example `corpus` writes docs/CONFORMANCE.md; the crate's test runs a fast
+//! graph). The example `conformance` writes docs/CONFORMANCE.md; the crate's test runs a fast
 //! subset in CI.
 
 use std::path::Path;

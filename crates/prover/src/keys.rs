@@ -32,10 +32,13 @@ pub struct VerifyingKey {
 }
 
 /// Decodes `body` completely: trailing bytes are an error (one valid encoding per object).
-pub(crate) fn decode_exact<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, postcard::Error> {
-    match postcard::take_from_bytes(body)? {
+pub(crate) fn decode_exact<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, String> {
+    match postcard::take_from_bytes(body).map_err(|e| e.to_string())? {
         (v, []) => Ok(v),
-        _ => Err(postcard::Error::DeserializeBadEncoding),
+        (_, rest) => Err(format!(
+            "{} trailing bytes after the encoding (not canonical)",
+            rest.len()
+        )),
     }
 }
 

@@ -162,9 +162,61 @@ pub fn requant(op: &QuantOp) -> Option<&zkinfer_model::quant::Requant> {
     requant_of(op)
 }
 
+/// How many inputs an op takes (min, max).
+fn arity(op: &QuantOp) -> (usize, usize) {
+    match op {
+        QuantOp::Einsum { .. } | QuantOp::Conv { .. } => (2, 3),
+        QuantOp::AddSub { .. }
+        | QuantOp::Mul { .. }
+        | QuantOp::MaxMin { .. }
+        | QuantOp::Compare { .. } => (2, 2),
+        QuantOp::Select { .. } => (3, 3),
+        QuantOp::Concat { .. } => (1, usize::MAX),
+        _ => (1, 1),
+    }
+}
+
+/// Structural checks on a (possibly hostile) graph, so later stages can index safely.
+fn validate(g: &QuantizedGraph) -> Result<(), Error> {
+    let nt = g.tensors.len();
+    let bad = |node: &str, op: String, reason: &str| Error::Unsupported {
+        node: node.to_string(),
+        op,
+        reason: reason.to_string(),
+    };
+    for id in g.inputs.iter().chain(&g.outputs) {
+        if id.0 >= nt {
+            return Err(bad(
+                "<graph>",
+                "io".into(),
+                "input or output id out of range",
+            ));
+        }
+    }
+    for n in &g.nodes {
+        let (lo, hi) = arity(&n.op);
+        if n.inputs.len() < lo || n.inputs.len() > hi {
+            return Err(bad(&n.name, n.op.name(), "wrong number of inputs"));
+        }
+        if n.output.0 >= nt || n.inputs.iter().any(|i| i.0 >= nt) {
+            return Err(bad(&n.name, n.op.name(), "tensor id out of range"));
+        }
+        let table = match &n.op {
+            QuantOp::Lookup { table } => Some(table.0),
+            QuantOp::Softmax { exp_table, .. } => Some(exp_table.0),
+            _ => None,
+        };
+        if table.is_some_and(|t| t >= g.tables.len()) {
+            return Err(bad(&n.name, n.op.name(), "table id out of range"));
+        }
+    }
+    Ok(())
+}
+
 impl Plan {
     /// Derives the plan; refuses ops without a proof protocol yet, naming node and op.
     pub fn new(g: &QuantizedGraph) -> Result<Self, Error> {
+        validate(g)?;
         let mut tables: Vec<TableSpec> = Vec::new();
         let table_of = |spec: TableSpec, tables: &mut Vec<TableSpec>| {
             tables.iter().position(|t| *t == spec).unwrap_or_else(|| {

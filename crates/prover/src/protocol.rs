@@ -544,7 +544,20 @@ pub fn prove_trace_timed(pk: &ProvingKey, tr: &Trace) -> Result<(ModelProof, Pro
 /// Verifies a proof against a verifying key. `Ok` means: the committed model, run exactly as
 /// its quantized graph specifies on `proof.inputs`, yields `proof.outputs` (except with the
 /// soundness error in the crate docs).
+///
+/// Never panics on hostile proofs: every read is checked and returns a typed error naming the
+/// stage; as a last line of defence an unexpected panic is caught and reported as a rejection.
 pub fn verify(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| verify_inner(vk, proof)))
+        .unwrap_or_else(|_| {
+            Err(Error::rejected(
+                "verifier",
+                "internal error on malformed input",
+            ))
+        })
+}
+
+fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
     let g = &vk.graph;
     if vk.pcs_params != zkinfer_pcs::WhirParams::default().to_bytes() {
         return Err(Error::Statement(

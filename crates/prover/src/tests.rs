@@ -287,3 +287,18 @@ fn phase_timings() {
         }
     }
 }
+
+/// A corrupted verifying key (structurally broken graph) is an error, never a panic.
+#[test]
+fn broken_vk_is_an_error() {
+    let (pk, proof) = roundtrip(&root().join("examples/models/small_cnn"));
+    let mut vk = pk.vk.clone();
+    vk.graph.nodes[0].inputs.clear();
+    assert!(verify(&vk, &proof).is_err());
+    let mut vk = pk.vk.clone();
+    vk.graph.nodes[1].output = zkinfer_model::graph::TensorId(usize::MAX);
+    assert!(verify(&vk, &proof).is_err());
+    let mut vk = pk.vk.clone();
+    vk.graph.tensors[0].shape = vec![3, 1];
+    assert!(verify(&vk, &proof).is_err());
+}
