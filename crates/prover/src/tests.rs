@@ -100,7 +100,15 @@ fn more_peer_ops_roundtrip() {
 /// Every way of lying about one proof must be rejected, and hostile bytes must not panic.
 #[test]
 fn tampering_is_rejected() {
-    let (pk, proof) = roundtrip(&root().join("examples/models/small_cnn"));
+    tamper_in(&root().join("examples/models/small_cnn"));
+    // Attention: activation×activation einsums, softmax, comparisons, where.
+    if let Some(dir) = peer("self_attention") {
+        tamper_in(&dir);
+    }
+}
+
+fn tamper_in(dir: &Path) {
+    let (pk, proof) = roundtrip(dir);
     let vk = &pk.vk;
 
     let mut p = proof.clone();
@@ -108,7 +116,7 @@ fn tampering_is_rejected() {
     assert!(verify(vk, &p).is_err(), "changed output accepted");
 
     let mut p = proof.clone();
-    p.inputs[0][3] ^= 1;
+    p.inputs[0][0] ^= 1;
     assert!(verify(vk, &p).is_err(), "changed input accepted");
 
     let n = proof.transcript.len();
