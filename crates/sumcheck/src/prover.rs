@@ -1,7 +1,9 @@
 //! The prover: linear-time, variables bound in place, round 0 in the base field.
 
 use p3_maybe_rayon::prelude::*;
-use zkinfer_field::p3_field::{ExtensionField, Field, PrimeField64};
+use zkinfer_field::p3_field::{
+    ExtensionField, Field, PackedFieldExtension, PackedValue, PrimeCharacteristicRing, PrimeField64,
+};
 use zkinfer_poly::{bind_low, bind_low_in_place};
 use zkinfer_transcript::ProverTranscript;
 
@@ -181,7 +183,22 @@ where
             .into_iter()
             .map(EF::from)
             .collect(),
-        None => term_sums::<EF>(pairs, mles.len(), &factors, d, |i, j| mles[i].get(j)),
+        None => {
+            // Extension rounds: W pairs at a time in p3's packed extension (SIMD across lanes).
+            let w = <F::Packing as PackedValue>::WIDTH;
+            if w > 1 && pairs >= w && pairs.is_multiple_of(w) {
+                let load = |i: usize, k: usize| {
+                    let (block, parity) = (k / 2, k % 2);
+                    EF::ExtensionPacking::from_ext_fn(|l| mles[i].get(2 * (block * w + l) + parity))
+                };
+                term_sums::<EF::ExtensionPacking>(pairs / w, mles.len(), &factors, d, load)
+                    .into_iter()
+                    .map(|v| (0..w).map(|l| v.extract(l)).sum())
+                    .collect()
+            } else {
+                term_sums::<EF>(pairs, mles.len(), &factors, d, |i, j| mles[i].get(j))
+            }
+        }
     };
     (0..=d)
         .map(|t| {
@@ -196,7 +213,7 @@ where
 
 /// `Σ_{j < pairs} Π_{i ∈ S_k} (a_i + t·(b_i − a_i))` for every term `k` and node `t ≠ 1`
 /// (node 1 is left zero: the verifier derives `h(1)`), where `a_i = f_i[2j]`, `b_i = f_i[2j+1]`.
-fn term_sums<V: Field>(
+fn term_sums<V: PrimeCharacteristicRing + Copy + Send + Sync>(
     pairs: usize,
     num_mles: usize,
     factors: &[&[usize]],
