@@ -31,9 +31,9 @@
 //! Linear: round `j` touches `2^{n−j}` entries per MLE, so O(k·d·2^n) field operations in all.
 //! Round 0 runs entirely in the base field when every input is base-field (the usual case:
 //! witnesses are integers); per-term sums are accumulated unscaled and multiplied by the
-//! term's extension coefficient once per round. Later rounds evaluate the round polynomial on
-//! p3's packed extension (`ExtensionField::ExtensionPacking`), W pairs per vector; binding is
-//! scalar. Field arithmetic is exact, so proofs are byte-identical to a scalar prover's.
+//! term's extension coefficient once per round. Round polynomials are evaluated on p3's packed
+//! types, W pairs per vector: `F::Packing` in the base-field round, the packed extension
+//! (`ExtensionField::ExtensionPacking`) in later rounds; binding is scalar. Field arithmetic is exact, so proofs are byte-identical to a scalar prover's.
 //!
 //! # Zero knowledge (planned)
 //! A masked variant (Libra-style) adds a random low-degree mask `p` to `g` with a

@@ -179,10 +179,25 @@ where
         .collect();
     // Per-term unscaled sums, then one coefficient multiplication per term and node.
     let per_term: Vec<EF> = match all_base {
-        Some(tables) => term_sums::<F>(pairs, tables.len(), &factors, d, |i, j| tables[i][j])
-            .into_iter()
-            .map(EF::from)
-            .collect(),
+        Some(tables) => {
+            // Base-field round: W pairs per packed vector.
+            let w = <F::Packing as PackedValue>::WIDTH;
+            if w > 1 && pairs >= w && pairs.is_multiple_of(w) {
+                let load = |i: usize, k: usize| {
+                    let (block, parity) = (k / 2, k % 2);
+                    F::Packing::from_fn(|l| tables[i][2 * (block * w + l) + parity])
+                };
+                term_sums::<F::Packing>(pairs / w, tables.len(), &factors, d, load)
+                    .into_iter()
+                    .map(|v| EF::from(v.as_slice().iter().copied().sum::<F>()))
+                    .collect()
+            } else {
+                term_sums::<F>(pairs, tables.len(), &factors, d, |i, j| tables[i][j])
+                    .into_iter()
+                    .map(EF::from)
+                    .collect()
+            }
+        }
         None => {
             // Extension rounds: W pairs at a time in p3's packed extension (SIMD across lanes).
             let w = <F::Packing as PackedValue>::WIDTH;
