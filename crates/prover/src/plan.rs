@@ -162,6 +162,43 @@ pub fn requant(op: &QuantOp) -> Option<&zkinfer_model::quant::Requant> {
     requant_of(op)
 }
 
+/// Appends committed limbs of a `total`-bit non-negative value (16-bit limbs, the top one
+/// narrower), each range-checked: limb `j` gets role `Limb { node, j: first + j }`.
+#[allow(clippy::too_many_arguments)]
+fn push_limbs(
+    node: usize,
+    total: u32,
+    first: usize,
+    nv: usize,
+    rows: usize,
+    polys: &mut Vec<(PolyRole, usize)>,
+    limbs: &mut Vec<(usize, u32)>,
+    lookups: &mut Vec<LookupPlan>,
+    tables: &mut Vec<TableSpec>,
+) {
+    let mut left = total;
+    let mut j = first;
+    while left > 0 {
+        let bits = left.min(LIMB_BITS);
+        let p = polys.len();
+        polys.push((PolyRole::Limb { node, j }, nv));
+        limbs.push((p, bits));
+        let spec = TableSpec::Range(bits);
+        let table = tables.iter().position(|t| *t == spec).unwrap_or_else(|| {
+            tables.push(spec);
+            tables.len() - 1
+        });
+        lookups.push(LookupPlan {
+            table,
+            cols: vec![Col::Poly(p)],
+            rows,
+            node,
+        });
+        left -= bits;
+        j += 1;
+    }
+}
+
 /// How many inputs an op takes (min, max).
 fn arity(op: &QuantOp) -> (usize, usize) {
     match op {
@@ -320,23 +357,17 @@ impl Plan {
                         rows: numel,
                         node: ni,
                     });
-                    let mut left = rq.shift;
-                    let mut j = 0;
-                    while left > 0 {
-                        let bits = left.min(LIMB_BITS);
-                        let p = polys.len();
-                        polys.push((PolyRole::Limb { node: ni, j }, nv));
-                        limbs[ni].push((p, bits));
-                        let t = table_of(TableSpec::Range(bits), &mut tables);
-                        lookups.push(LookupPlan {
-                            table: t,
-                            cols: vec![Col::Poly(p)],
-                            rows: numel,
-                            node: ni,
-                        });
-                        left -= bits;
-                        j += 1;
-                    }
+                    push_limbs(
+                        ni,
+                        rq.shift,
+                        0,
+                        nv,
+                        numel,
+                        &mut polys,
+                        &mut limbs[ni],
+                        &mut lookups,
+                        &mut tables,
+                    );
                 }
                 QuantOp::Lookup { table } => {
                     let tab = g
@@ -406,24 +437,17 @@ impl Plan {
                     });
                     match fm {
                         crate::ops::compare::Form::Order { .. } => {
-                            let mut left =
-                                crate::ops::compare::excess_bits(act_bits, *lhs_shift, *rhs_shift);
-                            let mut j = 0;
-                            while left > 0 {
-                                let bits = left.min(LIMB_BITS);
-                                let p = polys.len();
-                                polys.push((PolyRole::Limb { node: ni, j }, nv));
-                                limbs[ni].push((p, bits));
-                                let t = table_of(TableSpec::Range(bits), &mut tables);
-                                lookups.push(LookupPlan {
-                                    table: t,
-                                    cols: vec![Col::Poly(p)],
-                                    rows: numel,
-                                    node: ni,
-                                });
-                                left -= bits;
-                                j += 1;
-                            }
+                            push_limbs(
+                                ni,
+                                crate::ops::compare::excess_bits(act_bits, *lhs_shift, *rhs_shift),
+                                0,
+                                nv,
+                                numel,
+                                &mut polys,
+                                &mut limbs[ni],
+                                &mut lookups,
+                                &mut tables,
+                            );
                         }
                         crate::ops::compare::Form::Equal { .. } => {
                             let p = polys.len();
@@ -477,29 +501,17 @@ impl Plan {
                         node: ni,
                     });
                     for part in 0..2 {
-                        let mut left = crate::ops::softmax::rem_bits(act_bits, len);
-                        let mut j = 0;
-                        while left > 0 {
-                            let bits = left.min(LIMB_BITS);
-                            let p = polys.len();
-                            polys.push((
-                                PolyRole::Limb {
-                                    node: ni,
-                                    j: part * 100 + j,
-                                },
-                                nv,
-                            ));
-                            limbs[ni].push((p, bits));
-                            let t = table_of(TableSpec::Range(bits), &mut tables);
-                            lookups.push(LookupPlan {
-                                table: t,
-                                cols: vec![Col::Poly(p)],
-                                rows: numel,
-                                node: ni,
-                            });
-                            left -= bits;
-                            j += 1;
-                        }
+                        push_limbs(
+                            ni,
+                            crate::ops::softmax::rem_bits(act_bits, len),
+                            part * 100,
+                            nv,
+                            numel,
+                            &mut polys,
+                            &mut limbs[ni],
+                            &mut lookups,
+                            &mut tables,
+                        );
                     }
                 }
                 QuantOp::Move(_) | QuantOp::Pad { .. } | QuantOp::Concat { .. } => {}

@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::keys::{pcs, ProvingKey, VerifyingKey, FORMAT_VERSION};
 use crate::layout::{compact_vars, pad_base};
 use crate::plan::{requant, Col, Plan, TableSpec, LIMB_BITS};
-use crate::side::{ProverSide, VerifierSide};
+use crate::side::{ProverSide, Side, VerifierSide};
 use crate::walk::{Ctx, Witness};
 use crate::{Config, EF, F};
 use zkinfer_field::p3_field::PrimeCharacteristicRing;
@@ -361,6 +361,25 @@ fn build_witness<'a>(g: &QuantizedGraph, plan: &Plan, tr: &'a Trace) -> Result<W
     })
 }
 
+/// Point claims on one commitment.
+type PointClaims = Vec<zkinfer_pcs::Claim<EF>>;
+
+/// The protocol between the lookup argument and the PCS openings, written once for both
+/// sides: lookup claims, output claims, the walk and the settlement of every claim. Returns
+/// the side and the point claims on the witness and weight commitments.
+fn walk_and_settle<S: Side>(
+    mut ctx: Ctx<'_, S>,
+    lclaims: Option<&zkinfer_lookup::LookupClaims<EF>>,
+) -> Result<(S, PointClaims, PointClaims), Error> {
+    if let Some(lc) = lclaims {
+        ctx.absorb_lookups(lc)?;
+    }
+    ctx.output_claims()?;
+    ctx.walk()?;
+    ctx.finish()?;
+    Ok((ctx.side, ctx.poly_points, ctx.const_points))
+}
+
 /// Proves one inference on quantized inputs.
 pub fn prove(pk: &ProvingKey, inputs: &[Vec<i64>]) -> Result<ModelProof, Error> {
     let g = &pk.graph;
@@ -499,31 +518,14 @@ pub fn prove_trace_timed(pk: &ProvingKey, tr: &Trace) -> Result<(ModelProof, Pro
         )
     };
     lap(&mut tm.lookup_ms);
-    let mut ctx = Ctx::new(ProverSide::new(t), g, plan, Some(&wit), &inputs, &outputs);
-    if let Some(lc) = &lclaims {
-        ctx.absorb_lookups(lc)?;
-    }
-    ctx.output_claims()?;
-    ctx.walk()?;
-    ctx.finish()?;
-    let (poly_points, const_points) = (
-        std::mem::take(&mut ctx.poly_points),
-        std::mem::take(&mut ctx.const_points),
-    );
-    let mut t = ctx.side.t;
+    let ctx = Ctx::new(ProverSide::new(t), g, plan, Some(&wit), &inputs, &outputs);
+    let (side, poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
+    let mut t = side.t;
     lap(&mut tm.walk_ms);
-    let t_open = std::time::Instant::now();
     if let (Some(d), false) = (&wdata, poly_points.is_empty()) {
         scheme
             .open(d, &poly_points, &mut t)
             .map_err(|e| Error::Prover(format!("witness opening: {e}")))?;
-    }
-    if std::env::var_os("ZKINFER_TRACE_OPEN").is_some() {
-        eprintln!(
-            "witness opening: {} claims, {:.1} ms",
-            poly_points.len(),
-            t_open.elapsed().as_secs_f64() * 1e3
-        );
     }
     if let (Some(d), false) = (&pk.weights, const_points.is_empty()) {
         scheme
@@ -593,7 +595,7 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
                 .map_err(|e| Error::rejected("lookup argument", e))?,
         )
     };
-    let mut ctx = Ctx::new(
+    let ctx = Ctx::new(
         VerifierSide::new(t),
         g,
         &plan,
@@ -601,17 +603,8 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
         &proof.inputs,
         &proof.outputs,
     );
-    if let Some(lc) = &lclaims {
-        ctx.absorb_lookups(lc)?;
-    }
-    ctx.output_claims()?;
-    ctx.walk()?;
-    ctx.finish()?;
-    let (poly_points, const_points) = (
-        std::mem::take(&mut ctx.poly_points),
-        std::mem::take(&mut ctx.const_points),
-    );
-    let mut t = ctx.side.t;
+    let (side, poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
+    let mut t = side.t;
     if let (Some(c), false) = (&wcom, poly_points.is_empty()) {
         scheme
             .verify(c, &poly_points, &mut t)
