@@ -183,6 +183,33 @@ pub(crate) fn contract(
     out
 }
 
+/// The collapse shared by einsum and convolution: `Σ_i W(i)·acc(i) = v` over the compact
+/// accumulator (its bilinear part, without bias) becomes a point `s` of the padded layout
+/// `acc_l` and the value `acc(s)` (degree-2 sumcheck; the verifier evaluates `W` itself).
+pub(crate) fn accumulator_point<S: Side>(
+    ctx: &mut Ctx<'_, S>,
+    ni: usize,
+    acc_l: &Padded,
+    w: &[EF],
+    v: EF,
+) -> Result<(Vec<EF>, EF), Error> {
+    let wpad = acc_l.pad_weights(w);
+    let wt = wpad.clone();
+    let wit = ctx.wit;
+    let (s, evals) = ctx.side.sumcheck(
+        v,
+        acc_l.num_vars(),
+        &Composition::product(2),
+        1,
+        || {
+            let core = wit.and_then(|x| x.core[ni].as_deref()).unwrap_or(&[]);
+            vec![Mle::Ext(wt), Mle::Ext(acc_l.pad(&to_ext(core)))]
+        },
+        |p| vec![evaluate(&wpad, p)],
+    )?;
+    Ok((s, evals[1]))
+}
+
 /// `acc = einsum(a, b) + bias`.
 pub fn einsum<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, w: Vec<EF>, v: EF) -> Result<(), Error> {
     let n = &ctx.g.nodes[ni];
@@ -216,20 +243,7 @@ pub fn einsum<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, w: Vec<EF>, v: EF) -> Re
     }
     // Phase 1: Σ W·acc → acc(s).
     let acc_l = Padded::new(sout);
-    let wpad = acc_l.pad_weights(&w);
-    let wt = wpad.clone();
-    let (s, evals) = ctx.side.sumcheck(
-        v_core,
-        acc_l.num_vars(),
-        &Composition::product(2),
-        1,
-        || {
-            let core = wit.and_then(|x| x.core[ni].as_deref()).unwrap_or(&[]);
-            vec![Mle::Ext(wt), Mle::Ext(acc_l.pad(&to_ext(core)))]
-        },
-        |p| vec![evaluate(&wpad, p)],
-    )?;
-    let acc_s = evals[1];
+    let (s, acc_s) = accumulator_point(ctx, ni, &acc_l, &w, v_core)?;
     // Phase 2: acc(s) = Σ eq(s_β, β)·Ã·B̃.
     let s_parts = acc_l.split(&s);
     let point_of = |c: char| -> Vec<EF> {

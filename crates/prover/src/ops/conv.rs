@@ -14,7 +14,7 @@ use zkinfer_model::kernels::linear::{split_layout, window_pos};
 use zkinfer_model::ops::WindowSpec;
 use zkinfer_model::QuantOp;
 use zkinfer_pcs::Claim;
-use zkinfer_poly::{eq_eval, eq_table, evaluate};
+use zkinfer_poly::{eq_eval, eq_table};
 use zkinfer_sumcheck::{Composition, Mle};
 
 use super::bilinear::contract;
@@ -159,21 +159,7 @@ pub fn conv<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, w: Vec<EF>, v: EF) -> Resu
     let mut acc_dims = vec![n, g, og];
     acc_dims.extend_from_slice(osp);
     let acc_l = Padded::new(&acc_dims);
-    let wpad = acc_l.pad_weights(&w);
-    let wtab = wpad.clone();
-    let (s, evals) = ctx.side.sumcheck(
-        v_core,
-        acc_l.num_vars(),
-        &Composition::product(2),
-        1,
-        || {
-            let core = wit.and_then(|x| x.core[ni].as_deref()).unwrap_or(&[]);
-            let core: Vec<EF> = core.iter().map(|&v| ef(v)).collect();
-            vec![Mle::Ext(wtab), Mle::Ext(acc_l.pad(&core))]
-        },
-        |p| vec![evaluate(&wpad, p)],
-    )?;
-    let acc_s = evals[1];
+    let (s, acc_s) = super::bilinear::accumulator_point(ctx, ni, &acc_l, &w, v_core)?;
     let sp_parts = acc_l.split(&s);
     let (s_n, s_g, s_j) = (&sp_parts[0], &sp_parts[1], &sp_parts[2]);
     let s_p = &sp_parts[3..];
