@@ -83,6 +83,37 @@ fn argmax(v: &[f64]) -> usize {
     best
 }
 
+/// The corpus writes one `input_data` array per argument of the exported module, while the
+/// ONNX exporter drops unused arguments and keeps the others' names `input`, `input1`,
+/// `input2`, …. When the file has more arrays than the model has inputs and every input is
+/// named so, returns the file restricted to the kept arguments (arrays and shapes).
+pub fn kept_arguments(inp: &InputFile, names: &[&str]) -> Option<InputFile> {
+    if inp.data.len() <= names.len() {
+        return None;
+    }
+    let idx: Vec<usize> = names
+        .iter()
+        .map(|n| match n.strip_prefix("input")? {
+            "" => Some(0),
+            k if !k.starts_with('0') => k.parse().ok(),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let data = idx
+        .iter()
+        .map(|&k| inp.data.get(k).cloned())
+        .collect::<Option<Vec<_>>>()?;
+    let shapes = match &inp.shapes {
+        Some(s) => Some(
+            idx.iter()
+                .map(|&k| s.get(k).cloned())
+                .collect::<Option<_>>()?,
+        ),
+        None => None,
+    };
+    Some(InputFile { data, shapes })
+}
+
 /// Runs compile → prove → verify on one model directory.
 pub fn run_model(dir: &Path) -> Outcome {
     let name = dir
@@ -105,14 +136,28 @@ pub fn run_model(dir: &Path) -> Outcome {
         out.status = Status::Failed { stage, message: e };
         out
     };
-    let inp = match InputFile::read(&dir.join("input.json")) {
+    let mut inp = match InputFile::read(&dir.join("input.json")) {
         Ok(i) => i,
         Err(e) => return fail(out, "input", e.to_string()),
     };
-    let g = match zkinfer_onnx::load_path(&dir.join("network.onnx"), inp.shapes.as_deref()) {
+    let mut g = match zkinfer_onnx::load_path(&dir.join("network.onnx"), inp.shapes.as_deref()) {
         Ok(g) => g,
         Err(e) => return fail(out, "load", e.to_string()),
     };
+    let names: Vec<&str> = g
+        .inputs
+        .iter()
+        .map(|i| g.tensors[i.0].name.as_str())
+        .collect();
+    if let Some(picked) = kept_arguments(&inp, &names) {
+        inp = picked;
+        if inp.shapes.is_some() {
+            g = match zkinfer_onnx::load_path(&dir.join("network.onnx"), inp.shapes.as_deref()) {
+                Ok(g) => g,
+                Err(e) => return fail(out, "load", e.to_string()),
+            };
+        }
+    }
     let sizes: Vec<usize> = g
         .inputs
         .iter()
@@ -246,4 +291,28 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_arguments_follow_input_names() {
+        let inp = InputFile {
+            data: vec![vec![0.0], vec![1.0], vec![2.0], vec![3.0]],
+            shapes: Some(vec![vec![1], vec![1], vec![1], vec![1]]),
+        };
+        let kept = kept_arguments(&inp, &["input2", "input3"]).expect("renamed arguments");
+        assert_eq!(kept.data, [vec![2.0], vec![3.0]]);
+        assert_eq!(kept.shapes.map(|s| s.len()), Some(2));
+        assert_eq!(
+            kept_arguments(&inp, &["input", "input1"]).map(|k| k.data),
+            Some(vec![vec![0.0], vec![1.0]])
+        );
+        // Other names, or as many arrays as inputs: the file is used as it is.
+        assert!(kept_arguments(&inp, &["x", "input1"]).is_none());
+        assert!(kept_arguments(&inp, &["input9"]).is_none());
+        assert!(kept_arguments(&inp, &["input", "input1", "input2", "input3"]).is_none());
+    }
 }

@@ -27,6 +27,17 @@ const SUBSET: &[&str] = &[
     "1l_where",
     "less",
     "1l_prelu",
+    "tril",
+    "triu",
+    "1l_upsample",
+    "1l_conv_transpose",
+    "trig",
+    "bitshift",
+    "integer_div",
+    "general_exp",
+    "boolean",
+    "bitwise_ops",
+    "arange",
 ];
 
 #[test]

@@ -105,6 +105,19 @@ pub fn eval_node(
         return Some(sk::gather_map(ins[0], &map, fill));
     }
     Some(match op {
+        FloatOp::IndexedMove { kind } => {
+            let idx = crate::kernels::indexed::float_indices(ins.get(1)?)?;
+            let map = crate::kernels::indexed::indexed_map(
+                *kind,
+                shapes[0],
+                shapes.get(1)?,
+                &idx,
+                shapes.get(2).copied(),
+                sout,
+            )
+            .ok()?;
+            crate::kernels::indexed::apply(&map, ins[0], ins.get(2).copied().unwrap_or(&[]))?
+        }
         FloatOp::Einsum { expr } => {
             arity(ins, 2)?;
             let e = linear::EinsumExpr::parse(expr)?;

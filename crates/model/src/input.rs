@@ -99,7 +99,19 @@ impl InputFile {
     /// Checks the data against the graph's input sizes and splits it into samples (each a
     /// list of per-input arrays). An input array whose length is k times the input size holds
     /// k samples; all inputs must agree on k.
+    ///
+    /// A model without inputs takes one empty sample; its file may still hold one empty
+    /// array (`"input_data": [[]]`, as exporters write for constant models).
     pub fn samples(&self, sizes: &[usize]) -> Result<Vec<Vec<Vec<f32>>>> {
+        if sizes.is_empty() {
+            if let Some((i, d)) = self.data.iter().enumerate().find(|(_, d)| !d.is_empty()) {
+                return Err(bad(format!(
+                    "model has no inputs, but input_data[{i}] holds {} values",
+                    d.len()
+                )));
+            }
+            return Ok(vec![vec![]]);
+        }
         if self.data.len() != sizes.len() {
             return Err(bad(format!(
                 "model has {} inputs, input_data has {} arrays",

@@ -139,6 +139,24 @@ pub enum UnaryFn {
     Scale(f32),
     /// x + c
     Offset(f32),
+    /// arccos
+    Acos,
+    /// arcsin
+    Asin,
+    /// arctan
+    Atan,
+    /// sinh
+    Sinh,
+    /// cosh
+    Cosh,
+    /// arsinh
+    Asinh,
+    /// arcosh
+    Acosh,
+    /// artanh
+    Atanh,
+    /// b^x for a constant base b > 0 (`Pow` with a constant base)
+    PowBase(f32),
 }
 
 impl UnaryFn {
@@ -195,6 +213,15 @@ impl UnaryFn {
             Cos => x.cos(),
             Scale(c) => f64::from(c) * x,
             Offset(c) => x + f64::from(c),
+            Acos => x.acos(),
+            Asin => x.asin(),
+            Atan => x.atan(),
+            Sinh => x.sinh(),
+            Cosh => x.cosh(),
+            Asinh => x.asinh(),
+            Acosh => x.acosh(),
+            Atanh => x.atanh(),
+            PowBase(b) => f64::from(b).powf(x),
         }
     }
 
@@ -280,6 +307,13 @@ pub enum FloatOp {
         axis: usize,
         /// Indices.
         indices: Vec<usize>,
+    },
+    /// Data movement whose map is read from an index tensor (input 1): Gather with computed
+    /// indices, GatherElements/ND, ScatterElements/ND (updates as input 2). Provable when the
+    /// index tensor is a public model input.
+    IndexedMove {
+        /// Which movement.
+        kind: crate::kernels::indexed::IndexKind,
     },
     /// Broadcast to the output shape.
     Broadcast,

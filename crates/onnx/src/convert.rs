@@ -114,6 +114,38 @@ impl<'a> Ctx<'a> {
         Ok(id)
     }
 
+    /// Emits an intermediate node `{node}.{suffix}` of the given shape, for converters that
+    /// lower one tract op into several zkinfer ops (the last one goes through [`Ctx::emit`]).
+    pub fn emit_step(
+        &mut self,
+        node: &TypedNode,
+        suffix: &str,
+        op: FloatOp,
+        inputs: Vec<TensorId>,
+        shape: Vec<usize>,
+    ) -> TensorId {
+        self.g
+            .add_node(format!("{}.{suffix}", node.name), op, inputs, shape)
+    }
+
+    /// [`Ctx::emit_step`] with the node's output shape.
+    pub fn emit_helper(
+        &mut self,
+        node: &TypedNode,
+        suffix: &str,
+        op: FloatOp,
+        inputs: Vec<TensorId>,
+    ) -> Result<TensorId, LoadError> {
+        let shape = self.out_shape(node)?;
+        Ok(self.emit_step(node, suffix, op, inputs, shape))
+    }
+
+    /// Datum type of input `i` (None when it cannot be read).
+    pub fn in_type(&self, node: &TypedNode, i: usize) -> Option<DatumType> {
+        let o = *node.inputs.get(i)?;
+        Some(self.model.outlet_fact(o).ok()?.datum_type)
+    }
+
     /// Aliases the node's output to an existing tensor (identity-like ops).
     pub fn alias(&mut self, node: &TypedNode, t: TensorId) -> TensorId {
         self.map.insert(OutletId::new(node.id, 0), t);
@@ -190,15 +222,20 @@ pub(crate) fn load(
         map: HashMap::new(),
         onnx_nodes,
     };
+    // Graph inputs in the model's declared order (not evaluation order: input.json lists
+    // them by declaration), unused ones included.
+    for &o in &typed.inputs {
+        let node = typed.node(o.node);
+        let shape = ctx.out_shape(node)?;
+        let t = ctx
+            .g
+            .add_tensor(node.name.clone(), shape, FloatTensorKind::Input);
+        ctx.g.inputs.push(t);
+        ctx.map.insert(o, t);
+    }
     for id in typed.eval_order().map_err(tract_err("order"))? {
         let node = typed.node(id);
         if node.op_as::<TypedSource>().is_some() {
-            let shape = ctx.out_shape(node)?;
-            let t = ctx
-                .g
-                .add_tensor(node.name.clone(), shape, FloatTensorKind::Input);
-            ctx.g.inputs.push(t);
-            ctx.map.insert(OutletId::new(id, 0), t);
             continue;
         }
         let all_const = (0..node.outputs.len()).all(|o| {

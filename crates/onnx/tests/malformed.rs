@@ -85,7 +85,7 @@ fn unknown_opset_and_unsupported_op_are_named() {
     assert!(e.to_string().contains("opset 999"), "{e}");
     // A real exported model with an op zkinfer does not support yet.
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/peer-models/ezkl/1l_conv_transpose/network.onnx");
+        .join("../../../shared/peer-models/ezkl/lstm_medium/network.onnx");
     let Ok(bytes) = std::fs::read(&p) else {
         println!("{} missing; skipping", p.display());
         return;
@@ -94,9 +94,7 @@ fn unknown_opset_and_unsupported_op_are_named() {
         .expect_err("unsupported")
         .to_string();
     assert!(
-        s.contains("ConvTranspose")
-            && s.contains("node `/convtranspose/ConvTranspose`")
-            && s.contains("opset 10"),
+        s.contains("Scan (ONNX LSTM)") && s.contains("node `LSTM__43`") && s.contains("opset 15"),
         "{s}"
     );
 }

@@ -5,7 +5,7 @@
 //! return a different (equally valid) witness than with one, and proof bytes would depend on
 //! scheduling. [`DetBlake3`] keeps p3's fast batched-SIMD search but then re-searches below each
 //! hit until none is left, so it always returns the *smallest* passing witness: proofs are
-//! byte-identical for any `RAYON_NUM_THREADS`. It searches windows of doubling width from 0, so
+//! byte-identical for any `RAYON_NUM_THREADS`. It searches windows of doubling width (capped at 2^16) from 0, so
 //! the total work stays within a small factor of the expected 2^bits candidates. Verification is
 //! p3's unchanged `check_witness`.
 
@@ -13,6 +13,10 @@ use p3_blake3::Blake3;
 use p3_challenger::{
     ByteGrindingChallenger, CanObserve, CanSample, HashChallenger, SerializingChallenger64,
 };
+
+/// Widest search window: large enough that rayon's per-window dispatch is noise (~1 ms of
+/// hashing on two cores), small enough that the re-search below a hit is cheap.
+const MAX_WINDOW: u64 = 1 << 16;
 
 /// Blake3 byte challenger whose witness search is deterministic (see the module docs).
 #[derive(Clone, Debug)]
@@ -44,8 +48,10 @@ impl ByteGrindingChallenger for DetBlake3 {
         encode: impl Fn(u64) -> [u8; W] + Sync,
         accepts: impl Fn([u8; S]) -> bool + Sync,
     ) -> Option<u64> {
-        // Windows [lo, lo + width) of doubling width: a parallel search over all of 0..p would
-        // send the second thread to p/2, far from the smallest witness.
+        // Windows [lo, lo + width) of doubling width, capped: a parallel search over all of
+        // 0..p would send the second thread to p/2, far from the smallest witness, and
+        // re-searching below a hit costs at most one window, so the cap keeps the total near
+        // the expected 2^bits candidates (uncapped doubling scanned ~2.5× that).
         let (mut lo, mut width) = (0u64, 1u64 << 10);
         while lo < num_candidates {
             let n = width.min(num_candidates - lo);
@@ -58,7 +64,7 @@ impl ByteGrindingChallenger for DetBlake3 {
                 return Some(lo + best);
             }
             lo += n;
-            width = width.saturating_mul(2);
+            width = (width * 2).min(MAX_WINDOW);
         }
         None
     }

@@ -36,20 +36,25 @@ pub struct WhirParams {
     /// (more queries there). Under the Johnson bound each round's proximity-gap error — and so
     /// its folding proof-of-work — grows by 2·step − fold bits per round (0 for step 2, fold 4).
     pub round_rate_step: usize,
-    /// Grinding budget: p3-whir grinds up to this many proof-of-work bits per step and buys
-    /// the rest of each term's λ with queries (so the STIR query steps grind about this many
-    /// bits). Smaller = less grinding, more queries (larger proofs); it must cover what the
-    /// size needs, else the configuration is refused (see the crate docs for the figures).
+    /// Query grinding budget: p3-whir grinds up to this many proof-of-work bits per step and
+    /// buys the rest of each term's λ with queries (so the STIR query steps grind about this
+    /// many bits). Smaller = less grinding, more queries (slightly larger proofs). When a
+    /// folding step needs more than this (the proximity-gap terms grow about one bit per
+    /// stacked variable), the budget is raised to exactly what it needs, up to
+    /// [`WhirParams::max_pow_bits`]; the raise is a function of the size alone, so prover and
+    /// verifier agree on it.
     pub pow_bits: usize,
+    /// Ceiling for that raise: a size whose folding needs more is refused.
+    pub max_pow_bits: usize,
 }
 
 impl Default for WhirParams {
     /// λ = 107 bits per term under the proven Johnson bound, rate 1/2, fold 4, round rate
-    /// step 2, ≤ 19 PoW bits: **≥ 100.98 bits composed** (union bound over every term) for
-    /// Goldilocks + ext2 at 2^4 … 2^26 stacked variables and up to 2^15 claims (≥ 100.99 up
-    /// to 1024 claims). Sizes above 2^26 need a larger `pow_bits` (20 at 2^27, one more per
-    /// variable). KoalaBear + ext4 needs `pow_bits` 21 up to 2^24 and 23 up to 2^26 (it is
-    /// refused above 2^22 with 19).
+    /// step 2, 15 query PoW bits (raised to the folding need, ≤ 23): **≥ 100.97 bits
+    /// composed** (union bound over every term) for Goldilocks + ext2 at 2^4 … 2^26 stacked
+    /// variables and up to 2^15 claims (≥ 100.98 up to 1024 claims). Folding needs 20 bits
+    /// at 2^27, one more per variable, so the ceiling of 23 reaches 2^30. KoalaBear + ext4
+    /// needs 4 more bits (23 at 2^26).
     fn default() -> Self {
         Self {
             security_bits: 107,
@@ -57,7 +62,8 @@ impl Default for WhirParams {
             rate_log: 1,
             fold: 4,
             round_rate_step: 2,
-            pow_bits: 19,
+            pow_bits: 15,
+            max_pow_bits: 23,
         }
     }
 }
@@ -74,6 +80,7 @@ impl WhirParams {
             fold: 4,
             round_rate_step: 3,
             pow_bits: 18,
+            max_pow_bits: 18,
         }
     }
 
@@ -83,6 +90,7 @@ impl WhirParams {
         Self {
             soundness: Soundness::Conjectured,
             pow_bits: 16,
+            max_pow_bits: 16,
             ..Self::per_term_100()
         }
     }
@@ -96,13 +104,15 @@ impl WhirParams {
             fold: 4,
             round_rate_step: 3,
             pow_bits: 0,
+            max_pow_bits: 0,
         }
     }
 
     /// Canonical bytes:
-    /// `"whir-v2" ‖ security ‖ soundness ‖ rate ‖ fold ‖ round rate step ‖ pow` (u32 LE each).
+    /// `"whir-v3" ‖ security ‖ soundness ‖ rate ‖ fold ‖ round rate step ‖ pow ‖ max pow`
+    /// (u32 LE each).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = b"whir-v2".to_vec();
+        let mut out = b"whir-v3".to_vec();
         let sound = match self.soundness {
             Soundness::Proven => 0u32,
             Soundness::Conjectured => 1u32,
@@ -114,6 +124,7 @@ impl WhirParams {
             self.fold as u32,
             self.round_rate_step as u32,
             self.pow_bits as u32,
+            self.max_pow_bits as u32,
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
@@ -127,8 +138,9 @@ impl WhirParams {
         }
     }
 
-    /// p3-whir's protocol parameters for a stacked polynomial of `num_vars` variables.
-    pub(crate) fn protocol(&self, num_vars: usize) -> Option<ProtocolParameters> {
+    /// p3-whir's protocol parameters for a stacked polynomial of `num_vars` variables, with a
+    /// grinding budget of `pow_bits`.
+    pub(crate) fn protocol(&self, num_vars: usize, pow_bits: usize) -> Option<ProtocolParameters> {
         let folding = FoldingFactor::Constant(self.fold);
         let schedule = folding.compute_folding_schedule(num_vars).ok()?;
         // The codeword committed after each intermediate round: rate drops by `step` halvings.
@@ -142,7 +154,7 @@ impl WhirParams {
             folding_factor: folding,
             soundness_type: self.assumption(),
             security_level: self.security_bits,
-            pow_bits: self.pow_bits,
+            pow_bits,
         })
     }
 }

@@ -12,12 +12,19 @@ use p3_multilinear_util::point::Point;
 use p3_sumcheck::layout::{observe_commitment, plan_stacked_layout, Layout, SuffixProver, Table};
 use p3_sumcheck::{OpeningBatch, OpeningProtocol, PrescribedPointPcs, TableShape, TableSpec};
 use p3_symmetric::{CompressionFunctionFromHasher, MerkleCap, SerializingHasher};
-use p3_whir::{PcsProof, WhirConfig, WhirProof, WhirProver};
+use p3_whir::{PcsProof, WhirConfig, WhirConfigError, WhirProof, WhirProver};
 use zkinfer_field::FieldConfig;
 use zkinfer_transcript::{Duplex, ProverTranscript, VerifierTranscript};
 
 use crate::challenger::{challenger_from_seed, WhirChallenger};
 use crate::{Claim, MultilinearPcs, PcsError, WhirParams};
+
+/// p3-whir's configuration for field configuration `C`.
+type Config<C> = WhirConfig<
+    <C as FieldConfig>::EF,
+    <C as FieldConfig>::F,
+    WhirChallenger<<C as FieldConfig>::F>,
+>;
 
 /// Blake3 Merkle tree over base-field rows (binary, 32-byte digests, cap height 0).
 pub type WhirMmcs<F> = MerkleTreeMmcs<
@@ -128,32 +135,36 @@ where
         plan_stacked_layout(&self.shapes(layout)).0
     }
 
-    fn inner(&self, num_vars: usize) -> Result<Inner<C>, PcsError> {
+    /// p3's configuration for `num_vars` stacked variables: the query grinding budget starts at
+    /// `pow_bits` and is raised to what the folding steps need (at most `max_pow_bits`).
+    fn config(&self, num_vars: usize) -> Result<Config<C>, PcsError> {
         let cfg_err = |reason: String| PcsError::Config { num_vars, reason };
-        let protocol = self
-            .params
-            .protocol(num_vars)
-            .ok_or_else(|| cfg_err("invalid folding schedule".into()))?;
-        let config = WhirConfig::new(num_vars, protocol).map_err(|e| cfg_err(format!("{e:?}")))?;
+        let mut budget = self.params.pow_bits;
+        loop {
+            let protocol = self
+                .params
+                .protocol(num_vars, budget)
+                .ok_or_else(|| cfg_err("invalid folding schedule".into()))?;
+            match WhirConfig::new(num_vars, protocol) {
+                Ok(config) => return Ok(config),
+                Err(WhirConfigError::PowBitsExceedBudget { required, .. })
+                    if required > budget && required <= self.params.max_pow_bits =>
+                {
+                    budget = required;
+                }
+                Err(e) => return Err(cfg_err(format!("{e:?}"))),
+            }
+        }
+    }
+
+    fn inner(&self, num_vars: usize) -> Result<Inner<C>, PcsError> {
+        let config = self.config(num_vars)?;
         Ok(WhirProver::new(config, self.dft.clone(), self.mmcs.clone()))
     }
 
     /// The most proof-of-work bits any WHIR step grinds for a commitment with this layout.
     pub fn max_pow_bits(&self, layout: &[usize]) -> Result<usize, PcsError> {
-        let num_vars = self.stacked_vars(layout);
-        let protocol = self
-            .params
-            .protocol(num_vars)
-            .ok_or_else(|| PcsError::Config {
-                num_vars,
-                reason: "invalid folding schedule".into(),
-            })?;
-        let config = WhirConfig::<C::EF, C::F, WhirChallenger<C::F>>::new(num_vars, protocol)
-            .map_err(|e| PcsError::Config {
-                num_vars,
-                reason: format!("{e:?}"),
-            })?;
-        Ok(config.max_pow_bits())
+        Ok(self.config(self.stacked_vars(layout))?.max_pow_bits())
     }
 
     /// The composed (union-bound) soundness of one opening of `num_claims` claims on a

@@ -209,6 +209,10 @@ fn arity(op: &QuantOp) -> (usize, usize) {
         | QuantOp::Compare { .. } => (2, 2),
         QuantOp::Select { .. } => (3, 3),
         QuantOp::Concat { .. } => (1, usize::MAX),
+        QuantOp::IndexedMove { kind, .. } => {
+            let k = 2 + usize::from(kind.has_updates());
+            (k, k)
+        }
         _ => (1, 1),
     }
 }
@@ -514,7 +518,10 @@ impl Plan {
                         );
                     }
                 }
-                QuantOp::Move(_) | QuantOp::Pad { .. } | QuantOp::Concat { .. } => {}
+                QuantOp::Move(_)
+                | QuantOp::IndexedMove { .. }
+                | QuantOp::Pad { .. }
+                | QuantOp::Concat { .. } => {}
                 _ => return Err(unsupported("no proof protocol for this op yet")),
             }
         }

@@ -197,6 +197,36 @@ fn hostile_bytes_do_not_panic() {
 
 /// A prover that lies about an intermediate tensor (and keeps everything else consistent
 /// with its lie) is caught: either it cannot build the witness, or the verifier rejects.
+/// Movements indexed by a public input (GatherElements, ScatterElements): honest proofs
+/// verify; another valid index (a different map), a non-integer or out-of-range index, and a
+/// forged scatter split are rejected.
+#[test]
+fn public_index_movement() {
+    for name in ["gather_elements", "scatter_elements"] {
+        let Some(dir) = peer(name) else { continue };
+        let (pk, proof) = roundtrip(&dir);
+        let frac = pk.graph.tensors[pk.graph.inputs[1].0].frac;
+        let one = 1i64 << frac.max(0);
+        let mut p = proof.clone();
+        let i0 = p.inputs[1][0];
+        p.inputs[1][0] = if i0 == 0 { one } else { 0 };
+        assert!(verify(&pk.vk, &p).is_err(), "{name}: other index accepted");
+        let mut p = proof.clone();
+        p.inputs[1][0] += 1;
+        assert!(
+            verify(&pk.vk, &p).is_err(),
+            "{name}: fractional index accepted"
+        );
+        let mut p = proof.clone();
+        p.inputs[1][0] = 1000 * one;
+        assert!(
+            verify(&pk.vk, &p).is_err(),
+            "{name}: out-of-range index accepted"
+        );
+        forged_in(&dir);
+    }
+}
+
 #[test]
 fn forged_intermediate_is_rejected() {
     forged_in(&root().join("examples/models/small_cnn"));

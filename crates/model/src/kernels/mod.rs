@@ -2,6 +2,7 @@
 //! Integer arithmetic wraps instead of panicking: the bounds analysis proves no wrap happens
 //! on honest runs, and the checker must survive arbitrary (corrupted) traces.
 
+pub mod indexed;
 pub mod linear;
 pub mod pool;
 pub mod reduce;

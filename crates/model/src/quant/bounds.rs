@@ -109,6 +109,7 @@ pub fn check_bounds(g: &QuantizedGraph) -> Result<f64> {
             QuantOp::MaxPool(_)
             | QuantOp::Lookup { .. }
             | QuantOp::Move(_)
+            | QuantOp::IndexedMove { .. }
             | QuantOp::Pad { .. }
             | QuantOp::Concat { .. }
             | QuantOp::ReduceMax { .. } => (act, None),

@@ -148,6 +148,15 @@ pub enum QuantOp {
     },
     /// Pure data movement (Reshape, Transpose, Slice, Gather, Broadcast): `y[i] = x[map(i)]`.
     Move(FloatOp),
+    /// Indexed data movement (inputs data, indices, updates for scatters; data and updates
+    /// share the output's scale). The index tensor is a public model input with `index_frac`
+    /// fraction bits; its values divided by `2^index_frac` are the indices.
+    IndexedMove {
+        /// Which movement.
+        kind: crate::kernels::indexed::IndexKind,
+        /// Fraction bits of the index tensor.
+        index_frac: i32,
+    },
     /// Constant padding with an integer fill value.
     Pad {
         /// Per-axis (before, after).

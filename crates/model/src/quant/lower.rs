@@ -259,7 +259,21 @@ pub fn quantize(
     for &o in &g.outputs {
         let id = match l.map[o.0] {
             Some(id) => id,
-            None => l.operand(o, cfg.act_bits, None)?.0,
+            None => {
+                // A constant output (e.g. a folded Range): committed like any weight and
+                // reached through an identity move, so the proof binds it to the commitment.
+                let (c, f) = l.operand(o, cfg.act_bits, None)?;
+                let t = &l.q.tensors[c.0];
+                let (name, shape) = (format!("{}.out", t.name), t.shape.clone());
+                l.push(
+                    &name,
+                    QuantOp::Move(FloatOp::Reshape),
+                    vec![c],
+                    shape,
+                    f,
+                    Some(o),
+                )
+            }
         };
         l.q.outputs.push(id);
     }

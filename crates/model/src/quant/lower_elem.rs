@@ -41,6 +41,12 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                     Some(UnaryFn::Clip(f32::NEG_INFINITY, c))
                 }
                 (BinaryKind::Pow, _, Some(c)) if !ca => Some(UnaryFn::PowConst(c)),
+                // c^x = e^(x·ln c): one table when the base is a positive scalar constant.
+                (BinaryKind::Pow, Some(c), _)
+                    if !cb && c > 0.0 && l.fg.const_data(a).map_or(0, |d| d.len()) == 1 =>
+                {
+                    Some(UnaryFn::PowBase(c))
+                }
                 (BinaryKind::Div, Some(c), _) if !cb && c == 1.0 => Some(UnaryFn::Recip),
                 (BinaryKind::Div, _, Some(c)) if !ca && c != 0.0 => Some(UnaryFn::Scale(1.0 / c)),
                 (BinaryKind::Mul, _, Some(c)) | (BinaryKind::Mul, Some(c), _)
@@ -132,7 +138,11 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                 }
                 BinaryKind::Pow => Err(Lowering::unquantizable(
                     node,
-                    "Pow with a non-constant exponent",
+                    if ca {
+                        "Pow with a constant base needs a positive scalar base"
+                    } else {
+                        "Pow with a non-constant base and a non-constant exponent"
+                    },
                 )),
                 cmp => {
                     let (oa, ob) = (const_frac_hint(l, b)?, const_frac_hint(l, a)?);
@@ -215,35 +225,37 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
             ))
         }
         FloatOp::Concat { axis } => {
-            let mut f = i32::MAX;
-            for &i in &node.inputs {
-                if l.fg.const_data(i).is_none() {
-                    f = f.min(l.operand(i, ab, None)?.1);
-                }
-            }
-            let f = if f == i32::MAX { fy } else { f };
-            let mut ins = Vec::new();
-            for (k, &i) in node.inputs.iter().enumerate() {
-                let (q, fi) = l.operand(i, ab, Some(f))?;
-                let q = if fi == f {
-                    q
-                } else {
-                    let shape = l.q.tensors[q.0].shape.clone();
-                    let requant = Requant::from_ratio(pow2(f - fi), lo, hi);
-                    l.push(
-                        &format!("{name}.align{k}"),
-                        QuantOp::Rescale { requant },
-                        vec![q],
-                        shape,
-                        f,
-                        None,
-                    )
-                };
-                ins.push(q);
-            }
+            let (ins, f) = align_shared(l, &node.inputs, fy, name)?;
             Ok(l.push(
                 name,
                 QuantOp::Concat { axis: *axis },
+                ins,
+                out_shape,
+                f,
+                fid,
+            ))
+        }
+        FloatOp::IndexedMove { kind } => {
+            let idx = node.inputs[1];
+            if !l.fg.inputs.contains(&idx) {
+                return Err(Lowering::unquantizable(
+                    node,
+                    "indices must be a model input (public); indices computed inside the model \
+                     need a lookup argument, which is not supported yet",
+                ));
+            }
+            let (qi, fi) = l.operand(idx, ab, None)?;
+            let mut moved = vec![node.inputs[0]];
+            moved.extend(node.inputs.get(2).copied());
+            let (parts, f) = align_shared(l, &moved, fy, name)?;
+            let mut ins = vec![parts[0], qi];
+            ins.extend(parts.get(1).copied());
+            Ok(l.push(
+                name,
+                QuantOp::IndexedMove {
+                    kind: *kind,
+                    index_frac: fi,
+                },
                 ins,
                 out_shape,
                 f,
@@ -337,4 +349,50 @@ fn const_frac_hint(l: &mut Lowering, t: TensorId) -> Result<Option<i32>> {
     } else {
         Some(l.operand(t, l.cfg.act_bits, None)?.1)
     })
+}
+
+/// Brings `inputs` to one shared fraction (the smallest that holds every part: activations at
+/// their own fraction and constants at theirs, since a constant aligned upwards would
+/// saturate), rescaling the parts that differ; `fy` when every input is an activation with no
+/// own fraction.
+fn align_shared(
+    l: &mut Lowering,
+    inputs: &[TensorId],
+    fy: i32,
+    name: &str,
+) -> Result<(Vec<TensorId>, i32)> {
+    let (lo, hi) = l.cfg.act_range();
+    let ab = l.cfg.act_bits;
+    let mut f = i32::MAX;
+    for &i in inputs {
+        let fi = match l.fg.const_data(i) {
+            None => l.operand(i, ab, None)?.1,
+            Some(d) => {
+                let max = d.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs()));
+                l.frac_for(max, ab, 0)
+            }
+        };
+        f = f.min(fi);
+    }
+    let f = if f == i32::MAX { fy } else { f };
+    let mut ins = Vec::new();
+    for (k, &i) in inputs.iter().enumerate() {
+        let (q, fi) = l.operand(i, ab, Some(f))?;
+        let q = if fi == f {
+            q
+        } else {
+            let shape = l.q.tensors[q.0].shape.clone();
+            let requant = Requant::from_ratio(pow2(f - fi), lo, hi);
+            l.push(
+                &format!("{name}.align{k}"),
+                QuantOp::Rescale { requant },
+                vec![q],
+                shape,
+                f,
+                None,
+            )
+        };
+        ins.push(q);
+    }
+    Ok((ins, f))
 }

@@ -144,6 +144,20 @@ pub fn eval_qnode(
         }
         QuantOp::Rescale { requant } => requant.apply_all(x, sout),
         QuantOp::Move(fop) => sk::gather_map(x, &structural_map(fop, sx, sout)?, 0),
+        QuantOp::IndexedMove { kind, index_frac } => {
+            use crate::kernels::indexed;
+            let idx = indexed::dequant_indices(ins.get(1)?, *index_frac).ok()?;
+            let map = indexed::indexed_map(
+                *kind,
+                sx,
+                shapes.get(1)?,
+                &idx,
+                shapes.get(2).copied(),
+                sout,
+            )
+            .ok()?;
+            indexed::apply(&map, x, ins.get(2).copied().unwrap_or(&[]))?
+        }
         QuantOp::Pad { pads, value } => sk::gather_map(x, &sk::pad_map(sx, pads, sout), *value),
         QuantOp::Concat { axis } => {
             let parts: Vec<(&[i64], &[usize])> =

@@ -1,5 +1,6 @@
-//! Element-wise family: tract `TypedBinOp` (Add, Sub, Mul, Div, Max, Min, Pow) and
-//! `ElementWiseOp` mini-ops (activations and math functions), Cast and Identity.
+//! Element-wise family: tract `TypedBinOp` (Add, Sub, Mul, Div, Max, Min, Pow, comparisons;
+//! logic and shifts in [`super::logic`]) and `ElementWiseOp` mini-ops (activations and math
+//! functions), Cast and Identity.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
@@ -39,6 +40,14 @@ fn unary_by_name(name: &str) -> Option<UnaryFn> {
         "RoundHalfToEven" => RoundEven,
         "Not" => Not,
         "Cos" => Cos,
+        "Acos" => Acos,
+        "Asin" => Asin,
+        "Atan" => Atan,
+        "Sinh" => Sinh,
+        "Cosh" => Cosh,
+        "Asinh" => Asinh,
+        "Acosh" => Acosh,
+        "Atanh" => Atanh,
         _ => return None,
     })
 }
@@ -61,10 +70,17 @@ pub fn convert(ctx: &mut Ctx, node: &TypedNode) -> Result<Option<TensorId>, Load
             "GTE" => (BinaryKind::GreaterEq, false),
             "Eq" => (BinaryKind::Equal, false),
             "NE" => (BinaryKind::NotEqual, false),
-            _ => return Err(ctx.unsupported(node)),
+            _ => return super::logic::convert_bin(ctx, node, op.0.name()),
         };
         let (a, b) = (ctx.input(node, 0)?, ctx.input(node, 1)?);
         let ins = if swap { vec![b, a] } else { vec![a, b] };
+        if kind == BinaryKind::Div && super::logic::is_integer(node) {
+            // Integer division truncates toward zero (ONNX Div on integer tensors).
+            let q = ctx.emit_helper(node, "quotient", FloatOp::Binary(kind), ins)?;
+            return ctx
+                .emit(node, FloatOp::Unary(UnaryFn::Trunc), vec![q])
+                .map(Some);
+        }
         return ctx.emit(node, FloatOp::Binary(kind), ins).map(Some);
     }
     if let Some(op) = node.op_as::<ElementWiseOp>() {

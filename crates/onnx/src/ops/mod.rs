@@ -6,9 +6,13 @@ use zkinfer_model::TensorId;
 
 use crate::{Ctx, LoadError};
 
+pub mod deconv;
 pub mod elementwise;
+pub mod indexed;
 pub mod linear;
+pub mod logic;
 pub mod reduce;
+pub mod resample;
 pub mod shape;
 
 /// A converter for one op family.
@@ -18,6 +22,9 @@ pub type Converter = fn(&mut Ctx, &TypedNode) -> Result<Option<TensorId>, LoadEr
 pub const REGISTRY: &[Converter] = &[
     linear::convert,
     elementwise::convert,
+    indexed::convert,
     shape::convert,
     reduce::convert,
+    resample::convert,
+    deconv::convert,
 ];

@@ -13,6 +13,7 @@ pub mod max;
 pub mod softmax;
 
 use zkinfer_model::eval::structural_map;
+use zkinfer_model::kernels::indexed::{self, IndexKind, Src};
 use zkinfer_model::kernels::{reduce, shape as sk};
 use zkinfer_model::QuantOp;
 
@@ -85,6 +86,9 @@ pub fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
             ctx.add(x, w, claim.value - ef(*value) * fill);
         }
         QuantOp::Concat { axis } => concat(ctx, ni, *axis, claim)?,
+        QuantOp::IndexedMove { kind, index_frac } => {
+            indexed_move(ctx, ni, *kind, *index_frac, claim).map_err(|why| bad(&why))?
+        }
         op => {
             let rq = requant(op).ok_or_else(|| bad("no proof protocol"))?;
             let (w, v) = requantize(ctx, ni, rq, claim)?;
@@ -235,6 +239,58 @@ pub fn ctx_vals<'a>(wit: Option<&'a crate::walk::Witness<'a>>, id: usize) -> &'a
 
 /// Concat: the output's weights split into one block per input; the prover sends all but the
 /// last part's value, the last is what remains.
+/// Indexed movement with public indices: both sides read the index tensor from the public
+/// inputs and move the weights through the map, like [`QuantOp::Move`]; a scatter splits the
+/// claim between data and updates with one prover message (the data part's value).
+fn indexed_move<S: Side>(
+    ctx: &mut Ctx<'_, S>,
+    ni: usize,
+    kind: IndexKind,
+    index_frac: i32,
+    claim: Weighted,
+) -> Result<(), String> {
+    let g = ctx.g;
+    let n = &g.nodes[ni];
+    let (x, it) = match n.inputs[..] {
+        [x, it, ..] => (x.0, it.0),
+        _ => return Err("missing inputs".into()),
+    };
+    let pos = g
+        .inputs
+        .iter()
+        .position(|t| t.0 == it)
+        .ok_or("the indices are not a public model input")?;
+    let q = ctx.inputs.get(pos).ok_or("missing public input")?;
+    let idx = indexed::dequant_indices(q, index_frac)?;
+    let upd = n.inputs.get(2).map(|t| t.0);
+    let sx = ctx.shape(x);
+    let supd = upd.map(|u| ctx.shape(u));
+    let map = indexed::indexed_map(kind, sx, ctx.shape(it), &idx, supd, ctx.shape(n.output.0))?;
+    let mut wd = vec![EF::ZERO; sx.iter().product()];
+    let mut wu = vec![EF::ZERO; supd.map_or(0, |s| s.iter().product())];
+    for (s, &w) in map.iter().zip(&claim.w) {
+        match *s {
+            Src::Data(j) => wd[j] += w,
+            Src::Update(j) => wu[j] += w,
+        }
+    }
+    let Some(u) = upd else {
+        ctx.add(x, wd, claim.value);
+        return Ok(());
+    };
+    let wit = ctx.wit;
+    let vd = ctx
+        .side
+        .msg("model.scatter_data", 1, || vec![dot(&wd, ctx_vals(wit, x))])
+        .map_err(|e| e.to_string())?
+        .first()
+        .copied()
+        .ok_or("missing scatter message")?;
+    ctx.add(x, wd, vd);
+    ctx.add(u, wu, claim.value - vd);
+    Ok(())
+}
+
 fn concat<S: Side>(
     ctx: &mut Ctx<'_, S>,
     ni: usize,

@@ -1,0 +1,106 @@
+//! Float semantics of the newer unary functions and the lowerings built on them: Pow with a
+//! constant base, Concat aligning a constant part, models without inputs.
+
+use zkinfer_model::quant::{self, QuantConfig, QuantOp};
+use zkinfer_model::{BinaryKind, FloatGraph, FloatOp, FloatTensorKind, InputFile, UnaryFn};
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * (1.0 + b.abs())
+}
+
+#[test]
+fn inverse_trig_and_hyperbolic_values() {
+    use std::f64::consts::{FRAC_PI_3, FRAC_PI_4, FRAC_PI_6};
+    let cases = [
+        (UnaryFn::Acos, 0.5, FRAC_PI_3),
+        (UnaryFn::Asin, 0.5, FRAC_PI_6),
+        (UnaryFn::Atan, 1.0, FRAC_PI_4),
+        (UnaryFn::Sinh, 1.0, (1f64.exp() - (-1f64).exp()) / 2.0),
+        (UnaryFn::Cosh, 1.0, (1f64.exp() + (-1f64).exp()) / 2.0),
+        (UnaryFn::Asinh, 0.0, 0.0),
+        (UnaryFn::Acosh, 1.0, 0.0),
+        (UnaryFn::Atanh, 0.5, 0.5 * 3f64.ln()),
+        (UnaryFn::PowBase(10.0), 2.0, 100.0),
+        (UnaryFn::PowBase(2.0), -1.0, 0.5),
+    ];
+    for (f, x, y) in cases {
+        assert!(close(f.eval(x), y), "{f:?}({x}) = {} ≠ {y}", f.eval(x));
+    }
+    // Outside its domain acos is NaN (a table maps NaN to 0).
+    assert!(UnaryFn::Acos.eval(1.5).is_nan());
+}
+
+fn one_input(shape: Vec<usize>) -> (FloatGraph, zkinfer_model::TensorId) {
+    let mut g = FloatGraph::default();
+    let x = g.add_tensor("x", shape, FloatTensorKind::Input);
+    g.inputs.push(x);
+    (g, x)
+}
+
+#[test]
+fn pow_with_constant_base_is_one_table() {
+    let (mut g, x) = one_input(vec![1, 4]);
+    let b = g.add_tensor("base", vec![], FloatTensorKind::Const(vec![10.0]));
+    let y = g.add_node(
+        "pow",
+        FloatOp::Binary(BinaryKind::Pow),
+        vec![b, x],
+        vec![1, 4],
+    );
+    g.outputs.push(y);
+    let s = vec![vec![0.1f32, 0.5, 0.9, 0.0]];
+    let q = quant::quantize(&g, std::slice::from_ref(&s), &QuantConfig::default()).expect("q");
+    assert!(matches!(q.nodes.as_slice(), [n] if matches!(n.op, QuantOp::Lookup { .. })));
+    let rep = quant::fidelity(&g, &q, &[s]).expect("fidelity");
+    assert!(rep.max_rel_err < 1e-3, "{rep}");
+    // A non-constant base and exponent is refused with a message saying so.
+    let (mut g, x) = one_input(vec![2]);
+    let y = g.add_node("pow", FloatOp::Binary(BinaryKind::Pow), vec![x, x], vec![2]);
+    g.outputs.push(y);
+    let e = quant::quantize(&g, &[vec![vec![1.0, 2.0]]], &QuantConfig::default())
+        .expect_err("non-constant base and exponent");
+    assert!(e.to_string().contains("non-constant base"), "{e}");
+}
+
+#[test]
+fn concat_fraction_holds_constant_parts() {
+    // A small activation (fine fraction) next to a constant 1.0: the shared fraction must be
+    // the constant's, or aligning the constant up would saturate.
+    let (mut g, x) = one_input(vec![2]);
+    let h = g.add_node(
+        "half",
+        FloatOp::Unary(UnaryFn::Scale(0.25)),
+        vec![x],
+        vec![2],
+    );
+    let c = g.add_tensor("one", vec![2], FloatTensorKind::Const(vec![1.0, 1.0]));
+    let y = g.add_node("cat", FloatOp::Concat { axis: 0 }, vec![c, h], vec![4]);
+    g.outputs.push(y);
+    let s = vec![vec![0.9f32, -0.7]];
+    let q = quant::quantize(&g, std::slice::from_ref(&s), &QuantConfig::default()).expect("q");
+    let (lo, hi) = q.config.act_range();
+    let tr = quant::run(&q, &s).expect("run");
+    for (t, v) in q.tensors.iter().zip(&tr.values) {
+        if matches!(t.kind, quant::QTensorKind::Activation) {
+            assert!(
+                v.iter().all(|&v| v > lo && v < hi),
+                "`{}` saturates: {v:?}",
+                t.name
+            );
+        }
+    }
+    let rep = quant::fidelity(&g, &q, &[s]).expect("fidelity");
+    assert!(rep.max_abs_err < 1e-3, "{rep}");
+}
+
+#[test]
+fn models_without_inputs_take_one_empty_sample() {
+    let f = InputFile::parse("{\"input_data\": [[]]}").expect("valid");
+    assert_eq!(
+        f.samples(&[]).expect("empty sample"),
+        vec![Vec::<Vec<f32>>::new()]
+    );
+    let f = InputFile::parse("{\"input_data\": [[1.0]]}").expect("valid");
+    let e = f.samples(&[]).expect_err("values for no input").to_string();
+    assert!(e.contains("no inputs"), "{e}");
+}
