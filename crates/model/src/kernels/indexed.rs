@@ -243,8 +243,10 @@ pub fn dequant_indices(q: &[i64], frac: i32) -> Result<Vec<i64>, String> {
                     .then_some(v / d)
                     .ok_or_else(|| format!("index value {v}/2^{frac} is not an integer"))
             } else {
-                v.checked_mul(1i64 << (-frac).min(62))
-                    .ok_or_else(|| format!("index value {v}·2^{} overflows", -frac))
+                // unsigned_abs: a hostile key's i32::MIN must not overflow the negation.
+                let k = frac.unsigned_abs().min(62);
+                v.checked_mul(1i64 << k)
+                    .ok_or_else(|| format!("index value {v}·2^{k} overflows"))
             }
         })
         .collect()
@@ -351,6 +353,9 @@ mod tests {
 
     #[test]
     fn bad_indices_are_errors() {
+        assert!(dequant_indices(&[3], i32::MIN).is_err());
+        assert_eq!(dequant_indices(&[8, -4], 2), Ok(vec![2, -1]));
+        assert!(dequant_indices(&[5], 2).is_err());
         assert!(indexed_map(
             IndexKind::Gather { axis: 0 },
             &[3, 2],
