@@ -9,6 +9,10 @@
 //!            └── eval (float reference) ──────────────── fidelity report ◀──┘
 //! ```
 //!
+//! Loaders hand their graph to [`simplify::simplify`] first: constant subgraphs are folded
+//! and `Einsum + bias` / `Einsum · α` (how exporters write Gemm) become one biased Einsum, so
+//! a Gemm is one requantized relation rather than three.
+//!
 //! ## Quantization math
 //! * **Activations** are fixed point with a per-tensor power-of-two scale: a real `x` is
 //!   `x ≈ q·2^−f`, `q ∈ [−2^(A−1), 2^(A−1))` (default A = 16). `f` is the largest integer with
@@ -50,6 +54,7 @@ pub mod input;
 pub mod kernels;
 pub mod ops;
 pub mod quant;
+pub mod simplify;
 
 pub use error::{ModelError, Result};
 pub use eval::{eval, eval_all};

@@ -265,6 +265,5 @@ pub(crate) fn load(
         let t = ctx.outlet(o)?;
         ctx.g.outputs.push(t);
     }
-    ctx.g.validate()?;
-    Ok(ctx.g)
+    Ok(zkinfer_model::simplify::simplified(ctx.g)?)
 }

@@ -16,10 +16,8 @@ pub const LIMB_BITS: u32 = 16;
 /// A lookup table of the proof.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TableSpec {
-    /// `[0, 2^bits)`.
+    /// `[0, 2^bits)` (signed ranges use it through [`LookupPlan::shift`]).
     Range(u32),
-    /// `[−2^(bits−1), 2^(bits−1))`.
-    Signed(u32),
     /// Graph table `i`: (input, output) rows, padded to a power of two with row 0.
     Graph(usize),
 }
@@ -60,6 +58,10 @@ pub struct LookupPlan {
     pub rows: usize,
     /// The node whose relation it checks.
     pub node: usize,
+    /// Added to every entry of every column before the lookup: a signed range
+    /// `[−2^(b−1), 2^(b−1))` is the range table `[0, 2^b)` shifted by `2^(b−1)`, so both share
+    /// one table (the column's evaluation shifts by the same constant, as `Σ eq = 1`).
+    pub shift: i64,
 }
 
 /// What a committed witness polynomial holds.
@@ -193,10 +195,16 @@ fn push_limbs(
             cols: vec![Col::Poly(p)],
             rows,
             node,
+            shift: 0,
         });
         left -= bits;
         j += 1;
     }
+}
+
+/// The shift mapping `[−2^(bits−1), 2^(bits−1))` onto the range table `[0, 2^bits)`.
+pub fn signed_shift(bits: u32) -> i64 {
+    1i64 << bits.saturating_sub(1)
 }
 
 /// How many inputs an op takes (min, max).
@@ -337,6 +345,7 @@ impl Plan {
                             cols: vec![Col::Tensor { id: c.0, fill: 0 }],
                             rows: rows.max(1),
                             node: ni,
+                            shift: 0,
                         });
                     }
                     let rq = requant_of(&n.op).ok_or_else(|| unsupported("no requant"))?;
@@ -351,7 +360,7 @@ impl Plan {
                         }
                     }
                     let nv = compact_vars(numel);
-                    let t = table_of(TableSpec::Signed(act_bits), &mut tables);
+                    let t = table_of(TableSpec::Range(act_bits), &mut tables);
                     lookups.push(LookupPlan {
                         table: t,
                         cols: vec![Col::Tensor {
@@ -360,6 +369,7 @@ impl Plan {
                         }],
                         rows: numel,
                         node: ni,
+                        shift: signed_shift(act_bits),
                     });
                     push_limbs(
                         ni,
@@ -398,6 +408,7 @@ impl Plan {
                         ],
                         rows: numel,
                         node: ni,
+                        shift: 0,
                     });
                 }
                 QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } => {
@@ -419,6 +430,7 @@ impl Plan {
                         cols: vec![Col::Diff { node: ni }],
                         rows: crate::ops::max::pairs(&grs).len(),
                         node: ni,
+                        shift: 0,
                     });
                 }
                 QuantOp::Compare {
@@ -438,6 +450,7 @@ impl Plan {
                         cols: vec![Col::Poly(p)],
                         rows: numel,
                         node: ni,
+                        shift: 0,
                     });
                     match fm {
                         crate::ops::compare::Form::Order { .. } => {
@@ -489,13 +502,15 @@ impl Plan {
                         cols: vec![Col::SmArg { node: ni }, Col::Poly(pe)],
                         rows: numel,
                         node: ni,
+                        shift: 0,
                     });
-                    let t = table_of(TableSpec::Signed(act_bits), &mut tables);
+                    let t = table_of(TableSpec::Range(act_bits), &mut tables);
                     lookups.push(LookupPlan {
                         table: t,
                         cols: vec![Col::Poly(py)],
                         rows: numel,
                         node: ni,
+                        shift: signed_shift(act_bits),
                     });
                     let t = table_of(TableSpec::Range(1), &mut tables);
                     lookups.push(LookupPlan {
@@ -503,6 +518,7 @@ impl Plan {
                         cols: vec![Col::Poly(pb)],
                         rows: rs.len(),
                         node: ni,
+                        shift: 0,
                     });
                     for part in 0..2 {
                         push_limbs(
@@ -527,7 +543,7 @@ impl Plan {
         }
         for t in 0..tables.len() {
             let nv = match tables[t] {
-                TableSpec::Range(b) | TableSpec::Signed(b) => b as usize,
+                TableSpec::Range(b) => b as usize,
                 TableSpec::Graph(i) => log2_ceil(g.tables[i].len()),
             };
             polys.push((PolyRole::Mult { table: t }, nv));

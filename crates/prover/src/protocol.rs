@@ -2,9 +2,7 @@
 //! one batched lookup argument, the walk ([`crate::walk`]) and two batched PCS openings.
 
 use serde::{Deserialize, Serialize};
-use zkinfer_lookup::{
-    LookupProver, LookupShape, LookupSpec, PublicTable, RangeTable, SignedRangeTable, Table,
-};
+use zkinfer_lookup::{LookupProver, LookupShape, LookupSpec, PublicTable, RangeTable, Table};
 use zkinfer_model::kernels::{self, linear, pool, reduce};
 use zkinfer_model::quant::run::run_quantized;
 use zkinfer_model::{QuantOp, QuantizedGraph, Trace};
@@ -121,7 +119,6 @@ fn tables(g: &QuantizedGraph, plan: &Plan) -> Vec<Box<dyn Table<F, EF>>> {
         .map(|s| -> Box<dyn Table<F, EF>> {
             match *s {
                 TableSpec::Range(b) => Box::new(RangeTable { bits: b as usize }),
-                TableSpec::Signed(b) => Box::new(SignedRangeTable { bits: b as usize }),
                 TableSpec::Graph(i) => {
                     let t = &g.tables[i];
                     let (ins, outs): (Vec<i64>, Vec<i64>) = t.rows().unzip();
@@ -431,7 +428,7 @@ pub fn prove_trace_timed(pk: &ProvingKey, tr: &Trace) -> Result<(ModelProof, Pro
     let mut wit = build_witness(g, plan, tr)?;
     let tabs = tables(g, plan);
     // Lookup columns, then multiplicities (committed with the rest before α, β).
-    let cols: Vec<Vec<Vec<F>>> = plan
+    let mut cols: Vec<Vec<Vec<F>>> = plan
         .lookups
         .iter()
         .map(|l| {
@@ -468,6 +465,12 @@ pub fn prove_trace_timed(pk: &ProvingKey, tr: &Trace) -> Result<(ModelProof, Pro
                 .collect()
         })
         .collect();
+    for (l, c) in plan.lookups.iter().zip(&mut cols) {
+        if l.shift != 0 {
+            let s: F = zkinfer_field::from_signed(l.shift);
+            c.iter_mut().flatten().for_each(|v| *v += s);
+        }
+    }
     let mut lp = LookupProver::new(tabs.iter().map(|t| t.as_ref()).collect());
     for (l, c) in plan.lookups.iter().zip(&cols) {
         lp.add_lookup(l.table, c.iter().map(Vec::as_slice).collect())

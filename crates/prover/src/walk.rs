@@ -186,6 +186,8 @@ impl<'a, S: Side> Ctx<'a, S> {
             self.side
                 .check(pc.values.len() == l.cols.len(), "lookup column count")?;
             for (c, &v) in l.cols.iter().zip(&pc.values) {
+                // The looked-up column is `col + shift` and `Σ_x eq(r, x) = 1`.
+                let v = v - ef(l.shift);
                 match *c {
                     Col::Tensor { id, fill } => {
                         let v = v - ef(fill) * eq_tail(&pc.point, l.rows);

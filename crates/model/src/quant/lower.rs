@@ -165,10 +165,22 @@ impl<'a> Lowering<'a> {
             return *t;
         }
         let (lo, hi) = self.cfg.act_range();
-        self.q.tables.push(LookupTable::build(
-            func, in_frac, out_frac, in_min, len, lo, hi,
-        ));
-        let id = TableId(self.q.tables.len() - 1);
+        let t = LookupTable::build(func, in_frac, out_frac, in_min, len, lo, hi);
+        // Equal rows are one table whatever produced them (relu, abs, clip… at any input
+        // scale sample to the same integers): each distinct table costs the proof a
+        // multiplicity column and a fraction tree over all its rows.
+        let id = match self
+            .q
+            .tables
+            .iter()
+            .position(|u| u.in_min == t.in_min && u.outputs == t.outputs)
+        {
+            Some(i) => TableId(i),
+            None => {
+                self.q.tables.push(t);
+                TableId(self.q.tables.len() - 1)
+            }
+        };
         self.table_cache.insert(key, id);
         id
     }

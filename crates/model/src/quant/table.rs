@@ -10,6 +10,8 @@ pub struct TableId(pub usize);
 
 /// Rows `(in_min + i, outputs[i])` for `i < outputs.len()`:
 /// `outputs[i] = clamp(round(f((in_min + i)·2^−in_frac) · 2^out_frac), lo, hi)`.
+/// Only the rows are the relation: the quantizer shares one table among all lookups with
+/// equal rows, and `func`/`in_frac`/`out_frac` then describe the first of them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LookupTable {
     /// Function sampled.
