@@ -136,8 +136,56 @@ pub struct PublicTable<F> {
     columns: Vec<Vec<F>>,
     /// Row index, built on first use: only the prover looks rows up, so the verifier never
     /// pays for it.
-    index: std::sync::OnceLock<HashMap<Vec<u64>, usize>>,
+    index: std::sync::OnceLock<RowIndex>,
     public: bool,
+}
+
+/// How [`PublicTable::index_of`] finds a row (the first row with that content).
+#[derive(Clone, Debug)]
+enum RowIndex {
+    /// Column 0 counts up by one over rows `0..len` and every later row repeats one of them
+    /// (a function table over a contiguous domain, tail-padded with a row): the row is at
+    /// `row[0] − first`. Built in one pass, no allocation per row.
+    Contiguous { first: u64, len: usize },
+    /// Anything else.
+    Hashed(HashMap<Vec<u64>, usize>),
+}
+
+impl<F: PrimeField64> PublicTable<F> {
+    fn row_equals(&self, i: usize, row: &[F]) -> bool {
+        self.columns.iter().zip(row).all(|(c, v)| c[i] == *v)
+    }
+
+    fn build_index(&self) -> RowIndex {
+        let c0 = &self.columns[0];
+        let first = c0[0];
+        let len = c0
+            .iter()
+            .enumerate()
+            .take_while(|&(i, v)| *v == first + F::from_usize(i))
+            .count();
+        let contiguous = (len..c0.len()).all(|i| {
+            let d = (c0[i] - first).as_canonical_u64();
+            d < len as u64 && self.columns.iter().all(|c| c[i] == c[d as usize])
+        });
+        if contiguous {
+            return RowIndex::Contiguous {
+                first: first.as_canonical_u64(),
+                len,
+            };
+        }
+        let mut index = HashMap::with_capacity(c0.len());
+        for i in (0..c0.len()).rev() {
+            index.insert(
+                self.columns
+                    .iter()
+                    .map(|c| c[i].as_canonical_u64())
+                    .collect(),
+                i,
+            );
+        }
+        RowIndex::Hashed(index)
+    }
 }
 
 impl<F: PrimeField64> PublicTable<F> {
@@ -184,22 +232,20 @@ impl<F: PrimeField64, EF: ExtensionField<F>> Table<F, EF> for PublicTable<F> {
         self.columns.clone()
     }
     fn index_of(&self, row: &[F]) -> Option<usize> {
-        let index = self.index.get_or_init(|| {
-            let rows = self.columns[0].len();
-            let mut index = HashMap::with_capacity(rows);
-            for i in (0..rows).rev() {
-                index.insert(
-                    self.columns
-                        .iter()
-                        .map(|c| c[i].as_canonical_u64())
-                        .collect(),
-                    i,
-                );
+        if row.len() != self.columns.len() {
+            return None;
+        }
+        match self.index.get_or_init(|| self.build_index()) {
+            RowIndex::Contiguous { first, len } => {
+                let d = (row[0] - F::from_u64(*first)).as_canonical_u64();
+                let i = usize::try_from(d).ok().filter(|&i| i < *len)?;
+                self.row_equals(i, row).then_some(i)
             }
-            index
-        });
-        let key: Vec<u64> = row.iter().map(|v| v.as_canonical_u64()).collect();
-        index.get(&key).copied()
+            RowIndex::Hashed(index) => {
+                let key: Vec<u64> = row.iter().map(|v| v.as_canonical_u64()).collect();
+                index.get(&key).copied()
+            }
+        }
     }
     fn evaluate_mle(&self, point: &[EF]) -> Option<Vec<EF>> {
         let rows = u32::try_from(point.len())

@@ -104,3 +104,31 @@ fn models_without_inputs_take_one_empty_sample() {
     let e = f.samples(&[]).expect_err("values for no input").to_string();
     assert!(e.contains("no inputs"), "{e}");
 }
+
+/// A dead output channel (weights ~1e-40) next to a real bias: the bias in accumulator units
+/// would be ~2^140 at the weights' own scale; the channel's scale is floored so it fits, and
+/// the output stays faithful (fr_age's last Gemm).
+#[test]
+fn bias_of_a_dead_channel_fits_the_accumulator() {
+    let (mut g, x) = one_input(vec![1, 3]);
+    let w = g.add_tensor(
+        "w",
+        vec![2, 3],
+        FloatTensorKind::Const(vec![0.5, -0.25, 1.0, 1e-40, -1e-40, 5e-41]),
+    );
+    let b = g.add_tensor("b", vec![2], FloatTensorKind::Const(vec![0.1, 0.75]));
+    let y = g.add_node(
+        "gemm",
+        FloatOp::Einsum {
+            expr: "mk,nk->mn".into(),
+        },
+        vec![x, w, b],
+        vec![1, 2],
+    );
+    g.outputs.push(y);
+    let s = vec![vec![0.3f32, -0.6, 0.9]];
+    let q = quant::quantize(&g, std::slice::from_ref(&s), &QuantConfig::default())
+        .expect("a dead channel's bias is quantizable");
+    let rep = quant::fidelity(&g, &q, &[s]).expect("fidelity");
+    assert!(rep.max_rel_err < 1e-3, "{rep}");
+}

@@ -380,3 +380,32 @@ proptest! {
 fn dedicated_layer_prover_matches_generic_parallel() {
     layer_matches_generic::<GoldilocksConfig>(14, 2, 3);
 }
+
+/// `index_of` finds the first row with the given content, through the contiguous-domain fast
+/// path (a function table, tail-padded with its first row) and the hashed fallback alike.
+#[test]
+fn public_table_row_index() {
+    type F = <GoldilocksConfig as FieldConfig>::F;
+    type EF = <GoldilocksConfig as FieldConfig>::EF;
+    let f = |v: i64| zkinfer_field::from_signed::<F>(v);
+    // Domain [−3, 3) then two padding rows repeating row 0.
+    let xs: Vec<F> = [-3, -2, -1, 0, 1, 2, -3, -3].map(f).to_vec();
+    let ys: Vec<F> = [0, 0, 0, 0, 1, 2, 0, 0].map(f).to_vec();
+    // Not contiguous: column 0 jumps.
+    let zs: Vec<F> = [5, 9, 1, 7].map(f).to_vec();
+    let ws: Vec<F> = [1, 1, 2, 2].map(f).to_vec();
+    let cont = PublicTable::new(vec![xs.clone(), ys.clone()]);
+    let hashed = PublicTable::new(vec![zs.clone(), ws.clone()]);
+    let idx = |t: &PublicTable<F>, r: [i64; 2]| Table::<F, EF>::index_of(t, &[f(r[0]), f(r[1])]);
+    for (i, (&x, &y)) in xs.iter().zip(&ys).enumerate().take(6) {
+        assert_eq!(Table::<F, EF>::index_of(&cont, &[x, y]), Some(i));
+    }
+    assert_eq!(idx(&cont, [-3, 1]), None, "right input, wrong output");
+    assert_eq!(idx(&cont, [3, 0]), None, "past the domain");
+    assert_eq!(idx(&cont, [-4, 0]), None, "before the domain");
+    assert_eq!(Table::<F, EF>::index_of(&cont, &[f(0)]), None, "short row");
+    for (i, (&z, &w)) in zs.iter().zip(&ws).enumerate() {
+        assert_eq!(Table::<F, EF>::index_of(&hashed, &[z, w]), Some(i));
+    }
+    assert_eq!(idx(&hashed, [5, 2]), None);
+}

@@ -14,12 +14,14 @@ use crate::graph::{numel, FloatNode, TensorId};
 use crate::kernels::{linear::EinsumExpr, pool, strides};
 use crate::ops::FloatOp;
 
-/// Per-channel symmetric quantization of `w` along `axis` (None: per tensor).
+/// Per-channel symmetric quantization of `w` along `axis` (None: per tensor); a channel's
+/// scale is at least `min_scale[c]` when given.
 fn quantize_weights(
     w: &[f32],
     shape: &[usize],
     axis: Option<usize>,
     bits: u32,
+    min_scale: &[f64],
 ) -> (Vec<i64>, Vec<f64>) {
     let nc = axis.map_or(1, |a| shape[a]);
     let chan = |i: usize| axis.map_or(0, |a| (i / strides(shape)[a]) % shape[a]);
@@ -30,7 +32,11 @@ fn quantize_weights(
     let qmax = pow2(bits as i32 - 1) - 1.0;
     let scales: Vec<f64> = max
         .iter()
-        .map(|&m| if m > 0.0 { m / qmax } else { 1.0 })
+        .enumerate()
+        .map(|(c, &m)| {
+            let s = if m > 0.0 { m / qmax } else { 1.0 };
+            s.max(min_scale.get(c).copied().unwrap_or(0.0))
+        })
         .collect();
     let q = w
         .iter()
@@ -38,6 +44,43 @@ fn quantize_weights(
         .map(|(i, &v)| (f64::from(v) / scales[chan(i)]).round() as i64)
         .collect();
     (q, scales)
+}
+
+/// Per-channel scale floors that keep a bias within `2^(A + N + 4)` accumulator units
+/// (`|b_q| = |b|·2^fx / s_c`). Only a channel whose weights are negligible next to its bias
+/// (fr_age: a dead channel with weights ~1e-40) is affected: its weights get a coarser grid,
+/// an error of at most `K·|b|·2^−(N+5)` on an output dominated by `b`; without the floor
+/// `b_q` would not fit the field.
+fn bias_scale_floor(
+    l: &Lowering,
+    bias: Option<TensorId>,
+    out_shape: &[usize],
+    ch_axis: Option<usize>,
+    fx: i32,
+) -> Result<Vec<f64>> {
+    let Some(bid) = bias else {
+        return Ok(Vec::new());
+    };
+    let bt = l.fg.tensor(bid)?;
+    let Some(data) = l.fg.const_data(bid) else {
+        return Ok(Vec::new());
+    };
+    let full = crate::kernels::binary(
+        &vec![0f32; numel(out_shape)],
+        out_shape,
+        data,
+        &bt.shape,
+        out_shape,
+        |_, b| b,
+    );
+    let nc = ch_axis.map_or(1, |a| out_shape[a]);
+    let mut max = vec![0.0f64; nc];
+    for (i, &b) in full.iter().enumerate() {
+        let c = ch_axis.map_or(0, |a| (i / strides(out_shape)[a]) % out_shape[a]);
+        max[c] = max[c].max(f64::from(b).abs());
+    }
+    let limit = pow2((l.cfg.act_bits + l.cfg.weight_bits + 4) as i32);
+    Ok(max.iter().map(|m| m * pow2(fx) / limit).collect())
 }
 
 /// Quantizes a float bias broadcast to the output shape, in accumulator units.
@@ -129,7 +172,8 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                 _ => (None, None),
             };
             let data = l.fg.const_data(wid).unwrap_or(&[]).to_vec();
-            let (wq, scales) = quantize_weights(&data, &wt.shape, waxis, wb);
+            let floor = bias_scale_floor(l, node.inputs.get(2).copied(), &out_shape, oaxis, fx)?;
+            let (wq, scales) = quantize_weights(&data, &wt.shape, waxis, wb, &floor);
             let qw = l.add_const(&wt.name, wt.shape.clone(), wq, 0, Some(wid));
             let ratios: Vec<f64> = scales.iter().map(|s| s * pow2(fy - fx)).collect();
             let index = oaxis.map_or(RequantIndex::Tensor, RequantIndex::Axis);
@@ -159,9 +203,19 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                     .ok_or_else(|| Lowering::unquantizable(node, "conv weights must be constant"))?
                     .to_vec();
             let wt = l.fg.tensor(wid)?.clone();
-            let (wq, scales) = quantize_weights(&data, &wt.shape, Some(0), wb);
-            let qw = l.add_const(&wt.name, wt.shape.clone(), wq, 0, Some(wid));
             let oaxis = out_shape.len() - spec.window.kernel.len() - 1;
+            // A conv bias is one value per output channel (see `bias_scale_floor`).
+            let limit = pow2((l.cfg.act_bits + l.cfg.weight_bits + 4) as i32);
+            let floor: Vec<f64> = node
+                .inputs
+                .get(2)
+                .and_then(|&b| l.fg.const_data(b))
+                .unwrap_or(&[])
+                .iter()
+                .map(|b| f64::from(*b).abs() * pow2(fx) / limit)
+                .collect();
+            let (wq, scales) = quantize_weights(&data, &wt.shape, Some(0), wb, &floor);
+            let qw = l.add_const(&wt.name, wt.shape.clone(), wq, 0, Some(wid));
             let ratios: Vec<f64> = scales.iter().map(|s| s * pow2(fy - fx)).collect();
             let requant = Requant::from_ratios(&ratios, RequantIndex::Axis(oaxis), lo, hi);
             let mut inputs = vec![qx, qw];
