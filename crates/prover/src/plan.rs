@@ -62,6 +62,9 @@ pub struct LookupPlan {
     /// `[−2^(b−1), 2^(b−1))` is the range table `[0, 2^b)` shifted by `2^(b−1)`, so both share
     /// one table (the column's evaluation shifts by the same constant, as `Σ eq = 1`).
     pub shift: i64,
+    /// Every entry is multiplied by this (before the shift): the looked-up column is
+    /// `scale·col + shift`, and a claim `v` on it is the claim `(v − shift)/scale` on `col`.
+    pub scale: i64,
 }
 
 /// What a committed witness polynomial holds.
@@ -164,8 +167,18 @@ pub fn requant(op: &QuantOp) -> Option<&zkinfer_model::quant::Requant> {
     requant_of(op)
 }
 
+/// Limbs narrower than this keep their own range table; wider ones are checked in the 16-bit
+/// table twice (below).
+const OWN_TABLE_MAX_BITS: u32 = 8;
+
 /// Appends committed limbs of a `total`-bit non-negative value (16-bit limbs, the top one
 /// narrower), each range-checked: limb `j` gets role `Limb { node, j: first + j }`.
+///
+/// A `b`-bit top limb with `8 < b < 16` is looked up in the 16-bit table as `limb` and as
+/// `limb·2^(16−b)`: the first makes it an integer below 2^16, so the product is below
+/// 2^32 < p (no wrap-around) and lies below 2^16 exactly when `limb < 2^b`. This replaces a
+/// `2^b`-row table — its multiplicity column and fraction tree — by one more column over the
+/// limb's rows (lenet_5 drops four tables, halving its committed witness).
 #[allow(clippy::too_many_arguments)]
 fn push_limbs(
     node: usize,
@@ -185,18 +198,27 @@ fn push_limbs(
         let p = polys.len();
         polys.push((PolyRole::Limb { node, j }, nv));
         limbs.push((p, bits));
-        let spec = TableSpec::Range(bits);
+        let shared = bits > OWN_TABLE_MAX_BITS;
+        let spec = TableSpec::Range(if shared { LIMB_BITS } else { bits });
         let table = tables.iter().position(|t| *t == spec).unwrap_or_else(|| {
             tables.push(spec);
             tables.len() - 1
         });
-        lookups.push(LookupPlan {
-            table,
-            cols: vec![Col::Poly(p)],
-            rows,
-            node,
-            shift: 0,
-        });
+        let scales: &[i64] = if shared && bits < LIMB_BITS {
+            &[1, 1 << (LIMB_BITS - bits)]
+        } else {
+            &[1]
+        };
+        for &scale in scales {
+            lookups.push(LookupPlan {
+                table,
+                cols: vec![Col::Poly(p)],
+                rows,
+                node,
+                shift: 0,
+                scale,
+            });
+        }
         left -= bits;
         j += 1;
     }
@@ -346,6 +368,7 @@ impl Plan {
                             rows: rows.max(1),
                             node: ni,
                             shift: 0,
+                            scale: 1,
                         });
                     }
                     let rq = requant_of(&n.op).ok_or_else(|| unsupported("no requant"))?;
@@ -370,6 +393,7 @@ impl Plan {
                         rows: numel,
                         node: ni,
                         shift: signed_shift(act_bits),
+                        scale: 1,
                     });
                     push_limbs(
                         ni,
@@ -409,6 +433,7 @@ impl Plan {
                         rows: numel,
                         node: ni,
                         shift: 0,
+                        scale: 1,
                     });
                 }
                 QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } => {
@@ -431,6 +456,7 @@ impl Plan {
                         rows: crate::ops::max::pairs(&grs).len(),
                         node: ni,
                         shift: 0,
+                        scale: 1,
                     });
                 }
                 QuantOp::Compare {
@@ -451,6 +477,7 @@ impl Plan {
                         rows: numel,
                         node: ni,
                         shift: 0,
+                        scale: 1,
                     });
                     match fm {
                         crate::ops::compare::Form::Order { .. } => {
@@ -503,6 +530,7 @@ impl Plan {
                         rows: numel,
                         node: ni,
                         shift: 0,
+                        scale: 1,
                     });
                     let t = table_of(TableSpec::Range(act_bits), &mut tables);
                     lookups.push(LookupPlan {
@@ -511,6 +539,7 @@ impl Plan {
                         rows: numel,
                         node: ni,
                         shift: signed_shift(act_bits),
+                        scale: 1,
                     });
                     let t = table_of(TableSpec::Range(1), &mut tables);
                     lookups.push(LookupPlan {
@@ -519,6 +548,7 @@ impl Plan {
                         rows: rs.len(),
                         node: ni,
                         shift: 0,
+                        scale: 1,
                     });
                     for part in 0..2 {
                         push_limbs(

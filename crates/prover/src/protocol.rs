@@ -466,9 +466,12 @@ pub fn prove_trace_timed(pk: &ProvingKey, tr: &Trace) -> Result<(ModelProof, Pro
         })
         .collect();
     for (l, c) in plan.lookups.iter().zip(&mut cols) {
-        if l.shift != 0 {
-            let s: F = zkinfer_field::from_signed(l.shift);
-            c.iter_mut().flatten().for_each(|v| *v += s);
+        if l.shift != 0 || l.scale != 1 {
+            let (a, b): (F, F) = (
+                zkinfer_field::from_signed(l.scale),
+                zkinfer_field::from_signed(l.shift),
+            );
+            c.iter_mut().flatten().for_each(|v| *v = *v * a + b);
         }
     }
     let mut lp = LookupProver::new(tabs.iter().map(|t| t.as_ref()).collect());

@@ -19,7 +19,7 @@ use crate::layout::{dot, eq_prefix, eq_tail, Padded};
 use crate::plan::{const_dims, Col, Plan};
 use crate::side::Side;
 use crate::{EF, F};
-use zkinfer_field::p3_field::PrimeCharacteristicRing;
+use zkinfer_field::p3_field::{Field, PrimeCharacteristicRing};
 use zkinfer_transcript::Duplex;
 
 /// A weighted claim `Σ_i w[i]·T[i] = value` over compact entries.
@@ -185,9 +185,12 @@ impl<'a, S: Side> Ctx<'a, S> {
         for (l, pc) in plan.lookups.iter().zip(&lc.witness) {
             self.side
                 .check(pc.values.len() == l.cols.len(), "lookup column count")?;
+            // The looked-up column is `scale·col + shift` and `Σ_x eq(r, x) = 1`.
+            let inv_scale = ef(l.scale)
+                .try_inverse()
+                .ok_or_else(|| Error::rejected("lookup claims", "zero column scale in the plan"))?;
             for (c, &v) in l.cols.iter().zip(&pc.values) {
-                // The looked-up column is `col + shift` and `Σ_x eq(r, x) = 1`.
-                let v = v - ef(l.shift);
+                let v = (v - ef(l.shift)) * inv_scale;
                 match *c {
                     Col::Tensor { id, fill } => {
                         let v = v - ef(fill) * eq_tail(&pc.point, l.rows);
