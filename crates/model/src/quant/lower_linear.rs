@@ -58,29 +58,40 @@ fn bias_scale_floor(
     ch_axis: Option<usize>,
     fx: i32,
 ) -> Result<Vec<f64>> {
-    let Some(bid) = bias else {
+    let Some(full) = bias
+        .map(|b| full_bias(l, b, out_shape))
+        .transpose()?
+        .flatten()
+    else {
         return Ok(Vec::new());
     };
-    let bt = l.fg.tensor(bid)?;
-    let Some(data) = l.fg.const_data(bid) else {
-        return Ok(Vec::new());
-    };
-    let full = crate::kernels::binary(
-        &vec![0f32; numel(out_shape)],
-        out_shape,
-        data,
-        &bt.shape,
-        out_shape,
-        |_, b| b,
-    );
-    let nc = ch_axis.map_or(1, |a| out_shape[a]);
-    let mut max = vec![0.0f64; nc];
+    let mut max = vec![0.0f64; ch_axis.map_or(1, |a| out_shape[a])];
     for (i, &b) in full.iter().enumerate() {
-        let c = ch_axis.map_or(0, |a| (i / strides(out_shape)[a]) % out_shape[a]);
+        let c = channel(i, out_shape, ch_axis);
         max[c] = max[c].max(f64::from(b).abs());
     }
     let limit = pow2((l.cfg.act_bits + l.cfg.weight_bits + 4) as i32);
     Ok(max.iter().map(|m| m * pow2(fx) / limit).collect())
+}
+
+/// A constant bias broadcast to the output shape (None if it is not a constant).
+fn full_bias(l: &Lowering, bid: TensorId, out_shape: &[usize]) -> Result<Option<Vec<f32>>> {
+    let bt = l.fg.tensor(bid)?;
+    Ok(l.fg.const_data(bid).map(|data| {
+        crate::kernels::binary(
+            &vec![0f32; numel(out_shape)],
+            out_shape,
+            data,
+            &bt.shape,
+            out_shape,
+            |_, b| b,
+        )
+    }))
+}
+
+/// The output channel of flat output index `i` (0 without a channel axis).
+fn channel(i: usize, out_shape: &[usize], ch_axis: Option<usize>) -> usize {
+    ch_axis.map_or(0, |a| (i / strides(out_shape)[a]) % out_shape[a])
 }
 
 /// Quantizes a float bias broadcast to the output shape, in accumulator units.
@@ -92,25 +103,12 @@ fn quantize_bias(
     ch_axis: Option<usize>,
     unit: &[f64],
 ) -> Result<TensorId> {
-    let bt = l.fg.tensor(bid)?;
-    let data =
-        l.fg.const_data(bid)
-            .ok_or_else(|| Lowering::unquantizable(node, "bias must be constant"))?;
-    let full = crate::kernels::binary(
-        &vec![0f32; numel(out_shape)],
-        out_shape,
-        data,
-        &bt.shape,
-        out_shape,
-        |_, b| b,
-    );
+    let full = full_bias(l, bid, out_shape)?
+        .ok_or_else(|| Lowering::unquantizable(node, "bias must be constant"))?;
     let vals: Vec<i64> = full
         .iter()
         .enumerate()
-        .map(|(i, &b)| {
-            let c = ch_axis.map_or(0, |a| (i / strides(out_shape)[a]) % out_shape[a]);
-            (f64::from(b) / unit[c]).round() as i64
-        })
+        .map(|(i, &b)| (f64::from(b) / unit[channel(i, out_shape, ch_axis)]).round() as i64)
         .collect();
     Ok(l.add_const(
         &format!("{}.bias_q", node.name),
