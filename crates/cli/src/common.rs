@@ -265,7 +265,11 @@ pub fn print_outputs(outs: &[Vec<f32>], shapes: &[Vec<usize>]) {
 }
 
 /// Loads a proving key (`model.zkm`).
+///
+/// The weight re-commitment is left running in the background (proving waits for it at the
+/// weight opening and checks its root there), so it overlaps the integer run.
 pub fn load_pk(path: &Path) -> Result<ProvingKey> {
     let bytes = read_file(path, "model")?;
-    ProvingKey::from_bytes(&bytes).with_context(|| format!("cannot load model {}", path.display()))
+    ProvingKey::from_bytes_background(&bytes)
+        .with_context(|| format!("cannot load model {}", path.display()))
 }

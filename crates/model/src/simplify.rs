@@ -14,6 +14,12 @@
 //!   units, see the crate docs) instead of a second requantized Add.
 //! * **Scale fusion**: `Einsum(x, W) · c` with a scalar constant `c` (Gemm's α) becomes
 //!   `Einsum(x, c·W)` when `W` is used only there.
+//! * **Axis merging**: contracted axes that sit next to each other, in the same order, in
+//!   both operands of an einsum with a constant operand (`"abcd,ebcd->ae"`: the Flatten that
+//!   exporters leave between a conv stack and its Gemm, folded into the weight by the loader)
+//!   become one axis (`"ab,eb->ae"`; the activation gets a free Reshape, the weight its merged
+//!   shape). Each axis is padded to a power of two where it is committed or summed over, so
+//!   `16×5×5 → 16×8×8 = 1024` becomes `400 → 512`: lenet_5's largest weight halves.
 //! * **Pruning**: tensors nothing refers to any more are dropped (ids are renumbered; graph
 //!   inputs keep their order).
 
@@ -30,6 +36,7 @@ pub fn simplify(g: &mut FloatGraph) -> Result<()> {
     fold_constants(g)?;
     fuse_einsum_scale(g);
     fuse_einsum_bias(g);
+    merge_einsum_axes(g);
     prune(g);
     g.validate()
 }
@@ -175,6 +182,130 @@ fn fuse_einsum_bias(g: &mut FloatGraph) {
                 g.nodes.remove(a);
             }
         }
+        ni += 1;
+    }
+}
+
+/// The longest run (≥ 2 letters) of contracted letters that is contiguous, in the same order,
+/// in both operand specs `a` and `b` with equal sizes on both sides: `(start in a, start in b,
+/// length)`.
+fn contracted_run(
+    a: &[char],
+    b: &[char],
+    out: &[char],
+    sa: &[usize],
+    sb: &[usize],
+) -> Option<(usize, usize, usize)> {
+    let distinct = |s: &[char]| s.iter().enumerate().all(|(i, c)| !s[..i].contains(c));
+    if !distinct(a) || !distinct(b) || a.len() != sa.len() || b.len() != sb.len() {
+        return None;
+    }
+    let mut best: Option<(usize, usize, usize)> = None;
+    for i in 0..a.len() {
+        let Some(j) = b.iter().position(|&c| c == a[i]) else {
+            continue;
+        };
+        let mut n = 0;
+        while i + n < a.len()
+            && j + n < b.len()
+            && a[i + n] == b[j + n]
+            && !out.contains(&a[i + n])
+            && sa[i + n] == sb[j + n]
+        {
+            n += 1;
+        }
+        if n >= 2 && best.is_none_or(|(_, _, m)| n > m) {
+            best = Some((i, j, n));
+        }
+    }
+    best
+}
+
+/// Merges runs of contracted axes of einsums with one constant operand (see the module docs).
+fn merge_einsum_axes(g: &mut FloatGraph) {
+    let mut ni = 0;
+    while ni < g.nodes.len() {
+        let n = &g.nodes[ni];
+        // Two operands and perhaps a bias (which broadcasts to the output: no contracted axis).
+        let wslot = match (n.inputs.len(), n.inputs.first(), n.inputs.get(1)) {
+            (2 | 3, Some(&a), Some(&b)) => match (is_const(g, a), is_const(g, b)) {
+                (true, false) => Some(0),
+                (false, true) => Some(1),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (Some(wslot), FloatOp::Einsum { expr }) = (wslot, &n.op) else {
+            ni += 1;
+            continue;
+        };
+        let Some((lhs, out)) = expr.split_once("->") else {
+            ni += 1;
+            continue;
+        };
+        let specs: Vec<Vec<char>> = lhs.split(',').map(|s| s.chars().collect()).collect();
+        let out: Vec<char> = out.chars().collect();
+        let (x, w) = (g.nodes[ni].inputs[1 - wslot], g.nodes[ni].inputs[wslot]);
+        let shapes = [
+            g.tensors[g.nodes[ni].inputs[0].0].shape.clone(),
+            g.tensors[g.nodes[ni].inputs[1].0].shape.clone(),
+        ];
+        let run = (specs.len() == 2)
+            .then(|| contracted_run(&specs[0], &specs[1], &out, &shapes[0], &shapes[1]))
+            .flatten();
+        let Some((i0, i1, n)) = run else {
+            ni += 1;
+            continue;
+        };
+        let starts = [i0, i1];
+        let merged = |k: usize| {
+            let (s, sh) = (&specs[k], &shapes[k]);
+            let st = starts[k];
+            let spec: String = s[..=st].iter().chain(&s[st + n..]).collect();
+            let mut shape = sh[..st].to_vec();
+            shape.push(sh[st..st + n].iter().product());
+            shape.extend_from_slice(&sh[st + n..]);
+            (spec, shape)
+        };
+        let (spec0, shape0) = merged(0);
+        let (spec1, shape1) = merged(1);
+        let (xshape, wshape) = if wslot == 1 {
+            (shape0, shape1)
+        } else {
+            (shape1, shape0)
+        };
+        // The weight: reshaped in place when only this einsum uses it, else a copy.
+        let w_new = if g.consumers(w) == 1 {
+            g.tensors[w.0].shape = wshape;
+            w
+        } else {
+            let t = &g.tensors[w.0];
+            let (name, data) = (
+                format!("{}.merged", t.name),
+                g.const_data(w).map(<[f32]>::to_vec),
+            );
+            g.add_tensor(
+                name,
+                wshape,
+                FloatTensorKind::Const(data.unwrap_or_default()),
+            )
+        };
+        let xname = format!("{}.merged", g.tensors[x.0].name);
+        let x_new = g.add_tensor(xname, xshape, FloatTensorKind::Activation);
+        let node = &mut g.nodes[ni];
+        node.op = FloatOp::Einsum {
+            expr: format!("{spec0},{spec1}->{}", out.iter().collect::<String>()),
+        };
+        node.inputs[wslot] = w_new;
+        node.inputs[1 - wslot] = x_new;
+        let reshape = crate::graph::FloatNode {
+            name: format!("{}.merge_axes", node.name),
+            op: FloatOp::Reshape,
+            inputs: vec![x],
+            output: x_new,
+        };
+        g.nodes.insert(ni, reshape);
+        // Stay on the einsum (now at ni + 1): another run may remain.
         ni += 1;
     }
 }
@@ -329,5 +460,68 @@ mod tests {
         g.outputs.push(y);
         let s = simplified(g).expect("simplify");
         assert_eq!(s.nodes.len(), 2);
+    }
+
+    /// `x[1,4,3,3]` contracted with `W[5,4,3,3]` over the last three axes: the axes merge into
+    /// one (a Reshape on x, W reshaped; the bias stays), with the same float output.
+    #[test]
+    fn contiguous_contracted_axes_merge() {
+        let mut g = FloatGraph::default();
+        let x = g.add_tensor("x", vec![1, 4, 3, 3], FloatTensorKind::Input);
+        g.inputs.push(x);
+        let w = g.add_tensor(
+            "w",
+            vec![5, 4, 3, 3],
+            FloatTensorKind::Const((0..180).map(|i| (i % 7) as f32 * 0.3 - 1.0).collect()),
+        );
+        let b = g.add_tensor(
+            "b",
+            vec![5],
+            FloatTensorKind::Const(vec![0.5, -1.0, 0.25, 2.0, 0.0]),
+        );
+        let y = g.add_node(
+            "fc",
+            FloatOp::Einsum {
+                expr: "abcd,ebcd->ae".into(),
+            },
+            vec![x, w, b],
+            vec![1, 5],
+        );
+        g.outputs.push(y);
+        let s = simplified(g.clone()).expect("simplify");
+        let e = s
+            .nodes
+            .iter()
+            .find(|n| matches!(n.op, FloatOp::Einsum { .. }))
+            .expect("einsum");
+        assert_eq!(
+            e.op,
+            FloatOp::Einsum {
+                expr: "ab,eb->ae".into()
+            }
+        );
+        assert_eq!(s.tensors[e.inputs[1].0].shape, vec![5, 36]);
+        assert_eq!(s.tensors[e.inputs[0].0].shape, vec![1, 36]);
+        let input = vec![(0..36).map(|i| i as f32 * 0.1 - 1.5).collect::<Vec<f32>>()];
+        let (a, b) = (
+            eval(&g, &input).expect("eval"),
+            eval(&s, &input).expect("eval"),
+        );
+        for (u, v) in a[0].iter().zip(&b[0]) {
+            assert!((u - v).abs() < 1e-5, "{u} vs {v}");
+        }
+        // Axes that are not contracted, or not in the same order, stay.
+        assert_eq!(
+            contracted_run(&['a', 'b'], &['b', 'a'], &[], &[2, 3], &[3, 2]),
+            None
+        );
+        assert_eq!(
+            contracted_run(&['a', 'b'], &['a', 'b'], &['a'], &[2, 3], &[2, 3]),
+            None
+        );
+        assert_eq!(
+            contracted_run(&['a', 'b'], &['a', 'b'], &[], &[2, 3], &[2, 1]),
+            None
+        );
     }
 }

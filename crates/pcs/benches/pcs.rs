@@ -6,7 +6,9 @@
 //! default parameters; old = `WhirParams::per_term_100()`, the previous default) select the
 //! cases. A batch case (`PCS_BENCH_BATCH=1`) commits 2^(k−1) + 2^(k−2) + … eight polynomials
 //! of different sizes and opens 16 claims (two per polynomial) in one proof. Proof size and composed security are
-//! printed to stderr. `PCS_BENCH_POW=n` overrides the grinding budget.
+//! printed to stderr. `PCS_BENCH_POW=n` overrides the grinding budget, `PCS_BENCH_RATE`,
+//! `PCS_BENCH_FOLD` and `PCS_BENCH_STEP` the starting rate (log2 of its inverse), the variables
+//! folded per round and the per-round rate step.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented fn
 
@@ -63,11 +65,14 @@ fn case<C: FieldConfig>(c: &mut Criterion, k: usize, label: &str, params: WhirPa
         })
         .collect();
     let refs: Vec<&[C::F]> = polys.iter().map(|p| p.as_slice()).collect();
-    let claim_polys: Vec<usize> = if batch {
-        (0..vars.len()).flat_map(|i| [i, i]).collect()
-    } else {
-        vec![0]
-    };
+    // Claims per polynomial (`PCS_BENCH_CLAIMS`, default 2 in the batch case, 1 otherwise).
+    let per: usize = std::env::var("PCS_BENCH_CLAIMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if batch { 2 } else { 1 });
+    let claim_polys: Vec<usize> = (0..vars.len())
+        .flat_map(|i| std::iter::repeat_n(i, per))
+        .collect();
     let claims: Vec<Claim<C::EF>> = claim_polys
         .iter()
         .map(|&p| {
@@ -86,8 +91,14 @@ fn case<C: FieldConfig>(c: &mut Criterion, k: usize, label: &str, params: WhirPa
     );
 
     let (com, data) = pcs.commit(&refs).expect("commit");
+    // Each timed opening runs on a different transcript (a counter is observed first), so the
+    // proof-of-work searches — geometric, with a large spread — average out instead of one
+    // lucky or unlucky instance being timed over and over.
+    let round = std::cell::Cell::new(0u64);
     let prove = || {
         let mut t = ProverTranscript::<C::F>::new(&ds);
+        t.observe_bytes("bench.round", &round.get().to_le_bytes());
+        round.set(round.get() + 1);
         pcs.write_commitment(&com, &mut t);
         pcs.open(&data, &claims, &mut t).expect("open");
         t.finish().bytes
@@ -95,6 +106,7 @@ fn case<C: FieldConfig>(c: &mut Criterion, k: usize, label: &str, params: WhirPa
     let proof = prove();
     let verify = |bytes: &[u8]| {
         let mut t = VerifierTranscript::<C::F>::new(&ds, bytes);
+        t.observe_bytes("bench.round", &0u64.to_le_bytes());
         let c = pcs.read_commitment(&vars, &mut t).expect("read");
         pcs.verify(&c, &claims, &mut t).expect("verify");
         t.finish().expect("finish");
@@ -146,11 +158,18 @@ fn benches(c: &mut Criterion) {
                 _ => vec![("proven", WhirParams::default())],
             };
             for (label, mut params) in list {
-                if let Some(pow) = std::env::var("PCS_BENCH_POW")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                {
+                let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
+                if let Some(pow) = var("PCS_BENCH_POW") {
                     params.pow_bits = pow;
+                }
+                if let Some(rate) = var("PCS_BENCH_RATE") {
+                    params.rate_log = rate;
+                }
+                if let Some(fold) = var("PCS_BENCH_FOLD") {
+                    params.fold = fold;
+                }
+                if let Some(step) = var("PCS_BENCH_STEP") {
+                    params.round_rate_step = step;
                 }
                 for field in &fields {
                     match field.as_str() {

@@ -59,6 +59,12 @@ pub enum PcsError {
         /// What was wrong.
         reason: &'static str,
     },
+    /// The claim-batching sumcheck (claims → one claim on the stacked polynomial) failed.
+    #[error("claim batching rejected: {reason}")]
+    BatchRejected {
+        /// Which check failed.
+        reason: String,
+    },
     /// The WHIR verifier rejected the opening.
     #[error("WHIR opening rejected: {reason}")]
     WhirRejected {

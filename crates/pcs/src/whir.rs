@@ -5,15 +5,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use p3_blake3::Blake3;
 use p3_commit::MultilinearPcs as P3Pcs;
 use p3_dft::Radix2DFTSmallBatch;
-use p3_field::PrimeCharacteristicRing;
+use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, PrimeField64};
 use p3_matrix::dense::RowMajorMatrix;
 use p3_merkle_tree::MerkleTreeMmcs;
 use p3_multilinear_util::point::Point;
-use p3_sumcheck::layout::{observe_commitment, plan_stacked_layout, Layout, SuffixProver, Table};
+use p3_sumcheck::layout::{observe_commitment, Layout, SuffixProver, Table};
 use p3_sumcheck::{OpeningBatch, OpeningProtocol, PrescribedPointPcs, TableShape, TableSpec};
 use p3_symmetric::{CompressionFunctionFromHasher, MerkleCap, SerializingHasher};
 use p3_whir::{PcsProof, WhirConfig, WhirConfigError, WhirProof, WhirProver};
 use zkinfer_field::FieldConfig;
+use zkinfer_poly::{eq_eval, eq_table_scaled};
 use zkinfer_transcript::{Duplex, ProverTranscript, VerifierTranscript};
 
 use crate::challenger::{challenger_from_seed, WhirChallenger};
@@ -65,6 +66,8 @@ const L_ROOT: &str = "pcs.root";
 const L_POLYS: &str = "pcs.claim_polys";
 const L_POINTS: &str = "pcs.claim_points";
 const L_VALUES: &str = "pcs.claim_values";
+const L_GAMMA: &str = "pcs.batch_gamma";
+const L_STACKED: &str = "pcs.stacked_eval";
 const L_SEED: &str = "pcs.whir_seed";
 const L_PROOF: &str = "pcs.whir_proof";
 
@@ -81,6 +84,8 @@ pub struct WhirCommitment {
 pub struct WhirProverData<C: FieldConfig> {
     inner: InnerData<C>,
     commitment: WhirCommitment,
+    /// The stacked polynomial `P` (2^K evaluations), for the claim-batching sumcheck.
+    stacked: Vec<C::F>,
 }
 
 impl<C: FieldConfig> WhirProverData<C> {
@@ -123,16 +128,14 @@ where
         &self.params
     }
 
-    /// Each polynomial's table shape: small tables are zero-padded up to the first fold.
-    fn shapes(&self, layout: &[usize]) -> Vec<TableShape> {
-        layout
-            .iter()
-            .map(|&k| TableShape::new(k.max(self.params.fold), 1))
-            .collect()
-    }
-
+    /// `K`: the stack holds every polynomial, and at least one fold's worth of variables.
     fn stacked_vars(&self, layout: &[usize]) -> usize {
-        plan_stacked_layout(&self.shapes(layout)).0
+        let total: u128 = layout
+            .iter()
+            .map(|&k| 1u128 << k.min(100))
+            .fold(0u128, u128::saturating_add);
+        let bits = (128 - total.saturating_sub(1).leading_zeros()) as usize;
+        bits.max(self.params.fold)
     }
 
     /// p3's configuration for `num_vars` stacked variables: the query grinding budget starts at
@@ -177,21 +180,19 @@ where
     ) -> Result<f64, PcsError> {
         let num_vars = self.stacked_vars(layout);
         let inner = self.inner(num_vars)?;
-        let claims: Vec<Claim<C::EF>> = (0..num_claims)
-            .map(|_| Claim {
-                poly: 0,
-                point: vec![C::EF::ZERO; layout[0]],
-                value: C::EF::ZERO,
-            })
-            .collect();
-        let (protocol, _, _) = self.protocol(layout, &claims);
         let sec = inner
-            .prescribed_security(&protocol)
+            .prescribed_security(&Self::protocol(num_vars))
             .ok_or_else(|| PcsError::Config {
                 num_vars,
                 reason: "no security report".into(),
             })?;
-        Ok(sec.error().bits())
+        // Union bound with the claim batching: γ (a polynomial of degree #claims − 1 in γ)
+        // and the degree-2 sumcheck over K variables.
+        let ef_bits = ((C::EF::DIMENSION as f64) * (C::F::ORDER_U64 as f64).log2()).floor();
+        let batch = ((num_claims.max(1) - 1 + 2 * num_vars) as f64).log2() - ef_bits;
+        let whir = -sec.error().bits();
+        let total = 2f64.powf(whir) + 2f64.powf(batch);
+        Ok(-total.log2())
     }
 
     fn check_claims(&self, layout: &[usize], claims: &[Claim<C::EF>]) -> Result<(), PcsError> {
@@ -207,47 +208,27 @@ where
         Ok(())
     }
 
-    /// p3's opening protocol for the claims, the prescribed points (big-endian, padded) and the
-    /// claim order it uses (grouped by polynomial, stable within a polynomial).
-    fn protocol(
-        &self,
-        layout: &[usize],
-        claims: &[Claim<C::EF>],
-    ) -> (OpeningProtocol, Vec<Point<C::EF>>, Vec<usize>) {
-        let shapes = self.shapes(layout);
-        let mut order: Vec<usize> = (0..claims.len()).collect();
-        order.sort_by_key(|&i| claims[i].poly);
-        let specs = shapes
-            .iter()
-            .enumerate()
-            .map(|(p, &shape)| {
-                let n = order.iter().filter(|&&i| claims[i].poly == p).count();
-                TableSpec::new(shape, vec![OpeningBatch::new(vec![0], vec![]); n])
-            })
-            .collect();
-        let points = order
-            .iter()
-            .map(|&i| {
-                let c = &claims[i];
-                let pad = shapes[c.poly].num_variables() - c.point.len();
-                // p3 points are big-endian (coordinate 0 = most significant index bit); ours
-                // are little-endian. Padding variables (high bits) are fixed to 0.
-                let coords = std::iter::repeat_n(C::EF::ZERO, pad)
-                    .chain(c.point.iter().rev().copied())
-                    .collect();
-                Point::new(coords)
-            })
-            .collect();
-        (OpeningProtocol::new(specs), points, order)
+    /// p3's opening protocol: one table (the stack `P`), one claim on it.
+    fn protocol(num_vars: usize) -> OpeningProtocol {
+        OpeningProtocol::new(vec![TableSpec::new(
+            TableShape::new(num_vars, 1),
+            vec![OpeningBatch::new(vec![0], vec![])],
+        )])
     }
 
-    /// Binds the claims, then derives the p3 challenger's seed from the transcript (both sides).
-    fn observe_claims(&self, claims: &[Claim<C::EF>], t: &mut impl Duplex<C::F>) -> [u8; 32] {
+    /// p3's point for our little-endian `r` (p3 points are big-endian: coordinate 0 is the
+    /// most significant index bit).
+    fn p3_point(r: &[C::EF]) -> Point<C::EF> {
+        Point::new(r.iter().rev().copied().collect())
+    }
+
+    /// Binds the claims and draws the batching challenge γ (both sides).
+    fn observe_claims(&self, claims: &[Claim<C::EF>], t: &mut impl Duplex<C::F>) -> C::EF {
         let (polys, points, values) = encode_claims(claims);
         t.observe_bytes(L_POLYS, &polys);
         t.observe_ext(L_POINTS, &points);
         t.observe_ext(L_VALUES, &values);
-        t.sample_seed(L_SEED)
+        t.sample_ext(L_GAMMA)
     }
 
     fn challenger(seed: [u8; 32], root: [u8; 32]) -> WhirChallenger<C::F> {
@@ -268,6 +249,61 @@ fn encode_claims<EF: Clone>(claims: &[Claim<EF>]) -> (Vec<u8>, Vec<EF>, Vec<EF>)
         .collect();
     let values = claims.iter().map(|c| c.value.clone()).collect();
     (polys, points, values)
+}
+
+/// Where each polynomial starts in the stack: sorted by size (largest first, ties in commit
+/// order) and laid back to back, so each starts at a multiple of its own size and
+/// `f_i(z) = P(z, sel_i)` with the boolean selector `sel_i = offset_i / 2^{k_i}` on the high
+/// `K − k_i` variables.
+fn stack_offsets(layout: &[usize]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..layout.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(layout[i]));
+    let mut offsets = vec![0; layout.len()];
+    let mut at = 0usize;
+    for i in order {
+        offsets[i] = at;
+        at = at.saturating_add(1usize.checked_shl(layout[i] as u32).unwrap_or(usize::MAX));
+    }
+    offsets
+}
+
+/// `Σ_j γ^j·v_j`: the batched claim.
+fn batched_value<EF: p3_field::Field>(claims: &[Claim<EF>], gamma: EF) -> EF {
+    claims
+        .iter()
+        .zip(gamma.powers())
+        .map(|(c, g)| g * c.value)
+        .sum()
+}
+
+/// The verifier's `W(r) = Σ_j γ^j·eq(z_j, r_low)·eq(sel_j, r_high)` for the batched weight
+/// `W(x) = Σ_j γ^j·eq(z_j, x_low)·[x_high = sel_j]`, in O(Σ_j K) operations.
+fn batched_weight_at<EF: p3_field::Field>(
+    claims: &[Claim<EF>],
+    offsets: &[usize],
+    gamma: EF,
+    r: &[EF],
+) -> EF {
+    claims
+        .iter()
+        .zip(gamma.powers())
+        .map(|(c, g)| {
+            let k = c.point.len();
+            let sel = offsets[c.poly] >> k;
+            let high: EF = r[k..]
+                .iter()
+                .enumerate()
+                .map(|(b, &ri)| {
+                    if (sel >> b) & 1 == 1 {
+                        ri
+                    } else {
+                        EF::ONE - ri
+                    }
+                })
+                .product();
+            g * eq_eval(&c.point, &r[..k]) * high
+        })
+        .sum()
 }
 
 fn encode_layout(layout: &[usize]) -> Vec<u8> {
@@ -308,11 +344,12 @@ where
             });
         }
         let inner = self.inner(num_vars)?;
-        let tables = polys
-            .iter()
-            .map(|p| Table::new(RowMajorMatrix::new(p.to_vec(), p.len())))
-            .collect();
-        let witness = Lay::<C>::new_witness(tables, self.params.fold);
+        let mut stacked = vec![C::F::ZERO; 1 << num_vars];
+        for (p, &o) in polys.iter().zip(&stack_offsets(&layout)) {
+            stacked[o..o + p.len()].copy_from_slice(p);
+        }
+        let table = Table::new(RowMajorMatrix::new(stacked.clone(), stacked.len()));
+        let witness = Lay::<C>::new_witness(vec![table], self.params.fold);
         debug_assert_eq!(witness.num_variables(), num_vars);
         // Commit only absorbs the root into this throwaway challenger; openings re-bind it.
         let mut ch = challenger_from_seed([0; 32]);
@@ -331,6 +368,7 @@ where
             WhirProverData {
                 inner: data,
                 commitment,
+                stacked,
             },
         ))
     }
@@ -376,21 +414,51 @@ where
         }
         let num_vars = self.stacked_vars(layout);
         let inner = self.inner(num_vars)?;
-        let (protocol, points, order) = self.protocol(layout, claims);
-        let seed = self.observe_claims(claims, t);
+        let gamma = self.observe_claims(claims, t);
+        // The batched weight W (see `batched_weight_at`), one scaled eq table per claim.
+        let offsets = stack_offsets(layout);
+        let mut w = vec![C::EF::ZERO; 1 << num_vars];
+        for (c, g) in claims.iter().zip(gamma.powers()) {
+            let o = offsets[c.poly];
+            let e = eq_table_scaled(&c.point, g);
+            for (wi, ei) in w[o..o + e.len()].iter_mut().zip(e) {
+                *wi += ei;
+            }
+        }
+        // Σ_x P(x)·W(x) = Σ_j γ^j·v_j → one claim P(r) = s.
+        let target = batched_value(claims, gamma);
+        let Some(out) = zkinfer_sumcheck::prove_inner_product(target, &data.stacked, w, t) else {
+            // Misuse: name the first claim whose value is not the evaluation.
+            let index = claims
+                .iter()
+                .position(|c| {
+                    let o = offsets[c.poly];
+                    zkinfer_poly::evaluate(&data.stacked[o..o + (1 << c.point.len())], &c.point)
+                        != c.value
+                })
+                .unwrap_or(0);
+            return Err(PcsError::ClaimValue { index });
+        };
+        let s_r = out.evals[0];
+        t.write_ext(L_STACKED, &[s_r]);
+        let seed = t.sample_seed(L_SEED);
         let mut ch = Self::challenger(seed, data.commitment.root);
         // `open_at` consumes its data (it records claims into the layout), hence the clone.
         let proof = inner
-            .open_at(data.inner.clone(), &protocol, &points, &mut ch)
+            .open_at(
+                data.inner.clone(),
+                &Self::protocol(num_vars),
+                &[Self::p3_point(&out.point)],
+                &mut ch,
+            )
             .map_err(|e| PcsError::Config {
                 num_vars,
                 reason: format!("{e:?}"),
             })?;
-        for (evals, &i) in proof.evals.iter().zip(&order) {
-            if evals.current().first() != Some(&claims[i].value) {
-                return Err(PcsError::ClaimValue { index: i });
-            }
-        }
+        debug_assert!(proof
+            .evals
+            .first()
+            .is_some_and(|e| e.current().first() == Some(&s_r)));
         // The values are the caller's claims: only the WHIR proof proper goes on the wire.
         let bytes = postcard::to_allocvec(&proof.whir).map_err(|_| PcsError::Config {
             num_vars,
@@ -412,8 +480,20 @@ where
         }
         let num_vars = self.stacked_vars(&c.layout);
         let inner = self.inner(num_vars)?;
-        let (protocol, points, order) = self.protocol(&c.layout, claims);
-        let seed = self.observe_claims(claims, t);
+        let gamma = self.observe_claims(claims, t);
+        let sc = zkinfer_sumcheck::verify(batched_value(claims, gamma), num_vars, 2, t).map_err(
+            |e| PcsError::BatchRejected {
+                reason: e.to_string(),
+            },
+        )?;
+        let s_r = t.read_ext(L_STACKED, 1)?[0];
+        let w_r = batched_weight_at(claims, &stack_offsets(&c.layout), gamma, &sc.point);
+        if s_r * w_r != sc.value {
+            return Err(PcsError::BatchRejected {
+                reason: "final check P(r)·W(r) failed".into(),
+            });
+        }
+        let seed = t.sample_seed(L_SEED);
         let mut ch = Self::challenger(seed, c.root);
         let bytes = t.read_bytes(L_PROOF, MAX_PROOF_BYTES)?;
         let whir: InnerProof<C> =
@@ -426,16 +506,19 @@ where
                 reason: "non-canonical encoding",
             });
         }
-        let evals = order
-            .iter()
-            .map(|&i| OpeningBatch::new(vec![claims[i].value], vec![]))
-            .collect();
+        let evals = vec![OpeningBatch::new(vec![s_r], vec![])];
         let proof: PcsProof<C::F, C::EF, WhirMmcs<C::F>> = PcsProof { whir, evals };
         let cap = MerkleCap::new(vec![c.root]);
         // p3-whir checks proof shapes before indexing; the unwind guard is defence in depth so a
         // hostile proof can at worst be rejected, never crash the verifier.
         let result = catch_unwind(AssertUnwindSafe(|| {
-            inner.verify_at(&cap, &proof, &protocol, &points, &mut ch)
+            inner.verify_at(
+                &cap,
+                &proof,
+                &Self::protocol(num_vars),
+                &[Self::p3_point(&sc.point)],
+                &mut ch,
+            )
         }));
         match result {
             Ok(Ok(_)) => Ok(()),

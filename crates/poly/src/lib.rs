@@ -43,6 +43,22 @@ pub fn eq_table<EF: Field>(r: &[EF]) -> Vec<EF> {
 
 /// The table of `scale · eq(r, ·)`.
 pub fn eq_table_scaled<EF: Field>(r: &[EF], scale: EF) -> Vec<EF> {
+    // Large tables: the outer product of the low and high halves' tables, one multiplication
+    // per entry, split over threads (index = high·2^a + low, a = ⌈n/2⌉).
+    if 1usize << r.len() >= 4 * PAR_THRESHOLD {
+        let a = r.len().div_ceil(2);
+        let lo = eq_table_scaled(&r[..a], scale);
+        let hi = eq_table_scaled(&r[a..], EF::ONE);
+        let mut out = vec![EF::ZERO; 1 << r.len()];
+        out.par_chunks_mut(lo.len())
+            .zip(hi.par_iter())
+            .for_each(|(row, &h)| {
+                for (o, &l) in row.iter_mut().zip(&lo) {
+                    *o = l * h;
+                }
+            });
+        return out;
+    }
     let mut out = Vec::with_capacity(1 << r.len());
     out.push(scale);
     // Splitting on the last variable first leaves, after each step, a table whose index bit 0

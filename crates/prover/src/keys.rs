@@ -1,6 +1,9 @@
 //! Compile: commit every constant once; the proving key (`model.zkm`) and the verifying key
 //! (`model.vk`, no weights).
 
+use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
+
 use serde::{Deserialize, Serialize};
 use zkinfer_model::quant::QTensorKind;
 use zkinfer_model::QuantizedGraph;
@@ -106,7 +109,48 @@ pub struct ProvingKey {
     /// The verifying key.
     pub vk: VerifyingKey,
     pub(crate) plan: Plan,
-    pub(crate) weights: Option<WhirProverData<Config>>,
+    weights: Weights,
+}
+
+type WeightData = Option<WhirProverData<Config>>;
+
+/// The weight commitment's prover data: computed, or being recomputed on a background thread
+/// (see [`ProvingKey::from_bytes_background`]).
+struct Weights {
+    ready: OnceLock<Result<WeightData, String>>,
+    pending: Mutex<Option<JoinHandle<Result<WeightData, String>>>>,
+}
+
+impl Weights {
+    fn ready(d: WeightData) -> Self {
+        Self {
+            ready: OnceLock::from(Ok(d)),
+            pending: Mutex::new(None),
+        }
+    }
+
+    /// The data, waiting for the background commitment if one is running; its root is
+    /// checked against `root` (the verifying key's) once.
+    fn get(&self, root: Option<[u8; 32]>) -> Result<&WeightData, Error> {
+        let r = self.ready.get_or_init(|| {
+            let handle = self.pending.lock().ok().and_then(|mut h| h.take());
+            let d = match handle.map(JoinHandle::join) {
+                Some(Ok(r)) => r?,
+                Some(Err(_)) => return Err("the weight commitment thread panicked".into()),
+                None => return Err("no weight commitment".into()),
+            };
+            if d.as_ref().map(|w| w.commitment().root) != root {
+                return Err(
+                    "stored verifying key does not match the weights (corrupted file?)".into(),
+                );
+            }
+            Ok(d)
+        });
+        r.as_ref().map_err(|e| Error::Decode {
+            what: "model",
+            reason: e.clone(),
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -172,7 +216,7 @@ pub fn compile(graph: QuantizedGraph) -> Result<ProvingKey, Error> {
         graph,
         vk,
         plan,
-        weights,
+        weights: Weights::ready(weights),
     })
 }
 
@@ -202,6 +246,59 @@ impl ProvingKey {
             reason: e.to_string(),
         })?;
         Ok((f.graph, f.vk))
+    }
+
+    /// The weight commitment's prover data (waits for a background re-commitment and checks
+    /// its root against the verifying key).
+    pub(crate) fn weight_data(&self) -> Result<&WeightData, Error> {
+        self.weights.get(self.vk.weight_root)
+    }
+
+    /// Decodes `model.zkm` and starts re-committing the weights on a background thread, so the
+    /// caller's integer run and the first proving phases overlap it: proving waits for it only
+    /// at the weight opening, and fails there (before any proof exists) if the recomputed root
+    /// does not match the stored key. [`Self::from_bytes`] does the same eagerly.
+    pub fn from_bytes_background(bytes: &[u8]) -> Result<Self, Error> {
+        let (graph, vk) = Self::decode_unchecked(bytes)?;
+        let plan = Plan::new(&graph)?;
+        if strip(&graph) != vk.graph {
+            return Err(Error::Decode {
+                what: "model",
+                reason: "stored verifying key does not match the graph (corrupted file?)".into(),
+            });
+        }
+        // The thread needs its own graph and plan; constants are the bulk, so it takes them.
+        let g2 = graph.clone();
+        let handle = std::thread::Builder::new()
+            .name("weight-commit".into())
+            .spawn(move || {
+                let plan = Plan::new(&g2).map_err(|e| e.to_string())?;
+                let (data, _) = commit_weights(&g2, &plan).map_err(|e| e.to_string())?;
+                Ok(data)
+            })
+            .map_err(|e| Error::Prover(format!("cannot start the weight commitment: {e}")))?;
+        let pk = ProvingKey {
+            graph,
+            vk,
+            plan,
+            weights: Weights {
+                ready: OnceLock::new(),
+                pending: Mutex::new(Some(handle)),
+            },
+        };
+        let layout: Vec<usize> = pk
+            .plan
+            .consts
+            .iter()
+            .map(|&(id, l)| Padded::new(&const_dims(&pk.graph.tensors[id].shape, l)).num_vars())
+            .collect();
+        if layout != pk.vk.weight_layout || pk.vk.pcs_params != WhirParams::default().to_bytes() {
+            return Err(Error::Decode {
+                what: "model",
+                reason: "stored verifying key does not match the weights (corrupted file?)".into(),
+            });
+        }
+        Ok(pk)
     }
 
     /// Decodes `model.zkm`, re-commits the weights and checks the root matches the stored key.

@@ -436,7 +436,7 @@ impl Plan {
                         scale: 1,
                     });
                 }
-                QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } => {
+                QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } | QuantOp::Relu => {
                     let (grs, _) = crate::ops::max::groups(g, ni)
                         .ok_or_else(|| unsupported("bad window or axes"))?;
                     let k = grs.iter().map(Vec::len).max().unwrap_or(0);

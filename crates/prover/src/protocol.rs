@@ -235,7 +235,11 @@ fn accumulator(g: &QuantizedGraph, ni: usize, tr: &Trace) -> Option<(Option<Vec<
 }
 
 /// Everything the prover commits, computed from the trace.
-fn build_witness<'a>(g: &QuantizedGraph, plan: &Plan, tr: &'a Trace) -> Result<Witness<'a>, Error> {
+pub(crate) fn build_witness<'a>(
+    g: &QuantizedGraph,
+    plan: &Plan,
+    tr: &'a Trace,
+) -> Result<Witness<'a>, Error> {
     let mut core = vec![None; g.nodes.len()];
     let mut acc = vec![None; g.nodes.len()];
     let mut polys: Vec<Vec<F>> = vec![Vec::new(); plan.polys.len()];
@@ -377,6 +381,10 @@ fn walk_and_settle<S: Side>(
     Ok((ctx.side, ctx.poly_points, ctx.const_points))
 }
 
+/// Transcript branches of the two PCS openings (witness, weights), in proof order.
+const OPEN_BRANCHES: [&str; 2] = ["model.open_witness", "model.open_weights"];
+const L_OPENINGS: &str = "model.openings";
+
 /// Proves one inference on quantized inputs.
 pub fn prove(pk: &ProvingKey, inputs: &[Vec<i64>]) -> Result<ModelProof, Error> {
     let g = &pk.graph;
@@ -412,20 +420,32 @@ pub fn prove_trace(pk: &ProvingKey, tr: &Trace) -> Result<ModelProof, Error> {
 
 /// [`prove_trace`] with per-phase timings.
 pub fn prove_trace_timed(pk: &ProvingKey, tr: &Trace) -> Result<(ModelProof, ProveTimings), Error> {
+    let clock = std::time::Instant::now();
+    let wit = build_witness(&pk.graph, &pk.plan, tr)?;
+    prove_witness(pk, wit, clock)
+}
+
+/// Proves from a built witness (`started`: when witness building began, for the timings).
+/// Split from [`prove_trace_timed`] so tests can hand it a forged witness.
+pub(crate) fn prove_witness(
+    pk: &ProvingKey,
+    mut wit: Witness<'_>,
+    started: std::time::Instant,
+) -> Result<(ModelProof, ProveTimings), Error> {
     let mut tm = ProveTimings::default();
-    let mut clock = std::time::Instant::now();
+    let mut clock = started;
     let mut lap = |slot: &mut f64| {
         *slot = clock.elapsed().as_secs_f64() * 1e3;
         clock = std::time::Instant::now();
     };
     let (g, plan, vk) = (&pk.graph, &pk.plan, &pk.vk);
+    let tr = wit.trace;
     let inputs: Vec<Vec<i64>> = g.inputs.iter().map(|i| tr.values[i.0].clone()).collect();
     let outputs: Vec<Vec<i64>> = g.outputs.iter().map(|i| tr.values[i.0].clone()).collect();
     check_statement(g, &inputs, &outputs)?;
     let mut t = ProverTranscript::<F>::new(&domain(vk));
     bind_statement(&mut t, vk, &inputs, &outputs);
 
-    let mut wit = build_witness(g, plan, tr)?;
     let tabs = tables(g, plan);
     // Lookup columns, then multiplicities (committed with the rest before α, β).
     let mut cols: Vec<Vec<Vec<F>>> = plan
@@ -528,16 +548,27 @@ pub fn prove_trace_timed(pk: &ProvingKey, tr: &Trace) -> Result<(ModelProof, Pro
     let (side, poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let mut t = side.t;
     lap(&mut tm.walk_ms);
-    if let (Some(d), false) = (&wdata, poly_points.is_empty()) {
-        scheme
-            .open(d, &poly_points, &mut t)
-            .map_err(|e| Error::Prover(format!("witness opening: {e}")))?;
-    }
-    if let (Some(d), false) = (&pk.weights, const_points.is_empty()) {
-        scheme
-            .open(d, &const_points, &mut t)
-            .map_err(|e| Error::Prover(format!("weight opening: {e}")))?;
-    }
+    // The two openings run concurrently on forked transcripts (their claims are bound above);
+    // the weight data may still be coming from a background re-commitment.
+    let mut br = t.fork(&OPEN_BRANCHES);
+    let (bw, bc) = br.split_at_mut(1);
+    let (rw, rc) = p3_maybe_rayon::prelude::join(
+        || match (&wdata, poly_points.is_empty()) {
+            (Some(d), false) => scheme
+                .open(d, &poly_points, &mut bw[0])
+                .map_err(|e| Error::Prover(format!("witness opening: {e}"))),
+            _ => Ok(()),
+        },
+        || match (pk.weight_data()?, const_points.is_empty()) {
+            (Some(d), false) => scheme
+                .open(d, &const_points, &mut bc[0])
+                .map_err(|e| Error::Prover(format!("weight opening: {e}"))),
+            _ => Ok(()),
+        },
+    );
+    rw?;
+    rc?;
+    t.join(L_OPENINGS, br);
     lap(&mut tm.open_ms);
     Ok((
         ModelProof {
@@ -611,19 +642,23 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
     );
     let (side, poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let mut t = side.t;
+    let mut br = t.fork(&OPEN_BRANCHES);
+    let (bw, bc) = br.split_at_mut(1);
     if let (Some(c), false) = (&wcom, poly_points.is_empty()) {
         scheme
-            .verify(c, &poly_points, &mut t)
+            .verify(c, &poly_points, &mut bw[0])
             .map_err(|e| Error::rejected("witness opening", e))?;
     }
+    bc[0].follow(&bw[0]);
     if !const_points.is_empty() {
         let c = vk
             .weight_commitment()
             .ok_or_else(|| Error::rejected("weight opening", "no weight commitment"))?;
         scheme
-            .verify(&c, &const_points, &mut t)
+            .verify(&c, &const_points, &mut bc[0])
             .map_err(|e| Error::rejected("weight opening", e))?;
     }
+    t.join(L_OPENINGS, br);
     t.finish().map_err(|e| Error::rejected("end of proof", e))?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use zkinfer_field::p3_field::PrimeCharacteristicRing;
 use zkinfer_model::{quant, InputFile, QuantConfig};
 
 use crate::{compile, prove, verify, ModelProof, ProvingKey};
@@ -339,4 +340,91 @@ fn broken_vk_is_an_error() {
     let mut vk = pk.vk.clone();
     vk.graph.tensors[0].shape = vec![3, 1];
     assert!(verify(&vk, &proof).is_err());
+}
+
+/// Requantization remainders are committed in 16-bit limbs; a top limb of `b < 16` bits is
+/// looked up as `limb` and as `limb·2^(16−b)` in the shared 16-bit table. A prover that lowers
+/// an output by one and raises its remainder by `2^s` keeps `M·acc + 2^(s−1) = 2^s·y + r`
+/// true, but its top limb lands in `[2^b, 2^16)`: that must not get through (the prover's
+/// multiplicities cannot be built, or the verifier rejects).
+#[test]
+fn remainder_beyond_its_width_is_rejected() {
+    let mut forged_nodes = 0;
+    let dirs = [root().join("examples/models/small_cnn")]
+        .into_iter()
+        .chain(["lenet_5", "1l_mlp"].into_iter().filter_map(peer));
+    for dir in dirs {
+        let (pk, inputs) = setup(&dir);
+        let g = &pk.graph;
+        let honest = zkinfer_model::quant::run::run_quantized(g, &inputs).expect("run");
+        // The same entry point, unforged, verifies (so a rejection below is the forgery's).
+        let wit = crate::protocol::build_witness(g, &pk.plan, &honest).expect("witness");
+        let (p, _) = crate::protocol::prove_witness(&pk, wit, std::time::Instant::now())
+            .expect("honest prove");
+        verify(&pk.vk, &p).expect("honest verify");
+        for (ni, n) in g.nodes.iter().enumerate() {
+            let Some(rq) = crate::plan::requant(&n.op) else {
+                continue;
+            };
+            let Some(&(top, bits)) = pk.plan.limbs[ni].last() else {
+                continue;
+            };
+            if !g.outputs.contains(&n.output) || bits == 0 || bits >= crate::plan::LIMB_BITS {
+                continue;
+            }
+            let y = &honest.values[n.output.0];
+            let Some(i) = y.iter().position(|&v| v > rq.lo) else {
+                continue;
+            };
+            let mut forged = honest.clone();
+            forged.values[n.output.0][i] -= 1;
+            let mut wit = crate::protocol::build_witness(g, &pk.plan, &honest).expect("witness");
+            wit.trace = &forged;
+            // r + 2^s: the top limb holds bits s − b … s − 1, so it grows by 2^b.
+            wit.polys[top][i] += <crate::F as PrimeCharacteristicRing>::from_u64(1 << bits);
+            forged_nodes += 1;
+            match crate::protocol::prove_witness(&pk, wit, std::time::Instant::now()) {
+                Ok((p, _)) => assert!(
+                    verify(&pk.vk, &p).is_err(),
+                    "{}: remainder of `{}` beyond {bits} bits accepted",
+                    dir.display(),
+                    n.name
+                ),
+                Err(e) => eprintln!("`{}` ({bits}-bit top limb): prover refused: {e}", n.name),
+            }
+        }
+    }
+    assert!(
+        forged_nodes > 0,
+        "no requantized output with a narrowed top limb"
+    );
+}
+
+/// A key loaded with its weight commitment recomputed in the background proves like one
+/// loaded eagerly; a `model.zkm` whose weights no longer match its stored verifying key is
+/// refused by both (the background one at the weight opening, before any proof exists).
+#[test]
+fn background_load_checks_the_weights() {
+    let (pk, inputs) = setup(&root().join("examples/models/small_cnn"));
+    let bg = ProvingKey::from_bytes_background(&pk.to_bytes()).expect("load");
+    let p = prove(&bg, &inputs).expect("prove");
+    verify(&pk.vk, &p).expect("verify");
+
+    let mut g = pk.graph.clone();
+    let w = g
+        .tensors
+        .iter_mut()
+        .find_map(|t| match &mut t.kind {
+            zkinfer_model::quant::QTensorKind::Const(d) if !d.is_empty() => Some(d),
+            _ => None,
+        })
+        .expect("a weight");
+    w[0] += 1;
+    let mut bad = compile(g).expect("compile");
+    bad.vk = pk.vk.clone();
+    let bytes = bad.to_bytes();
+    assert!(ProvingKey::from_bytes(&bytes).is_err());
+    let bg = ProvingKey::from_bytes_background(&bytes).expect("decodes");
+    let err = prove(&bg, &inputs).expect_err("mismatched weights proved");
+    assert!(err.to_string().contains("does not match"), "{err}");
 }

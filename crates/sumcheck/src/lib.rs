@@ -42,11 +42,13 @@
 
 mod composition;
 mod error;
+mod inner;
 mod prover;
 mod verifier;
 
 pub use composition::{Composition, Term};
 pub use error::SumcheckError;
+pub use inner::prove_inner_product;
 pub use prover::{prove, prove_batch, Instance, Mle, ProverOutput};
 pub use verifier::{
     absorb_statement, interpolate_at, verify, verify_batch, BatchedClaim, SumcheckClaim,

@@ -184,6 +184,36 @@ fn eq_weighted<C: FieldConfig>(n: usize, seed: u64) {
     red.check(&comp, &evals).unwrap();
 }
 
+/// The dedicated inner-product prover writes exactly the generic prover's transcript (so the
+/// generic verifier checks it), ends at the same point and values, and refuses a wrong sum.
+fn inner_product_matches_generic<C: FieldConfig>(n: usize, seed: u64) {
+    let inst = instance::<C>(n, 1, seed);
+    let w: Vec<C::EF> = (0..1usize << n)
+        .map(|x| C::EF::from_u64(seed.wrapping_mul(x as u64 + 7) >> 20) + C::EF::from_u64(x as u64))
+        .collect();
+    let f = &inst.tables[0];
+    let claim: C::EF = f.iter().zip(&w).map(|(&a, &b)| b * a).sum();
+    let comp = Composition::<C::EF>::product(2);
+    let mut t1 = ProverTranscript::<C::F>::new(&ds::<C>());
+    let generic = prove(
+        claim,
+        vec![Mle::Base(f), Mle::Ext(w.clone())],
+        &comp,
+        &mut t1,
+    );
+    let mut t2 = ProverTranscript::<C::F>::new(&ds::<C>());
+    let fast = prove_inner_product(claim, f, w.clone(), &mut t2).expect("honest sum");
+    assert_eq!(fast, generic);
+    let bytes = t2.finish().bytes;
+    assert_eq!(bytes, t1.finish().bytes);
+    let mut v = VerifierTranscript::<C::F>::new(&ds::<C>(), &bytes);
+    let red = verify(claim, n, 2, &mut v).unwrap();
+    red.check(&comp, &[evaluate(f, &red.point), evaluate(&w, &red.point)])
+        .unwrap();
+    let mut t3 = ProverTranscript::<C::F>::new(&ds::<C>());
+    assert!(prove_inner_product(claim + C::EF::ONE, f, w, &mut t3).is_none());
+}
+
 macro_rules! conformance {
     ($name:ident, $cfg:ty) => {
         mod $name {
@@ -214,6 +244,13 @@ macro_rules! conformance {
 
             #[test]
             fn large_instance_parallel_path() { roundtrip::<$cfg>(14, 3, 7); }
+
+            #[test]
+            fn inner_product_prover() {
+                for n in [0, 1, 2, 3, 5, 9, 13, 16] {
+                    inner_product_matches_generic::<$cfg>(n, 11 + n as u64);
+                }
+            }
         }
     };
 }

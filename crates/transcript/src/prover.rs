@@ -126,6 +126,37 @@ impl<F: PrimeField64> ProverTranscript<F> {
         out
     }
 
+    /// Independent branches, one per label, each starting from this transcript's state with
+    /// its label absorbed and no bytes: sub-protocols whose statements are already bound here
+    /// (e.g. openings of two commitments) can then run concurrently. Their challenges depend on
+    /// everything absorbed before the fork and on their own messages only.
+    /// [`Self::join`] appends their bytes in label order; a verifier mirrors this with
+    /// [`crate::VerifierTranscript::fork`].
+    pub fn fork(&self, labels: &[&'static str]) -> Vec<Self> {
+        labels
+            .iter()
+            .map(|l| Self {
+                sponge: self.sponge.branch(l),
+                bytes: Vec::new(),
+                pattern: Pattern::default(),
+                scratch: Vec::new(),
+                _f: PhantomData,
+            })
+            .collect()
+    }
+
+    /// Ends the branches of a [`Self::fork`] (in fork order): their bytes follow this
+    /// transcript's, and their final states are absorbed so later challenges depend on them.
+    pub fn join(&mut self, label: &'static str, branches: Vec<Self>) {
+        let mut sponges = Vec::with_capacity(branches.len());
+        for b in branches {
+            self.bytes.extend_from_slice(&b.bytes);
+            self.pattern.0.extend(b.pattern.0);
+            sponges.push(b.sponge);
+        }
+        self.sponge.join(label, sponges);
+    }
+
     /// Bytes written so far.
     pub fn len(&self) -> usize {
         self.bytes.len()

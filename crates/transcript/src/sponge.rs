@@ -26,6 +26,8 @@ pub(crate) mod kind {
     pub const OBSERVE: u8 = 1;
     pub const WRITE: u8 = 2;
     pub const SQUEEZE: u8 = 3;
+    pub const FORK: u8 = 4;
+    pub const JOIN: u8 = 5;
 }
 
 #[derive(Clone)]
@@ -56,6 +58,22 @@ impl Sponge {
         xof.fill(&mut key);
         xof.fill(out);
         self.hasher = blake3::Hasher::new_keyed(&key);
+    }
+
+    /// A branch's starting state: this state with the branch label absorbed.
+    pub(crate) fn branch(&self, label: &str) -> Self {
+        let mut b = self.clone();
+        b.absorb(kind::FORK, label, &[]);
+        b
+    }
+
+    /// Binds finished branches (their final states, in order) into this state.
+    pub(crate) fn join(&mut self, label: &str, branches: impl IntoIterator<Item = Sponge>) {
+        for mut b in branches {
+            let mut digest = [0u8; 32];
+            b.squeeze(label, &mut digest);
+            self.absorb(kind::JOIN, label, &digest);
+        }
     }
 
     pub(crate) fn squeeze_base<F: PrimeField64>(&mut self, label: &str) -> F {

@@ -52,6 +52,53 @@ fn roundtrip_reproduces_challenges() {
     );
 }
 
+/// Two branches written concurrently (any order) read back in fork order; their challenges
+/// differ from each other and depend on what was bound before the fork; a changed byte in
+/// either branch changes the challenge after the join.
+#[test]
+fn forked_branches_roundtrip() {
+    let prove = |pre: u64, a: u64, b: u64| {
+        let mut p = ProverTranscript::<Goldilocks>::new(&ds());
+        p.write_base("pre", &[Goldilocks::from_u64(pre)]);
+        let mut br = p.fork(&["a", "b"]);
+        // Branch b first: the order of work does not matter, only the fork order.
+        let cb: GoldilocksExt2 = br[1].sample_ext("cb");
+        br[1].write_ext("xb", &[cb, GoldilocksExt2::from_u64(b)]);
+        let ca: GoldilocksExt2 = br[0].sample_ext("ca");
+        br[0].write_base("xa", &[Goldilocks::from_u64(a)]);
+        p.join("end", br);
+        let d: GoldilocksExt2 = p.sample_ext("d");
+        (p.finish(), ca, cb, d)
+    };
+    let (proof, ca, cb, d) = prove(1, 2, 3);
+    assert_ne!(ca, cb);
+    let verify = |bytes: &[u8]| -> Result<(GoldilocksExt2, GoldilocksExt2, GoldilocksExt2), TranscriptError> {
+        let mut v = VerifierTranscript::<Goldilocks>::with_pattern(&ds(), bytes, &proof.pattern);
+        v.read_base("pre", 1)?;
+        let mut br = v.fork(&["a", "b"]);
+        let ca: GoldilocksExt2 = br[0].sample_ext("ca");
+        br[0].read_base("xa", 1)?;
+        let (first, rest) = br.split_at_mut(1);
+        rest[0].follow(&first[0]);
+        let cb: GoldilocksExt2 = rest[0].sample_ext("cb");
+        let xb: Vec<GoldilocksExt2> = rest[0].read_ext("xb", 2)?;
+        assert_eq!(xb[0], cb);
+        v.join("end", br);
+        let d = v.sample_ext("d");
+        v.finish()?;
+        Ok((ca, cb, d))
+    };
+    assert_eq!(verify(&proof.bytes).unwrap(), (ca, cb, d));
+    // What was bound before the fork reaches both branches.
+    let (_, ca2, cb2, _) = prove(9, 2, 3);
+    assert!(ca2 != ca && cb2 != cb);
+    // A branch's messages reach the challenge after the join.
+    let (_, _, _, d2) = prove(1, 2, 4);
+    assert_ne!(d2, d);
+    let (_, _, _, d3) = prove(1, 5, 3);
+    assert_ne!(d3, d);
+}
+
 #[test]
 fn different_domain_gives_different_challenges() {
     let mut a = ProverTranscript::<Goldilocks>::new(&ds());

@@ -240,6 +240,41 @@ impl<'a, F: PrimeField64> VerifierTranscript<'a, F> {
         out
     }
 
+    /// The verifier's side of [`crate::ProverTranscript::fork`]: one branch per label. The
+    /// branches are read one after the other: the first starts at this transcript's position,
+    /// and each later one must be moved past its predecessor's bytes with [`Self::follow`]
+    /// before it reads.
+    pub fn fork(&self, labels: &[&'static str]) -> Vec<Self> {
+        labels
+            .iter()
+            .map(|l| Self {
+                sponge: self.sponge.branch(l),
+                bytes: self.bytes,
+                pos: self.pos,
+                check: self.check.clone(),
+                scratch: Vec::new(),
+                _f: PhantomData,
+            })
+            .collect()
+    }
+
+    /// Starts this branch where the branch `prev` (read to its end) stopped.
+    pub fn follow(&mut self, prev: &Self) {
+        self.pos = prev.pos;
+        self.check = prev.check.clone();
+    }
+
+    /// Mirrors [`crate::ProverTranscript::join`]: continues after the last branch (each read
+    /// in order, see [`Self::follow`]) and absorbs the branches' final states.
+    pub fn join(&mut self, label: &'static str, branches: Vec<Self>) {
+        if let Some(last) = branches.last() {
+            self.pos = last.pos;
+            self.check = last.check.clone();
+        }
+        self.sponge
+            .join(label, branches.into_iter().map(|b| b.sponge));
+    }
+
     /// Bytes not yet read.
     pub fn remaining(&self) -> usize {
         self.bytes.len() - self.pos

@@ -107,6 +107,7 @@ pub fn check_bounds(g: &QuantizedGraph) -> Result<f64> {
                 (len * act + act * 2f64.powi(*out_frac as i32), None)
             }
             QuantOp::MaxPool(_)
+            | QuantOp::Relu
             | QuantOp::Lookup { .. }
             | QuantOp::Move(_)
             | QuantOp::IndexedMove { .. }

@@ -193,6 +193,9 @@ pub enum QuantOp {
         /// Output fraction bits.
         out_frac: u32,
     },
+    /// `y = max(x, 0)` element-wise, same scale (proven as a max against the constant 0, no
+    /// table).
+    Relu,
 }
 
 /// A node of the quantized graph.

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::graph::{QTensor, QTensorKind, QuantConfig, QuantNode, QuantOp, QuantizedGraph};
+use super::requant::Requant;
 use super::table::{pow2, LookupTable, TableId};
 use crate::error::{ModelError, Result};
 use crate::eval::eval_all;
@@ -185,8 +186,12 @@ impl<'a> Lowering<'a> {
         id
     }
 
-    /// Element-wise lookup of `func` on activation `x` (frac `fx`), output frac `fy`.
-    pub fn lookup(
+    /// Element-wise `func` on activation `x` (frac `fx`), output frac `fy`: a lookup in a
+    /// table over the whole activation domain, except where arithmetic is cheaper to prove
+    /// and exactly as accurate — ReLU at an unchanged scale is a max against 0, and `x²` a
+    /// requantized product (each avoids a 2^A-row table: its multiplicity column and
+    /// fraction tree cost more than the range checks that replace them).
+    pub fn unary(
         &mut self,
         name: &str,
         func: UnaryFn,
@@ -195,9 +200,21 @@ impl<'a> Lowering<'a> {
         fy: i32,
         fid: Option<TensorId>,
     ) -> TensorId {
-        let (lo, _) = self.cfg.act_range();
-        let table = self.table(func, fx, fy, lo, 1usize << self.cfg.act_bits);
+        let (lo, hi) = self.cfg.act_range();
         let shape = self.q.tensors[x.0].shape.clone();
+        let relu = match func {
+            UnaryFn::Relu => true,
+            UnaryFn::Clip(a, b) => a == 0.0 && b == f32::INFINITY,
+            _ => false,
+        };
+        if relu && fx == fy {
+            return self.push(name, QuantOp::Relu, vec![x], shape, fy, fid);
+        }
+        if matches!(func, UnaryFn::Square) {
+            let requant = Requant::from_ratio(pow2(fy - 2 * fx), lo, hi);
+            return self.push(name, QuantOp::Mul { requant }, vec![x, x], shape, fy, fid);
+        }
+        let table = self.table(func, fx, fy, lo, 1usize << self.cfg.act_bits);
         self.push(name, QuantOp::Lookup { table }, vec![x], shape, fy, fid)
     }
 

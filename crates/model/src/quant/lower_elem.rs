@@ -24,7 +24,7 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
         FloatOp::Unary(f) => {
             let (qx, fx) = l.operand(node.inputs[0], ab, None)?;
             let fo = if f.keeps_scale() { fx } else { fy };
-            Ok(l.lookup(name, *f, qx, fx, fo, fid))
+            Ok(l.unary(name, *f, qx, fx, fo, fid))
         }
         FloatOp::Binary(k) => {
             let (a, b) = (node.inputs[0], node.inputs[1]);
@@ -61,7 +61,7 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                 let x = if ca { b } else { a };
                 let (qx, fx) = l.operand(x, ab, None)?;
                 let fo = if f.keeps_scale() { fx } else { fy };
-                return Ok(l.lookup(name, f, qx, fx, fo, fid));
+                return Ok(l.unary(name, f, qx, fx, fo, fid));
             }
             if ca && cb {
                 return Err(Lowering::unquantizable(
@@ -125,7 +125,7 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                             .unwrap_or(1.0)
                             .max(pow2(-fb));
                     let fr = l.frac_for(inv_max, ab, l.cfg.headroom_bits);
-                    let r = l.lookup(&format!("{name}.recip"), UnaryFn::Recip, qb, fb, fr, None);
+                    let r = l.unary(&format!("{name}.recip"), UnaryFn::Recip, qb, fb, fr, None);
                     let requant = Requant::from_ratio(pow2(fy - fa - fr), lo, hi);
                     Ok(l.push(
                         name,
@@ -300,7 +300,7 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                 ReduceKind::MeanOfSquares => {
                     let m = l.cal.max_abs.get(node.inputs[0].0).copied().unwrap_or(1.0);
                     let fs = l.frac_for(m * m, ab, l.cfg.headroom_bits);
-                    let sq = l.lookup(&format!("{name}.square"), UnaryFn::Square, qx, fx, fs, None);
+                    let sq = l.unary(&format!("{name}.square"), UnaryFn::Square, qx, fx, fs, None);
                     let requant = Requant::from_ratio(pow2(fy - fs) / n.max(1) as f64, lo, hi);
                     Ok(l.push(
                         name,

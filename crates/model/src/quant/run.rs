@@ -143,6 +143,7 @@ pub fn eval_qnode(
             x.iter().map(|&v| t.get(v)).collect::<Option<Vec<i64>>>()?
         }
         QuantOp::Rescale { requant } => requant.apply_all(x, sout),
+        QuantOp::Relu => x.iter().map(|&v| v.max(0)).collect(),
         QuantOp::Move(fop) => sk::gather_map(x, &structural_map(fop, sx, sout)?, 0),
         QuantOp::IndexedMove { kind, index_frac } => {
             use crate::kernels::indexed;

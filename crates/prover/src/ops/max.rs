@@ -1,4 +1,5 @@
-//! Max / min over windows or axes (MaxPool, ReduceMax, ReduceMin).
+//! Max / min over windows or axes (MaxPool, ReduceMax, ReduceMin) and ReLU (`max(x_o, 0)`:
+//! the group `{x_o, 0}`, where a group member may be the constant 0, [`ZERO`]).
 //!
 //! `y_o = max_{k} x_{g_o[k]}` is proven with the committed `y` by
 //! (1) range: every difference `d_{o,k} = y_o − x_{g_o[k]}` lies in `[0, 2^A)` (one lookup
@@ -25,6 +26,18 @@ use zkinfer_field::p3_field::PrimeCharacteristicRing;
 /// Largest group a max is proven for (the zero-check has degree K + 1).
 pub const MAX_GROUP: usize = 64;
 
+/// A group member that is the constant 0 rather than an input element.
+pub const ZERO: usize = usize::MAX;
+
+/// `x_q`, or 0 for [`ZERO`].
+fn member(x: &[i64], q: usize) -> i64 {
+    if q == ZERO {
+        0
+    } else {
+        x[q]
+    }
+}
+
 /// The groups of a max/min node (input indices per output) and whether it is a max.
 pub fn groups(g: &zkinfer_model::QuantizedGraph, ni: usize) -> Option<(Vec<Vec<usize>>, bool)> {
     let n = g.nodes.get(ni)?;
@@ -33,6 +46,10 @@ pub fn groups(g: &zkinfer_model::QuantizedGraph, ni: usize) -> Option<(Vec<Vec<u
     match &n.op {
         QuantOp::MaxPool(win) => Some((super::conv::windows(win, sx, sout)?, true)),
         QuantOp::ReduceMax { axes, max } => Some((reduce::reduce_groups(sx, axes), *max)),
+        QuantOp::Relu => Some((
+            (0..sx.iter().product()).map(|o| vec![o, ZERO]).collect(),
+            true,
+        )),
         _ => None,
     }
 }
@@ -51,7 +68,7 @@ pub fn diff_column(groups: &[Vec<usize>], max: bool, y: &[i64], x: &[i64]) -> Ve
     let s = if max { 1 } else { -1 };
     pairs(groups)
         .into_iter()
-        .map(|(o, q)| s * (y[o] - x[q]))
+        .map(|(o, q)| s * (y[o] - member(x, q)))
         .collect()
 }
 
@@ -92,7 +109,9 @@ pub fn absorb_diff<S: Side>(
     let mut wx = vec![EF::ZERO; ctx.shape(x).iter().product()];
     for (&(o, q), &wi) in pr.iter().zip(&w) {
         wy[o] += sign * wi;
-        wx[q] -= sign * wi;
+        if q != ZERO {
+            wx[q] -= sign * wi;
+        }
     }
     split_claim(ctx, y, wy, x, wx, value)
 }
@@ -124,7 +143,7 @@ pub fn attainment<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error>
                 let mut d = vec![EF::ZERO; 1 << nv];
                 for (o, gr) in grs.iter().enumerate() {
                     d[o] = match gr.get(j) {
-                        Some(&q) => ef(s * (yv[o] - xv[q])),
+                        Some(&q) => ef(s * (yv[o] - member(xv, q))),
                         None => EF::ONE,
                     };
                 }
@@ -148,7 +167,9 @@ pub fn attainment<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error>
             match gr.get(j) {
                 Some(&q) => {
                     wy[o] += gk * sign * e[o];
-                    wx[q] -= gk * sign * e[o];
+                    if q != ZERO {
+                        wx[q] -= gk * sign * e[o];
+                    }
                 }
                 None => constant += gk * e[o],
             }

@@ -31,7 +31,10 @@ pub fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
     let n = &g.nodes[ni];
     ctx.side
         .set_stage(format!("node `{}` ({})", n.name, n.op.name()));
-    if matches!(n.op, QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. }) {
+    if matches!(
+        n.op,
+        QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } | QuantOp::Relu
+    ) {
         max::attainment(ctx, ni)?;
     }
     if matches!(n.op, QuantOp::Compare { .. }) {
@@ -59,6 +62,7 @@ pub fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
         QuantOp::Lookup { .. }
         | QuantOp::MaxPool(_)
         | QuantOp::ReduceMax { .. }
+        | QuantOp::Relu
         | QuantOp::Compare { .. }
         | QuantOp::Softmax { .. } => {
             let p = ctx.plan.out_poly[ni].ok_or_else(|| bad("no committed output"))?;
