@@ -360,6 +360,18 @@ def zkinfer_pipeline(binary: Path, model: Path, data: Path, work: Path,
     for name, cmd, expect_valid in steps:
         log(f"  zkinfer {name} ...")
         r = run_zkinfer_phase(name, cmd, work, opts.timeout, env, expect_valid)
+        if name == "prove" and r["status"] == "ok" and opts.zkinfer_prove_samples > 1:
+            # A ~0.1 s process varies by ±15 % from run to run: prove several times (each a
+            # fresh process writing the same proof) and keep the median run's record.
+            runs = [r]
+            for _ in range(opts.zkinfer_prove_samples - 1):
+                runs.append(run_zkinfer_phase(name, cmd, work, opts.timeout, env, expect_valid))
+            if all(x["status"] == "ok" for x in runs):
+                runs.sort(key=lambda x: x["elapsed_ms"])
+                r = runs[len(runs) // 2]
+                out["prove_samples_ms"] = [x["elapsed_ms"] for x in runs]
+            else:
+                r = next(x for x in runs if x["status"] != "ok")
         out["phases"][name] = r
         log(f"  zkinfer {name}: {r['status']} ({fmt_ms(r.get('elapsed_ms'))}, "
             f"RSS {fmt_bytes(r['peak_rss_bytes'])})")
@@ -621,6 +633,16 @@ def render_markdown(results: dict[str, Any]) -> str:
                 _fmt_err(r.get("zkinfer_max_abs_err"))]) + " |")
         L.append("")
 
+    samples = [(n, r["zkinfer"]["prove_samples_ms"]) for n, r in models.items()
+               if ok(r.get("zkinfer")) and r["zkinfer"].get("prove_samples_ms")]
+    if samples:
+        L.append("zkinfer prove is the median of several runs (fresh process each; EZKL proves "
+                 "once). All samples, sorted:")
+        L.append("")
+        for n, xs in samples:
+            L.append(f"- {n}: " + ", ".join(fmt_ms(x) for x in xs))
+        L.append("")
+
     notes = []
     for name, r in models.items():
         if r.get("error"):
@@ -671,6 +693,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="EZKL param_visibility (fixed = weights baked into the circuit / vk)")
     p.add_argument("--calibration-target", default="resources",
                    choices=["resources", "accuracy"], help="EZKL calibrate_settings target")
+    p.add_argument("--zkinfer-prove-samples", type=int, default=5,
+                   help="prove this many times with zkinfer (fresh process each) and report "
+                        "the median run; EZKL proves once (each of its proofs takes minutes)")
     p.add_argument("--zkinfer-no-calibration", action="store_true",
                    help="do not pass the input as --calibration to `zkinfer compile`")
     p.add_argument("--workdir", default=None,

@@ -29,7 +29,7 @@
 //!   for any number of threads.
 //!
 //! # Soundness
-//! **Claim: with [`WhirParams::default`], one opening (any number of claims up to 2^15, any
+//! **Claim: with [`WhirParams::default`], one opening (any number of claims up to 2^16, any
 //! layout of 2^4 … 2^26 stacked variables, Goldilocks + ext2) is sound except with
 //! probability ≤ 2^-100.97** (2^-100.98 up to 1024 claims), proven under the Johnson bound,
 //! counting proof-of-work, before the Fiat–Shamir and hash terms below. Justification:
@@ -55,12 +55,14 @@
 //!   keeps the folding PoW flat across rounds; with step 3, λ = 107 would need 27 grinding
 //!   bits at 2^26. Above 2^26 the first fold needs 20 PoW bits and more; past the ceiling
 //!   `max_pow_bits` a size is refused with a [`PcsError::Config`].
-//! - Claims: the α-batching term 127 − 4.3 − log2(N + OOD − 1) must reach λ = 107, so one
-//!   opening takes at most ~52,000 claims (2^15 tested: ≥ 100.97 bits; 2^16 is refused).
+//! - Claims: the N claims are first batched into one claim on the stacked polynomial by
+//!   powers of a challenge γ and one degree-2 sumcheck over its K variables, adding
+//!   (N − 1 + 2K)/|EF| to WHIR's error (which then sees a single claim): 2^16 claims compose
+//!   to ≥ 100.97 bits, 2^20 to ≥ 100.95 (asserted).
 //! - KoalaBear + ext4 (|EF| ≥ 2^123): every field-bound term is 4 bits weaker, so folding needs
 //!   4 more PoW bits: the default raises the budget up to 23 bits and reaches ≥ 100.98 bits
-//!   composed up to 2^26 stacked variables (a ceiling of 19 refuses from 2^23). At most
-//!   ~3,300 claims per opening (2^11 tested, 2^12 refused).
+//!   composed up to 2^26 stacked variables (a ceiling of 19 refuses from 2^23); 2^16 claims
+//!   still compose to ≥ 100.97 bits.
 //! - [`WhirParams::conjectured`]: λ = 100 per term under the **capacity bound (conjectured)** —
 //!   half the queries, but below 100 bits composed, and its α-batching term
 //!   127 − (K + 1 + log2 20) − log2(#claims) falls below 100 from K = 20 stacked variables;

@@ -27,7 +27,12 @@
 //!    requantization relation, and through sumchecks for Einsum / Conv / Mul.
 //! 4. **Settlement**: claims on public inputs are evaluated by the verifier; claims on
 //!    committed tables (witness polys, constants) are reduced by one degree-2 sumcheck each to
-//!    a point and opened in **two batched WHIR openings** (witness, weights).
+//!    a point and opened in **two batched WHIR openings** (witness, weights). They run
+//!    concurrently on two forked transcript branches (`ProverTranscript::fork`), each
+//!    starting after every claim of both openings is absorbed; the verifier reads them in
+//!    order. The weights' prover data may still be re-committing in the background
+//!    ([`ProvingKey::from_bytes_background`]); the weight opening waits for it and checks its
+//!    root against the verifying key.
 //!
 //! Requantization refuses to saturate: an activation outside its range (an input beyond the
 //! calibration) is a prover error naming node and element, not a silently clamped proof.
@@ -35,7 +40,8 @@
 //! ## Soundness
 //! Error ≤ Σ over sumchecks of `degree·vars/|EF|` + Σ over claim merges and output points of
 //! `k/|EF|` + the LogUp-GKR error (`(rows + table rows)·(depth + 2)/|EF|` per batch, see
-//! zkinfer-lookup) + twice the PCS error (zkinfer-pcs docs). With |EF| ≈ 2^128 and at most
+//! zkinfer-lookup) + twice the PCS error (zkinfer-pcs docs; the two openings' branches are
+//! forked from one state, so each opening's error counts once). With |EF| ≈ 2^128 and at most
 //! ~2^30 rows, everything but the PCS term is below 2^-90; the PCS term dominates.
 //! Bounds: the model crate's bounds analysis keeps every intermediate below 2^62 given
 //! 16-bit activations, which the range checks enforce, so field identities are integer ones.
