@@ -98,12 +98,16 @@ pub fn convert(ctx: &mut Ctx, node: &TypedNode) -> Result<Option<TensorId>, Load
     }
     if let Some(c) = node.op_as::<Cast>() {
         let x = ctx.input(node, 0)?;
+        // tract types ONNX int64 as TDim (a possibly symbolic integer): an integer too, so a
+        // float → int64 Cast truncates (treating TDim as a float made Cast(f32→i64→f32) an
+        // identity, silently).
+        let integer = |dt: DatumType| dt.is_integer() || dt == DatumType::TDim;
         let from_int = ctx
             .model
             .outlet_fact(node.inputs[0])
-            .map(|f| f.datum_type.is_integer())
+            .map(|f| integer(f.datum_type))
             .unwrap_or(false);
-        if !c.to.is_integer() || from_int {
+        if !integer(c.to) || from_int {
             return Ok(Some(ctx.alias(node, x)));
         }
         return ctx
