@@ -70,7 +70,8 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                 ));
             }
             match k {
-                BinaryKind::Add | BinaryKind::Sub | BinaryKind::Max | BinaryKind::Min => {
+                BinaryKind::Max | BinaryKind::Min => max_min(l, name, a, b, *k, out_shape, fy, fid),
+                BinaryKind::Add | BinaryKind::Sub => {
                     let other_frac = |l: &mut Lowering, t: TensorId| -> Result<Option<i32>> {
                         Ok(if l.fg.const_data(t).is_some() {
                             None
@@ -83,19 +84,11 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                     let (qb, fb) = l.operand(b, ab, ob)?;
                     let f = fa.max(fb);
                     let (ls, rs) = ((f - fa) as u32, (f - fb) as u32);
-                    let op = match k {
-                        BinaryKind::Add | BinaryKind::Sub => QuantOp::AddSub {
-                            lhs_shift: ls,
-                            rhs_shift: rs,
-                            sub: *k == BinaryKind::Sub,
-                            requant: Requant::from_ratio(pow2(fy - f), lo, hi),
-                        },
-                        _ => QuantOp::MaxMin {
-                            lhs_shift: ls,
-                            rhs_shift: rs,
-                            max: *k == BinaryKind::Max,
-                            requant: Requant::from_ratio(pow2(fy - f), lo, hi),
-                        },
+                    let op = QuantOp::AddSub {
+                        lhs_shift: ls,
+                        rhs_shift: rs,
+                        sub: *k == BinaryKind::Sub,
+                        requant: Requant::from_ratio(pow2(fy - f), lo, hi),
                     };
                     Ok(l.push(name, op, vec![qa, qb], out_shape, fy, fid))
                 }
@@ -395,4 +388,98 @@ fn align_shared(
         ins.push(q);
     }
     Ok((ins, f))
+}
+
+/// Element-wise `max(a, b)` / `min(a, b)` of two tensors (at least one an activation), built
+/// from ops that are proven: each operand rescaled to the coarser of the two scales (a right
+/// shift, so it cannot leave the activation range), broadcast to the output shape, the two
+/// stacked on a new leading axis, a max/min over that axis (the max protocol, groups of two),
+/// and a rescale to the output scale. Exact up to the rounding of the finer operand.
+#[allow(clippy::too_many_arguments)]
+fn max_min(
+    l: &mut Lowering,
+    name: &str,
+    a: TensorId,
+    b: TensorId,
+    k: BinaryKind,
+    out_shape: Vec<usize>,
+    fy: i32,
+    fid: Option<TensorId>,
+) -> Result<TensorId> {
+    let ab = l.cfg.act_bits;
+    let (lo, hi) = l.cfg.act_range();
+    let (qa, fa) = l.operand(a, ab, None)?;
+    let (qb, fb) = l.operand(b, ab, None)?;
+    let f = fa.min(fb);
+    let mut stacked_shape = vec![1];
+    stacked_shape.extend_from_slice(&out_shape);
+    let mut parts = Vec::with_capacity(2);
+    for (q, fq, tag) in [(qa, fa, "lhs"), (qb, fb, "rhs")] {
+        let shape = l.q.tensors[q.0].shape.clone();
+        let mut t = q;
+        if fq != f {
+            let requant = Requant::from_ratio(pow2(f - fq), lo, hi);
+            t = l.push(
+                &format!("{name}.{tag}.rescale"),
+                QuantOp::Rescale { requant },
+                vec![t],
+                shape.clone(),
+                f,
+                None,
+            );
+        }
+        if shape != out_shape {
+            t = l.push(
+                &format!("{name}.{tag}.broadcast"),
+                QuantOp::Move(FloatOp::Broadcast),
+                vec![t],
+                out_shape.clone(),
+                f,
+                None,
+            );
+        }
+        t = l.push(
+            &format!("{name}.{tag}.stack"),
+            QuantOp::Move(FloatOp::Reshape),
+            vec![t],
+            stacked_shape.clone(),
+            f,
+            None,
+        );
+        parts.push(t);
+    }
+    let mut both = vec![2];
+    both.extend_from_slice(&out_shape);
+    let cat = l.push(
+        &format!("{name}.stack"),
+        QuantOp::Concat { axis: 0 },
+        parts,
+        both,
+        f,
+        None,
+    );
+    let op = QuantOp::ReduceMax {
+        axes: vec![0],
+        max: k == BinaryKind::Max,
+    };
+    if f == fy {
+        return Ok(l.push(name, op, vec![cat], out_shape, fy, fid));
+    }
+    let m = l.push(
+        &format!("{name}.max"),
+        op,
+        vec![cat],
+        out_shape.clone(),
+        f,
+        None,
+    );
+    let requant = Requant::from_ratio(pow2(fy - f), lo, hi);
+    Ok(l.push(
+        name,
+        QuantOp::Rescale { requant },
+        vec![m],
+        out_shape,
+        fy,
+        fid,
+    ))
 }
