@@ -267,13 +267,12 @@ impl ProvingKey {
                 reason: "stored verifying key does not match the graph (corrupted file?)".into(),
             });
         }
-        // The thread needs its own graph and plan; constants are the bulk, so it takes them.
-        let g2 = graph.clone();
+        // The thread needs its own graph and plan (the planning is done once, here).
+        let (g2, plan2) = (graph.clone(), plan.clone());
         let handle = std::thread::Builder::new()
             .name("weight-commit".into())
             .spawn(move || {
-                let plan = Plan::new(&g2).map_err(|e| e.to_string())?;
-                let (data, _) = commit_weights(&g2, &plan).map_err(|e| e.to_string())?;
+                let (data, _) = commit_weights(&g2, &plan2).map_err(|e| e.to_string())?;
                 Ok(data)
             })
             .map_err(|e| Error::Prover(format!("cannot start the weight commitment: {e}")))?;

@@ -28,7 +28,16 @@ pub(crate) fn setup(dir: &Path) -> (ProvingKey, Vec<Vec<i64>>) {
         .map(|i| g.tensors[i.0].shape.iter().product())
         .collect();
     let samples = inp.samples(&sizes).expect("samples");
-    let q = quant::quantize(&g, &samples, &QuantConfig::default()).expect("quantize");
+    quantize_and_compile(&g, &samples)
+}
+
+/// Quantizes a float graph calibrated on `samples`, compiles it, and quantizes the first
+/// sample as the proof's inputs.
+fn quantize_and_compile(
+    g: &zkinfer_model::graph::FloatGraph,
+    samples: &[Vec<Vec<f32>>],
+) -> (ProvingKey, Vec<Vec<i64>>) {
+    let q = quant::quantize(g, samples, &QuantConfig::default()).expect("quantize");
     let inputs: Vec<Vec<i64>> = q
         .inputs
         .iter()
@@ -457,14 +466,7 @@ fn max_min_of_two_tensors() {
     let xs = vec![0.3f32, -1.2, 2.0, 0.7, -0.1, -3.5];
     let zs = vec![1.0f32, -2.0, 0.5, 0.6, 3.0, 0.0];
     let samples = vec![vec![xs.clone(), zs.clone()]];
-    let q = quant::quantize(&g, &samples, &QuantConfig::default()).expect("quantize");
-    let inputs: Vec<Vec<i64>> = q
-        .inputs
-        .iter()
-        .zip(&samples[0])
-        .map(|(id, v)| q.quantize_input(*id, v))
-        .collect();
-    let pk = compile(q).expect("compile");
+    let (pk, inputs) = quantize_and_compile(&g, &samples);
     let proof = prove(&pk, &inputs).expect("prove");
     verify(&pk.vk, &proof).expect("verify");
     let got = pk.graph.dequantize(pk.graph.outputs[0], &proof.outputs[0]);
