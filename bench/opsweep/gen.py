@@ -199,6 +199,8 @@ reg("AveragePool_3x3_pad1_excl", "AveragePool")(lambda: pool("AveragePool", kern
 reg("GlobalAveragePool")(lambda: pool("GlobalAveragePool"))
 reg("GlobalMaxPool", "GlobalMaxPool")(lambda: pool("GlobalMaxPool"))
 reg("LpPool")(lambda: pool("LpPool", kernel_shape=[2, 2], strides=[2, 2], p=2))
+reg("LpPool_p1_pad1", "LpPool")(lambda: pool("LpPool", kernel_shape=[3, 3], pads=[1, 1, 1, 1], p=1))
+reg("LpPool_p3_stride2", "LpPool")(lambda: pool("LpPool", kernel_shape=[2, 3], strides=[2, 1], p=3))
 
 
 @reg("BatchNormalization")
@@ -252,6 +254,15 @@ def _():
 reg("Softmax")(lambda: unary("Softmax", axis=-1))
 reg("LogSoftmax")(lambda: unary("LogSoftmax", axis=-1))
 reg("ArgMax")(lambda: unary("ArgMax", out_type=TP.INT64, axis=1, keepdims=1))
+reg("ArgMax_last_axis0", "ArgMax")(lambda: unary("ArgMax", shape=(6, 4), out_type=TP.INT64, axis=0, keepdims=0, select_last_index=1))
+reg("ArgMin", "ArgMin")(lambda: unary("ArgMin", shape=(3, 8), out_type=TP.INT64, axis=-1, keepdims=1))
+
+
+@reg("TopK_smallest_k4", "TopK")
+def _():
+    n = h.make_node("TopK", ["input", "k"], ["output", "idx"], axis=1, largest=0)
+    return model([n], [2, 12], [("output", F, None), ("idx", TP.INT64, None)],
+                 [init("k", np.array([4], np.int64))]), None
 
 
 @reg("TopK")
@@ -319,6 +330,13 @@ def _():
     n = h.make_node("Pad", ["input", "p"], ["output"], mode="reflect")
     return model([n], [1, 3, 4, 4], [("output", F, None)],
                  [init("p", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64))]), None
+
+
+@reg("Pad_edge", "Pad")
+def _():
+    n = h.make_node("Pad", ["input", "p"], ["output"], mode="edge")
+    return model([n], [1, 3, 4, 4], [("output", F, None)],
+                 [init("p", np.array([0, 0, 2, 0, 0, 0, 1, 3], np.int64))]), None
 
 
 @reg("Squeeze")
@@ -418,6 +436,22 @@ def _():
     n = h.make_node("Resize", ["input", "", "", "sz"], ["output"], mode="nearest")
     return model([n], [1, 3, 4, 4], [("output", F, None)],
                  [init("sz", np.array([1, 3, 8, 12], np.int64))]), None
+
+
+@reg("Resize_nearest_down_asym", "Resize")
+def _():
+    n = h.make_node("Resize", ["input", "", "", "sz"], ["output"], mode="nearest",
+                    coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    return model([n], [1, 3, 6, 6], [("output", F, None)],
+                 [init("sz", np.array([1, 3, 4, 3], np.int64))]), None
+
+
+@reg("Upsample_frac_scale", "Upsample")
+def _():
+    n = h.make_node("Upsample", ["input", "sc"], ["output"], mode="nearest")
+    m = model([n], [1, 2, 3, 4], [("output", F, None)], [init("sc", np.array([1, 1, 2, 1.5], np.float32))], opset=9)
+    m.ir_version = 4
+    return m, None
 
 
 @reg("Upsample")

@@ -49,6 +49,7 @@
 
 pub mod error;
 pub mod eval;
+mod fuse;
 pub mod graph;
 pub mod input;
 pub mod kernels;

@@ -157,6 +157,10 @@ pub enum UnaryFn {
     Atanh,
     /// b^x for a constant base b > 0 (`Pow` with a constant base)
     PowBase(f32),
+    /// ln(1 + eˣ)
+    Softplus,
+    /// x · tanh(ln(1 + eˣ))
+    Mish,
 }
 
 impl UnaryFn {
@@ -187,6 +191,8 @@ impl UnaryFn {
                 0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
             }
             Silu => x / (1.0 + (-x).exp()),
+            Softplus => softplus(x),
+            Mish => x * softplus(x).tanh(),
             HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
             Abs => x.abs(),
             Neg => -x,
@@ -351,6 +357,11 @@ impl FloatOp {
                 .to_string(),
         }
     }
+}
+
+/// ln(1 + eˣ) without overflow.
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
 }
 
 /// Error function (Numerical Recipes' Chebyshev fit of erfc, |relative err| < 1.2e-7).

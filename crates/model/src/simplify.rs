@@ -20,6 +20,8 @@
 //!   become one axis (`"ab,eb->ae"`; the activation gets a free Reshape, the weight its merged
 //!   shape). Each axis is padded to a power of two where it is committed or summed over, so
 //!   `16×5×5 → 16×8×8 = 1024` becomes `400 → 512`: lenet_5's largest weight halves.
+//! * **Function fusion** ([`crate::fuse`]): a decomposed GELU / SiLU / Mish / Softplus chain
+//!   becomes one unary op (one lookup).
 //! * **Pruning**: tensors nothing refers to any more are dropped (ids are renumbered; graph
 //!   inputs keep their order).
 
@@ -37,6 +39,7 @@ pub fn simplify(g: &mut FloatGraph) -> Result<()> {
     fuse_einsum_scale(g);
     fuse_einsum_bias(g);
     merge_einsum_axes(g);
+    crate::fuse::fuse_functions(g);
     prune(g);
     g.validate()
 }

@@ -146,6 +146,11 @@ impl<'a> Ctx<'a> {
         Some(self.model.outlet_fact(o).ok()?.datum_type)
     }
 
+    /// Binds output `slot` of a multi-output node (TopK) to a tensor.
+    pub fn bind(&mut self, node: &TypedNode, slot: usize, t: TensorId) {
+        self.map.insert(OutletId::new(node.id, slot), t);
+    }
+
     /// Aliases the node's output to an existing tensor (identity-like ops).
     pub fn alias(&mut self, node: &TypedNode, t: TensorId) -> TensorId {
         self.map.insert(OutletId::new(node.id, 0), t);
@@ -173,13 +178,15 @@ pub(crate) fn load(
     bytes: &[u8],
     input_shapes: Option<&[Vec<usize>]>,
 ) -> Result<FloatGraph, LoadError> {
-    let onnx = tract_onnx::onnx()
+    let mut onnx = tract_onnx::onnx()
         .with_ignore_output_shapes(true)
         .with_ignore_value_info(true);
-    let proto = onnx
+    crate::legacy::register(&mut onnx);
+    let mut proto = onnx
         .proto_model_for_read(&mut &bytes[..])
         .map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
     let opset = guard::check(&proto)?;
+    crate::legacy::rewrite(&mut proto, opset)?;
     let onnx_nodes = proto
         .graph
         .as_ref()
@@ -196,13 +203,21 @@ pub(crate) fn load(
     for i in 0..model.inputs.len() {
         let fact = model.input_fact(i).map_err(tract_err("inputs"))?.clone();
         let dt = fact.datum_type.concretize().unwrap_or(DatumType::F32);
+        let declared: Vec<usize> = fact
+            .shape
+            .dims()
+            .map(|d| d.concretize().and_then(|d| d.to_usize().ok()).unwrap_or(1))
+            .collect();
+        // EZKL's input.json often gives a flattened shape (`[4]` for a `[batch, 4]` input);
+        // the graph's own shape wins when it holds the same number of elements.
         let shape: Vec<usize> = match input_shapes.and_then(|s| s.get(i)) {
-            Some(s) => s.clone(),
-            None => fact
-                .shape
-                .dims()
-                .map(|d| d.concretize().and_then(|d| d.to_usize().ok()).unwrap_or(1))
-                .collect(),
+            Some(s)
+                if declared.is_empty()
+                    || s.iter().product::<usize>() != declared.iter().product::<usize>() =>
+            {
+                s.clone()
+            }
+            _ => declared,
         };
         model
             .set_input_fact(i, InferenceFact::dt_shape(dt, &shape))
@@ -247,9 +262,6 @@ pub(crate) fn load(
         if all_const {
             continue;
         }
-        if node.outputs.len() != 1 {
-            return Err(ctx.unsupported(node));
-        }
         let mut done = false;
         for conv in ops::REGISTRY {
             if conv(&mut ctx, node)?.is_some() {
@@ -257,7 +269,9 @@ pub(crate) fn load(
                 break;
             }
         }
-        if !done {
+        // A converter binds every output of the node (most ops have one; TopK has two).
+        let bound = (0..node.outputs.len()).all(|o| ctx.map.contains_key(&OutletId::new(id, o)));
+        if !done || !bound {
             return Err(ctx.unsupported(node));
         }
     }

@@ -19,6 +19,7 @@
 
 mod convert;
 mod guard;
+mod legacy;
 pub mod ops;
 
 use std::path::Path;

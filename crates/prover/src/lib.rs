@@ -73,4 +73,6 @@ pub type F = zkinfer_field::Goldilocks;
 pub type EF = zkinfer_field::GoldilocksExt2;
 
 #[cfg(test)]
+mod onnx_ops_tests;
+#[cfg(test)]
 mod tests;

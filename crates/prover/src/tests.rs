@@ -33,7 +33,7 @@ pub(crate) fn setup(dir: &Path) -> (ProvingKey, Vec<Vec<i64>>) {
 
 /// Quantizes a float graph calibrated on `samples`, compiles it, and quantizes the first
 /// sample as the proof's inputs.
-fn quantize_and_compile(
+pub(crate) fn quantize_and_compile(
     g: &zkinfer_model::graph::FloatGraph,
     samples: &[Vec<Vec<f32>>],
 ) -> (ProvingKey, Vec<Vec<i64>>) {

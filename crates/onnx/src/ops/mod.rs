@@ -13,6 +13,7 @@ pub mod linear;
 pub mod logic;
 pub mod reduce;
 pub mod resample;
+pub mod select;
 pub mod shape;
 
 /// A converter for one op family.
@@ -24,6 +25,7 @@ pub const REGISTRY: &[Converter] = &[
     elementwise::convert,
     indexed::convert,
     shape::convert,
+    select::convert,
     reduce::convert,
     resample::convert,
     deconv::convert,

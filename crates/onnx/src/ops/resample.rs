@@ -1,10 +1,20 @@
 //! Structural ops lowered onto existing zkinfer ops: Trilu (a product with a constant 0/1
-//! mask over the last two axes) and NearestUpsample (ONNX Resize, nearest, integer scales:
-//! reshape → broadcast → reshape, pure data movement).
+//! mask over the last two axes), NearestUpsample (ONNX Resize, nearest, integer scales:
+//! reshape → broadcast → reshape, pure data movement), and every other *constant data
+//! movement* — Resize nearest with any scales, sizes or coordinate mode, Pad reflect/edge —
+//! by [`move_by_probe`].
+//!
+//! **Probing.** An op that only moves data (each output element is one input element, which
+//! one depending on constants alone) is evaluated by tract on a probe tensor holding each
+//! element's own flat index. The result *is* the index map, with tract's semantics for every
+//! coordinate mode and rounding rule, and becomes a constant Gather over the flattened input.
+//! The probe's indices are f32, exact below 2^24 elements; larger inputs are refused.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::array::Trilu;
+use tract_onnx::tract_core::ops::nn::resize::{Interpolator, Resize as CoreResize};
 use tract_onnx::tract_core::ops::nn::NearestUpsample;
+use tract_onnx_opl::resize::Resize;
 use zkinfer_model::{BinaryKind, FloatOp, FloatTensorKind, TensorId};
 
 use crate::{Ctx, LoadError};
@@ -37,7 +47,78 @@ pub fn upsample_shapes(shape: &[usize], scales: &[usize]) -> (Vec<usize>, Vec<us
     (split, wide)
 }
 
-/// Converts Trilu and NearestUpsample nodes.
+/// Largest input a probe can index exactly (f32 integers).
+const PROBE_LIMIT: usize = 1 << 24;
+
+/// Lowers a constant data-movement node (every input but the first constant) to
+/// reshape → constant Gather → reshape, reading the index map off tract's evaluation of the
+/// node on a probe tensor (see the module docs).
+pub fn move_by_probe(ctx: &mut Ctx, node: &TypedNode) -> Result<TensorId, LoadError> {
+    let bad = |reason: String| LoadError::Shape {
+        node: node.name.clone(),
+        reason,
+    };
+    let sx = ctx.in_shape(node, 0)?;
+    let so = ctx.out_shape(node)?;
+    let n: usize = sx.iter().product();
+    let m: usize = so.iter().product();
+    if n >= PROBE_LIMIT || m >= PROBE_LIMIT {
+        return Err(bad(format!(
+            "data movement over {n} → {m} elements exceeds the 2^24 supported"
+        )));
+    }
+    let probe: Vec<f32> = (0..n).map(|i| i as f32).collect();
+    let probe = Tensor::from_shape(&sx, &probe).map_err(|e| bad(format!("{e:#}")))?;
+    let mut inputs: TVec<TValue> = tvec![probe.into_tvalue()];
+    for i in 1..node.inputs.len() {
+        let k = ctx
+            .konst(node, i)
+            .ok_or_else(|| bad(format!("{} needs constant input {i}", node.op.name())))?;
+        inputs.push(k.into_tvalue());
+    }
+    let out = node
+        .op
+        .eval_out_of_plan(inputs)
+        .map_err(|e| bad(format!("{e:#}")))?
+        .and_then(|o| o.into_iter().next())
+        .ok_or_else(|| bad("the movement could not be evaluated".into()))?;
+    let out = out
+        .cast_to::<f32>()
+        .map_err(|e| bad(format!("{e:#}")))?
+        .into_owned();
+    let values: Vec<f32> = out
+        .to_plain_array_view::<f32>()
+        .map_err(|e| bad(format!("{e:#}")))?
+        .iter()
+        .copied()
+        .collect();
+    if out.shape() != so.as_slice() {
+        return Err(bad(format!(
+            "probe evaluated to shape {:?}, expected {so:?}",
+            out.shape()
+        )));
+    }
+    let indices = values
+        .iter()
+        .map(|&v| {
+            // An interpolating op would mix indices; only exact in-range integers are a move.
+            (v.fract() == 0.0 && v >= 0.0 && (v as usize) < n).then_some(v as usize)
+        })
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| bad("the op is not a pure data movement".into()))?;
+    let x = ctx.input(node, 0)?;
+    let flat = ctx.emit_step(node, "flat", FloatOp::Reshape, vec![x], vec![n]);
+    let moved = ctx.emit_step(
+        node,
+        "moved",
+        FloatOp::Gather { axis: 0, indices },
+        vec![flat],
+        vec![m],
+    );
+    ctx.emit(node, FloatOp::Reshape, vec![moved])
+}
+
+/// Converts Trilu, NearestUpsample and nearest Resize nodes.
 pub fn convert(ctx: &mut Ctx, node: &TypedNode) -> Result<Option<TensorId>, LoadError> {
     if let Some(op) = node.op_as::<Trilu>() {
         let sx = ctx.in_shape(node, 0)?;
@@ -77,6 +158,23 @@ pub fn convert(ctx: &mut Ctx, node: &TypedNode) -> Result<Option<TensorId>, Load
         let x = ctx.emit_step(node, "split", FloatOp::Reshape, vec![x], split);
         let x = ctx.emit_step(node, "repeat", FloatOp::Broadcast, vec![x], wide);
         return ctx.emit(node, FloatOp::Reshape, vec![x]).map(Some);
+    }
+    // tract declutters the ONNX Resize into its core op when it can; both are handled.
+    let interpolator = node
+        .op_as::<Resize>()
+        .map(|op| op.interpolator.clone())
+        .or_else(|| node.op_as::<CoreResize>().map(|op| op.interpolator.clone()));
+    if let Some(interpolator) = interpolator {
+        if !matches!(interpolator, Interpolator::Nearest) {
+            return Err(LoadError::Shape {
+                node: node.name.clone(),
+                reason: format!(
+                    "Resize mode `{}` is not supported (only `nearest`)",
+                    interpolator.as_str()
+                ),
+            });
+        }
+        return move_by_probe(ctx, node).map(Some);
     }
     Ok(None)
 }

@@ -1,5 +1,6 @@
 //! Structural family: AxisOp (Reshape/Squeeze/Unsqueeze/Flatten/Transpose), Concat, Slice,
-//! Downsample (strided slice), Pad, Gather with constant indices, MultiBroadcastTo.
+//! Downsample (strided slice), Pad (constant; reflect and edge via
+//! [`super::resample::move_by_probe`]), Gather with constant indices, MultiBroadcastTo.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::array::{
@@ -67,7 +68,8 @@ pub fn convert(ctx: &mut Ctx, node: &TypedNode) -> Result<Option<TensorId>, Load
     }
     if let Some(op) = node.op_as::<Pad>() {
         let PadMode::Constant(v) = &op.mode else {
-            return Err(ctx.unsupported(node));
+            // reflect / edge: a constant data movement
+            return super::resample::move_by_probe(ctx, node).map(Some);
         };
         let value = v
             .cast_to_scalar::<f32>()
