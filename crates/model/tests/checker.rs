@@ -83,7 +83,8 @@ fn bounds_refuse_overflowing_accumulation() {
     let mut g = FloatGraph::default();
     let x = g.add_tensor("x", vec![1, k], FloatTensorKind::Input);
     g.inputs.push(x);
-    let w = g.add_tensor("w", vec![k, 1], FloatTensorKind::Const(vec![1.0; k]));
+    // Non-integer weights: integer ones would keep scale 1 and small codes.
+    let w = g.add_tensor("w", vec![k, 1], FloatTensorKind::Const(vec![0.75; k]));
     let y = g.add_node(
         "big_dot",
         FloatOp::Einsum {

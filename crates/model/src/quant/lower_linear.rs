@@ -30,11 +30,24 @@ fn quantize_weights(
         max[chan(i)] = max[chan(i)].max(f64::from(v).abs());
     }
     let qmax = pow2(bits as i32 - 1) - 1.0;
+    // A channel of small integers (a tree ensemble's routing matrix, a 0/1 mask) keeps
+    // scale 1: its products stay exact integers, so a later comparison or index sees the
+    // exact value instead of one off by a requantization rounding.
+    let mut integral = vec![true; nc];
+    for (i, &v) in w.iter().enumerate() {
+        integral[chan(i)] &= v.fract() == 0.0;
+    }
     let scales: Vec<f64> = max
         .iter()
         .enumerate()
         .map(|(c, &m)| {
-            let s = if m > 0.0 { m / qmax } else { 1.0 };
+            let s = if integral[c] && m <= qmax {
+                1.0
+            } else if m > 0.0 {
+                m / qmax
+            } else {
+                1.0
+            };
             s.max(min_scale.get(c).copied().unwrap_or(0.0))
         })
         .collect();
@@ -290,5 +303,23 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
             ))
         }
         _ => Err(Lowering::unquantizable(node, "not a linear op")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantize_weights;
+
+    #[test]
+    fn integer_channels_keep_scale_one() {
+        // Channel 0 small integers, channel 1 fractional (axis 0 = channel).
+        let w = [1.0, -2.0, 0.0, 0.5, -0.25, 1.0];
+        let (q, s) = quantize_weights(&w, &[2, 3], Some(0), 12, &[]);
+        assert_eq!(s[0], 1.0);
+        assert_eq!(&q[..3], &[1, -2, 0]);
+        assert!((s[1] - 1.0 / 2047.0).abs() < 1e-12, "{s:?}");
+        // Integers beyond the code range fall back to a max-based scale.
+        let (_, s) = quantize_weights(&[4096.0, 1.0], &[2], None, 12, &[]);
+        assert!((s[0] - 4096.0 / 2047.0).abs() < 1e-9, "{s:?}");
     }
 }
