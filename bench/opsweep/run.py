@@ -99,6 +99,12 @@ def fmt(x):
     return "" if x is None else f"{x:.2e}"
 
 
+def alt_cell(a):
+    if not a:
+        return ""
+    return fmt(a.get("max_rel")) if a["result"] == "verified" else a["result"]
+
+
 def report(results):
     fails = [r for r in results if r["result"] != "verified"]
     L = ["# zkinfer ONNX op sweep", "",
@@ -107,17 +113,25 @@ def report(results):
          f"with onnxruntime {__import__('onnxruntime').__version__} on the same input. "
          f"max rel err = max|zk - ort| / max|ort| over all outputs; `fidelity problem` if > {FID_TOL}. "
          "Inputs uniform in [-2,2] (rounded to 1/1024) unless noted (positive for Log/Sqrt/Reciprocal/Pow 0.5; [-4,4] for Hard*/Cast; multiples of 0.5 for Equal).",
-         "", f"**{len(results) - len(fails)} of {len(results)} models verified with fidelity.**", "",
-         "Unseen-input column: the same compiled model proven on a second, unrounded sample from the same range (input2.json), not the calibration sample (same pass/fail outcome for every model).", "",
-         "## Failing models", ""]
+         "", f"**{len(results) - len(fails)} of {len(results)} models verified with fidelity.**", ""]
+    alt = {}
+    if os.path.exists(os.path.join(OUT, "results_alt.json")):
+        alt = {x["name"]: x for x in json.load(open(os.path.join(OUT, "results_alt.json")))}
+    if alt:
+        alt_fails = [a for a in alt.values() if a["result"] != "verified"]
+        L += [f"Unseen-input column: the same compiled model proven on a second, unrounded sample from the same range "
+              f"(input2.json), not the calibration sample: {len(alt) - len(alt_fails)} of {len(alt)} verified with fidelity.", ""]
+        for a in alt_fails:
+            L.append(f"- unseen input, **{a['name']}**: {a['result']} — `{(a.get('err') or '')[:200]}`")
+        L.append("")
+    else:
+        L += ["Unseen-input column: empty (run `ALT=1 python3 run.py` first).", ""]
+    L += ["## Failing models", ""]
     for r in fails:
         L.append(f"- **{r['name']}** ({r['op']}): {r['result']} — `{(r.get('err') or '')[:200]}`")
     L += ["", "## All models", "",
           "| model | op | result | first line of error | max abs err | max rel err | unseen-input max rel err | compile/prove/verify s |",
           "|---|---|---|---|---|---|---|---|"]
-    alt = {}
-    if os.path.exists(os.path.join(OUT, "results_alt.json")):
-        alt = {x["name"]: x for x in json.load(open(os.path.join(OUT, "results_alt.json")))}
     for r in results:
         err = (r.get("err") or "").replace("|", "\\|").replace("\n", " ")
         if len(err) > 220:
@@ -125,7 +139,7 @@ def report(results):
         t = "/".join(str(r.get(k, "")) for k in ("compile_s", "prove_s", "verify_s"))
         note = f" ({r['note']})" if r.get("note") else ""
         L.append(f"| {r['name']} | {r['op']} | {r['result']}{note} | {('`'+err+'`') if err else ''} | "
-                 f"{fmt(r.get('max_abs'))} | {fmt(r.get('max_rel'))} | {fmt(alt.get(r['name'], {}).get('max_rel'))} | {t} |")
+                 f"{fmt(r.get('max_abs'))} | {fmt(r.get('max_rel'))} | {alt_cell(alt.get(r['name']))} | {t} |")
     open(os.path.join(OUT, "REPORT.md"), "w").write("\n".join(L) + "\n")
 
 

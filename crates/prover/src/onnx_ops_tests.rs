@@ -513,3 +513,25 @@ fn computed_index_gathers_and_one_hot() {
     assert_close(&got[4], &[2.5, 3.0, 0.75], 1e-3, "GatherND");
     assert_outputs_bound(&pk, &proof);
 }
+
+/// Index arithmetic is bounded by the graph, not by the calibration sample: ArgMax and TopK
+/// calibrated where the maximum sits last still prove an input whose maximum sits first.
+#[test]
+fn selections_hold_beyond_their_calibration_sample() {
+    let nodes = vec![
+        node("ArgMax", &["x"], &["a"], vec![int("axis", 1)]),
+        node("TopK", &["x", "k"], &["v", "i"], vec![int("axis", 1)]),
+    ];
+    let outs = [("a", INT64), ("v", FLOAT), ("i", INT64)];
+    let bytes = model(17, &[1, 16], nodes, vec![i64_init("k", &[2])], &outs);
+    let g = zkinfer_onnx::load_bytes(&bytes, None).expect("load");
+    let late: Vec<f32> = (0..16).map(|i| i as f32 / 8.0 - 1.0).collect();
+    let early: Vec<f32> = late.iter().rev().copied().collect();
+    let (pk, _) = super::tests::quantize_and_compile(&g, &[vec![late]]);
+    let x = pk.graph.quantize_input(pk.graph.inputs[0], &early);
+    let proof = prove(&pk, &[x]).expect("prove an input unlike the calibration sample");
+    verify(&pk.vk, &proof).expect("verify");
+    let out = |o: usize| pk.graph.dequantize(pk.graph.outputs[o], &proof.outputs[o]);
+    assert_eq!(out(0), [0.0]);
+    assert_eq!(out(2), [0.0, 1.0]);
+}

@@ -21,10 +21,84 @@ pub struct Calibration {
     pub min_abs: Vec<f64>,
 }
 
-/// Runs the float graph on every sample and records value ranges.
+/// Bounds on |value| that hold for *every* input, where the graph structure gives one:
+/// constants, comparisons (0/1) and what arithmetic and data movement make of them. Index
+/// arithmetic (ArgMax's `e·(n − k)`, one-hot selections) is bounded this way whatever the
+/// calibration samples happened to select; tensors fed by a model input get `None`.
+pub fn static_bounds(g: &FloatGraph) -> Vec<Option<f64>> {
+    use crate::ops::{BinaryKind as B, ReduceKind};
+    let mut b: Vec<Option<f64>> = g
+        .tensors
+        .iter()
+        .map(|t| match &t.kind {
+            FloatTensorKind::Const(v) => {
+                Some(v.iter().map(|x| f64::from(x.abs())).fold(0.0, f64::max))
+            }
+            _ => None,
+        })
+        .collect();
+    for n in &g.nodes {
+        let inb = |i: usize| n.inputs.get(i).and_then(|t| b.get(t.0).copied().flatten());
+        let all = || -> Option<f64> {
+            n.inputs
+                .iter()
+                .map(|t| b.get(t.0).copied().flatten())
+                .try_fold(0.0f64, |m, x| x.map(|x| m.max(x)))
+        };
+        let v = match &n.op {
+            FloatOp::Binary(k) if k.compare(0, 0).is_some() => Some(1.0),
+            FloatOp::Binary(B::Mul) => inb(0).zip(inb(1)).map(|(x, y)| x * y),
+            FloatOp::Binary(B::Add | B::Sub) => inb(0).zip(inb(1)).map(|(x, y)| x + y),
+            FloatOp::Binary(B::Max | B::Min) => all(),
+            FloatOp::Unary(f) => match f {
+                UnaryFn::Not | UnaryFn::Sign => Some(1.0),
+                UnaryFn::Abs | UnaryFn::Neg | UnaryFn::Relu => inb(0),
+                UnaryFn::Scale(c) => inb(0).map(|x| x * f64::from(c.abs())),
+                UnaryFn::Offset(c) => inb(0).map(|x| x + f64::from(c.abs())),
+                _ => None,
+            },
+            FloatOp::Reduce { axes, kind } => {
+                let shape = g.tensors.get(n.inputs[0].0).map(|t| t.shape.clone());
+                let group: usize = shape
+                    .map(|s| {
+                        axes.iter()
+                            .map(|&a| s.get(a).copied().unwrap_or(1))
+                            .product()
+                    })
+                    .unwrap_or(1);
+                match kind {
+                    ReduceKind::Max | ReduceKind::Min | ReduceKind::Mean => inb(0),
+                    ReduceKind::Sum => inb(0).map(|x| x * group as f64),
+                    ReduceKind::MeanOfSquares => inb(0).map(|x| x * x),
+                }
+            }
+            FloatOp::Where => inb(1).zip(inb(2)).map(|(x, y)| x.max(y)),
+            FloatOp::Reshape
+            | FloatOp::Transpose { .. }
+            | FloatOp::Slice { .. }
+            | FloatOp::Gather { .. }
+            | FloatOp::Broadcast
+            | FloatOp::Tile
+            | FloatOp::Concat { .. } => all(),
+            FloatOp::Pad { value, .. } => inb(0).map(|x| x.max(f64::from(value.abs()))),
+            _ => None,
+        };
+        if let Some(slot) = b.get_mut(n.output.0) {
+            *slot = v;
+        }
+    }
+    b
+}
+
+/// Runs the float graph on every sample and records value ranges, widened to the
+/// [`static_bounds`] where the structure gives one (so an input unlike the calibration
+/// samples cannot push such a tensor out of its range).
 pub fn calibrate(g: &FloatGraph, samples: &[Vec<Vec<f32>>]) -> Result<Calibration> {
     let mut c = Calibration {
-        max_abs: vec![0.0; g.tensors.len()],
+        max_abs: static_bounds(g)
+            .into_iter()
+            .map(|b| b.filter(|b| b.is_finite()).unwrap_or(0.0))
+            .collect(),
         min_abs: vec![f64::INFINITY; g.tensors.len()],
     };
     for s in samples {
