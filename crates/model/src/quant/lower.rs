@@ -57,21 +57,13 @@ pub fn static_bounds(g: &FloatGraph) -> Vec<Option<f64>> {
                 UnaryFn::Offset(c) => inb(0).map(|x| x + f64::from(c.abs())),
                 _ => None,
             },
-            FloatOp::Reduce { axes, kind } => {
-                let shape = g.tensors.get(n.inputs[0].0).map(|t| t.shape.clone());
-                let group: usize = shape
-                    .map(|s| {
-                        axes.iter()
-                            .map(|&a| s.get(a).copied().unwrap_or(1))
-                            .product()
-                    })
-                    .unwrap_or(1);
-                match kind {
-                    ReduceKind::Max | ReduceKind::Min | ReduceKind::Mean => inb(0),
-                    ReduceKind::Sum => inb(0).map(|x| x * group as f64),
-                    ReduceKind::MeanOfSquares => inb(0).map(|x| x * x),
-                }
-            }
+            // No bound for sums: `group × bound` is far too loose for a one-hot selection
+            // (one non-zero term) and would cost it log2(group) bits.
+            FloatOp::Reduce { kind, .. } => match kind {
+                ReduceKind::Max | ReduceKind::Min | ReduceKind::Mean => inb(0),
+                ReduceKind::Sum => None,
+                ReduceKind::MeanOfSquares => inb(0).map(|x| x * x),
+            },
             FloatOp::Where => inb(1).zip(inb(2)).map(|(x, y)| x.max(y)),
             FloatOp::Reshape
             | FloatOp::Transpose { .. }
