@@ -124,15 +124,25 @@ pub(crate) fn fuse_functions(g: &mut FloatGraph) -> usize {
             *u += 1;
         }
     }
+    // First consumer of each tensor, in one pass (a scan per tensor would be quadratic).
+    let mut first_use = vec![usize::MAX; nt];
+    for (ni, n) in g.nodes.iter().enumerate() {
+        for t in &n.inputs {
+            if let Some(f) = first_use.get_mut(t.0) {
+                *f = (*f).min(ni);
+            }
+        }
+    }
     let mut dead = vec![false; g.nodes.len()];
     let mut fused = 0;
     for x in (0..nt).map(TensorId) {
         if uses[x.0] == 0 || g.const_data(x).is_some() {
             continue;
         }
-        let Some(first) = g.nodes.iter().position(|n| n.inputs.contains(&x)) else {
+        let first = first_use[x.0];
+        if first == usize::MAX {
             continue;
-        };
+        }
         let shape = g.tensors[x.0].shape.clone();
         // Forward closure of element-wise nodes fed by x alone, within a window after x's
         // first consumer (a decomposed function is written in consecutive nodes).

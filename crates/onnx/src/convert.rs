@@ -146,6 +146,21 @@ impl<'a> Ctx<'a> {
         Some(self.model.outlet_fact(o).ok()?.datum_type)
     }
 
+    /// Adds a constant `{node}.{suffix}` (for converters that lower one op into several).
+    pub fn constant(
+        &mut self,
+        node: &TypedNode,
+        suffix: &str,
+        shape: Vec<usize>,
+        data: Vec<f32>,
+    ) -> TensorId {
+        self.g.add_tensor(
+            format!("{}.{suffix}", node.name),
+            shape,
+            FloatTensorKind::Const(data),
+        )
+    }
+
     /// Binds output `slot` of a multi-output node (TopK) to a tensor.
     pub fn bind(&mut self, node: &TypedNode, slot: usize, t: TensorId) {
         self.map.insert(OutletId::new(node.id, slot), t);

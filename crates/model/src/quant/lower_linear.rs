@@ -24,7 +24,8 @@ fn quantize_weights(
     min_scale: &[f64],
 ) -> (Vec<i64>, Vec<f64>) {
     let nc = axis.map_or(1, |a| shape[a]);
-    let chan = |i: usize| axis.map_or(0, |a| (i / strides(shape)[a]) % shape[a]);
+    let step = axis.map(|a| (strides(shape)[a], shape[a]));
+    let chan = |i: usize| step.map_or(0, |(st, d)| (i / st) % d);
     let mut max = vec![0.0f64; nc];
     for (i, &v) in w.iter().enumerate() {
         max[chan(i)] = max[chan(i)].max(f64::from(v).abs());

@@ -22,7 +22,7 @@ use tract_onnx::tract_core::ops::array::{
 };
 use tract_onnx::tract_core::ops::cast::Cast;
 use zkinfer_model::kernels::indexed::IndexKind;
-use zkinfer_model::{BinaryKind, FloatOp, FloatTensorKind, ReduceKind, TensorId, UnaryFn};
+use zkinfer_model::{BinaryKind, FloatOp, ReduceKind, TensorId, UnaryFn};
 
 use crate::{Ctx, LoadError};
 
@@ -40,6 +40,12 @@ fn index_input(ctx: &mut Ctx, node: &TypedNode, i: usize) -> Result<TensorId, Lo
             return ctx.input(&cur, k);
         }
     }
+}
+
+/// Whether the node's indices (input 1) are a model input, so the verifier knows the map
+/// and an `IndexedMove` applies; otherwise a one-hot selection is needed.
+fn indices_from_input(ctx: &mut Ctx, node: &TypedNode) -> bool {
+    index_input(ctx, node, 1).is_ok_and(|t| ctx.g.inputs.contains(&t))
 }
 
 /// Whether input `i` is a boolean (possibly cast to an integer type).
@@ -109,15 +115,17 @@ fn one_hot(ctx: &mut Ctx, node: &TypedNode, idx: TensorId, si: &[usize], n: usiz
         vec![idx],
         [si, &[1]].concat(),
     );
-    let pos = ctx.g.add_tensor(
-        format!("{}.position", node.name),
+    let pos = ctx.constant(
+        node,
+        "position",
         vec![n],
-        FloatTensorKind::Const((0..n).map(|k| k as f32).collect()),
+        (0..n).map(|k| k as f32).collect(),
     );
-    let neg = ctx.g.add_tensor(
-        format!("{}.position_from_end", node.name),
+    let neg = ctx.constant(
+        node,
+        "position_from_end",
         vec![n],
-        FloatTensorKind::Const((0..n).map(|k| k as f32 - n as f32).collect()),
+        (0..n).map(|k| k as f32 - n as f32).collect(),
     );
     let eq = FloatOp::Binary(BinaryKind::Equal);
     let hit = ctx.emit_step(node, "hit", eq.clone(), vec![idx, pos], with_n.clone());
@@ -211,19 +219,9 @@ fn gather_nd_one_hot(ctx: &mut Ctx, node: &TypedNode) -> Result<TensorId, LoadEr
     for j in (0..m - 1).rev() {
         strides[j] = strides[j + 1] * sd[j + 1] as f32;
     }
-    let konst = |ctx: &mut Ctx, name: &str, v: Vec<f32>| {
-        ctx.g.add_tensor(
-            format!("{}.{name}", node.name),
-            vec![m],
-            FloatTensorKind::Const(v),
-        )
-    };
-    let (dims, strides) = (konst(ctx, "dims", dims), konst(ctx, "strides", strides));
-    let zero = ctx.g.add_tensor(
-        format!("{}.zero", node.name),
-        vec![1],
-        FloatTensorKind::Const(vec![0.0]),
-    );
+    let dims = ctx.constant(node, "dims", vec![m], dims);
+    let strides = ctx.constant(node, "strides", vec![m], strides);
+    let zero = ctx.constant(node, "zero", vec![1], vec![0.0]);
     let idx = ctx.input(node, 1)?;
     let bin = FloatOp::Binary;
     let neg = ctx.emit_step(
@@ -387,19 +385,19 @@ pub fn convert(ctx: &mut Ctx, node: &TypedNode) -> Result<Option<TensorId>, Load
         if let Some(t) = bool_select(ctx, node, op.axis)? {
             return Ok(Some(t));
         }
-        let from_input = index_input(ctx, node, 1).is_ok_and(|t| ctx.g.inputs.contains(&t));
+        let from_input = indices_from_input(ctx, node);
         if !from_input {
             return gather_one_hot(ctx, node, op.axis).map(Some);
         }
         IndexKind::Gather { axis: op.axis }
     } else if let Some(op) = node.op_as::<GatherElements>() {
-        let from_input = index_input(ctx, node, 1).is_ok_and(|t| ctx.g.inputs.contains(&t));
+        let from_input = indices_from_input(ctx, node);
         if !from_input {
             return gather_elements_one_hot(ctx, node, op.axis).map(Some);
         }
         IndexKind::GatherElements { axis: op.axis }
     } else if let Some(op) = node.op_as::<GatherNd>() {
-        let from_input = index_input(ctx, node, 1).is_ok_and(|t| ctx.g.inputs.contains(&t));
+        let from_input = indices_from_input(ctx, node);
         if !from_input && op.batch_dims == 0 {
             return gather_nd_one_hot(ctx, node).map(Some);
         }

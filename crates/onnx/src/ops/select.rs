@@ -23,7 +23,7 @@
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::array::Topk;
 use tract_onnx::tract_core::ops::nn::{Reduce, Reducer};
-use zkinfer_model::{BinaryKind, FloatOp, FloatTensorKind, ReduceKind, TensorId};
+use zkinfer_model::{BinaryKind, FloatOp, ReduceKind, TensorId};
 
 use crate::{Ctx, LoadError};
 
@@ -67,17 +67,17 @@ impl Along {
         })
     }
 
-    /// A constant laid out along the axis (size 1 elsewhere).
-    fn ramp(&self, ctx: &mut Ctx, name: String, f: impl Fn(usize) -> f32) -> TensorId {
+    /// A constant `{node}.{suffix}` laid out along the axis (size 1 elsewhere).
+    fn ramp(
+        &self,
+        ctx: &mut Ctx,
+        node: &TypedNode,
+        suffix: &str,
+        f: impl Fn(usize) -> f32,
+    ) -> TensorId {
         let mut shape = vec![1; self.shape.len()];
         shape[self.axis] = self.n;
-        let data = (0..self.n).map(f).collect();
-        ctx.g.add_tensor(name, shape, FloatTensorKind::Const(data))
-    }
-
-    fn scalar(ctx: &mut Ctx, name: String, v: f32) -> TensorId {
-        ctx.g
-            .add_tensor(name, vec![1], FloatTensorKind::Const(vec![v]))
+        ctx.constant(node, suffix, shape, (0..self.n).map(f).collect())
     }
 
     fn reduce(&self, kind: ReduceKind) -> FloatOp {
@@ -119,11 +119,9 @@ impl Along {
         }
         let n = self.n;
         let weight = if ext.take_last {
-            self.ramp(ctx, format!("{}.{tag}.position", node.name), |k| k as f32)
+            self.ramp(ctx, node, &format!("{tag}.position"), |k| k as f32)
         } else {
-            self.ramp(ctx, format!("{}.{tag}.rank", node.name), move |k| {
-                (n - k) as f32
-            })
+            self.ramp(ctx, node, &format!("{tag}.rank"), move |k| (n - k) as f32)
         };
         let w = ctx.emit_step(
             node,
@@ -142,7 +140,7 @@ impl Along {
         if ext.take_last {
             return r;
         }
-        let nn = Self::scalar(ctx, format!("{}.{tag}.n", node.name), n as f32);
+        let nn = ctx.constant(node, &format!("{tag}.n"), vec![1], vec![n as f32]);
         ctx.emit_step(
             node,
             &format!("{tag}.index"),
@@ -214,7 +212,7 @@ fn top_k(ctx: &mut Ctx, node: &TypedNode, op: &Topk) -> Result<TensorId, LoadErr
     } else {
         None
     };
-    let position = along.ramp(ctx, format!("{}.position", node.name), |i| i as f32);
+    let position = along.ramp(ctx, node, "position", |i| i as f32);
     let mut free: Option<TensorId> = None;
     for j in 0..k {
         let tag = format!("round{j}");
