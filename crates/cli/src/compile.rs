@@ -113,7 +113,7 @@ pub fn run(args: &CompileArgs) -> Result<()> {
     let commit_ms = ms_since(t);
     let zkm = pk.to_bytes();
     let vk = pk.vk.to_bytes();
-    let commitment = hex(&pk.vk.commitment());
+    let commitment = hex(&pk.vk.commitment()?);
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create output directory {}", args.out.display()))?;

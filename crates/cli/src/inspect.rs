@@ -114,7 +114,7 @@ fn graph_summary(g: &QuantizedGraph, vk: &VerifyingKey) -> Value {
             .collect()
     };
     json!({
-        "commitment": hex(&vk.commitment()),
+        "commitment": vk.commitment().ok().map(|c| hex(&c)),
         "weight_root": vk.weight_root.map(|r| hex(&r)),
         "nodes": g.nodes.len(),
         "ops": ops,

@@ -70,7 +70,10 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
             let g = &v.vk.graph;
             let outs = common::dequantize_outputs(g, &v.proof.outputs);
             let shapes = common::output_shapes(g);
-            let commitment = hex(&v.vk.commitment());
+            let commitment =
+                v.vk.commitment()
+                    .map(|c| hex(&c))
+                    .unwrap_or_else(|e| format!("<{e}>"));
             if args.json {
                 let o = json!({
                     "valid": true,

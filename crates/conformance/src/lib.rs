@@ -114,6 +114,36 @@ pub fn kept_arguments(inp: &InputFile, names: &[&str]) -> Option<InputFile> {
     Some(InputFile { data, shapes })
 }
 
+/// Loads a corpus model and its calibration samples as the harness does (the stage that
+/// failed and why on error).
+#[allow(clippy::type_complexity)]
+pub fn load_model(
+    dir: &Path,
+) -> Result<(zkinfer_model::graph::FloatGraph, Vec<Vec<Vec<f32>>>), (&'static str, String)> {
+    let mut inp = InputFile::read(&dir.join("input.json")).map_err(|e| ("input", e.to_string()))?;
+    let mut g = zkinfer_onnx::load_path(&dir.join("network.onnx"), inp.shapes.as_deref())
+        .map_err(|e| ("load", e.to_string()))?;
+    let names: Vec<&str> = g
+        .inputs
+        .iter()
+        .map(|i| g.tensors[i.0].name.as_str())
+        .collect();
+    if let Some(picked) = kept_arguments(&inp, &names) {
+        inp = picked;
+        if inp.shapes.is_some() {
+            g = zkinfer_onnx::load_path(&dir.join("network.onnx"), inp.shapes.as_deref())
+                .map_err(|e| ("load", e.to_string()))?;
+        }
+    }
+    let sizes: Vec<usize> = g
+        .inputs
+        .iter()
+        .map(|i| g.tensors[i.0].shape.iter().product())
+        .collect();
+    let samples = inp.samples(&sizes).map_err(|e| ("input", e.to_string()))?;
+    Ok((g, samples))
+}
+
 /// Runs compile → prove → verify on one model directory.
 pub fn run_model(dir: &Path) -> Outcome {
     let name = dir
@@ -136,36 +166,9 @@ pub fn run_model(dir: &Path) -> Outcome {
         out.status = Status::Failed { stage, message: e };
         out
     };
-    let mut inp = match InputFile::read(&dir.join("input.json")) {
-        Ok(i) => i,
-        Err(e) => return fail(out, "input", e.to_string()),
-    };
-    let mut g = match zkinfer_onnx::load_path(&dir.join("network.onnx"), inp.shapes.as_deref()) {
-        Ok(g) => g,
-        Err(e) => return fail(out, "load", e.to_string()),
-    };
-    let names: Vec<&str> = g
-        .inputs
-        .iter()
-        .map(|i| g.tensors[i.0].name.as_str())
-        .collect();
-    if let Some(picked) = kept_arguments(&inp, &names) {
-        inp = picked;
-        if inp.shapes.is_some() {
-            g = match zkinfer_onnx::load_path(&dir.join("network.onnx"), inp.shapes.as_deref()) {
-                Ok(g) => g,
-                Err(e) => return fail(out, "load", e.to_string()),
-            };
-        }
-    }
-    let sizes: Vec<usize> = g
-        .inputs
-        .iter()
-        .map(|i| g.tensors[i.0].shape.iter().product())
-        .collect();
-    let samples = match inp.samples(&sizes) {
-        Ok(s) => s,
-        Err(e) => return fail(out, "input", e.to_string()),
+    let (g, samples) = match load_model(dir) {
+        Ok(v) => v,
+        Err((stage, e)) => return fail(out, stage, e),
     };
     let q = match quant::quantize(&g, &samples, &QuantConfig::default()) {
         Ok(q) => q,

@@ -37,6 +37,17 @@ pub enum ModelError {
         /// log2 of the proven bound.
         bits: f64,
     },
+    /// A relation of the node would be checked in the field with possible wrap-around (its
+    /// integer sides are not bounded below p).
+    #[error("node `{node}` ({op}): not field-safe: {reason}")]
+    FieldUnsafe {
+        /// Node name.
+        node: String,
+        /// Op name.
+        op: String,
+        /// Which bound fails.
+        reason: String,
+    },
     /// A trace violates a layer relation.
     #[error("trace check failed at node #{node_index} `{node}` ({op}), output index {index}: expected {expected}, got {got}")]
     CheckFailed {

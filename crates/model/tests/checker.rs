@@ -100,8 +100,8 @@ fn bounds_refuse_overflowing_accumulation() {
         headroom_bits: 0,
     };
     match quant::quantize(&g, &[vec![vec![1.0; k]]], &cfg) {
-        Err(ModelError::Overflow { tensor, .. }) => assert_eq!(tensor, "big_dot"),
-        other => panic!("expected Overflow, got {:?}", other.map(|_| ())),
+        Err(ModelError::FieldUnsafe { node, .. }) => assert_eq!(node, "big_dot"),
+        other => panic!("expected FieldUnsafe, got {:?}", other.map(|_| ())),
     }
 }
 

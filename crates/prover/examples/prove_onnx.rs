@@ -33,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "compiled in {:?}; model commitment {}",
         t.elapsed(),
         pk.vk
-            .commitment()
+            .commitment()?
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect::<String>()

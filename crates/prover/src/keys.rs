@@ -18,7 +18,7 @@ use crate::{Config, F};
 const VK_KIND: [u8; 4] = *b"ZKVK";
 const PK_KIND: [u8; 4] = *b"ZKMD";
 /// Format version of keys and proofs.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 
 /// The verifying key: the quantized graph without weights, the weight commitment and the
 /// proof-system parameters. Its hash is the model commitment `C_M`.
@@ -51,12 +51,18 @@ pub fn pcs() -> WhirPcs<Config> {
 }
 
 impl VerifyingKey {
-    /// The model commitment `C_M = Blake3("zkinfer model commitment v1" ‖ vk bytes)`.
-    pub fn commitment(&self) -> [u8; 32] {
+    /// The model commitment `C_M = Blake3("zkinfer model commitment v1" ‖ vk bytes)`. An
+    /// encoding failure is an error, never a fallback hash (which would let two keys share a
+    /// commitment).
+    pub fn commitment(&self) -> Result<[u8; 32], Error> {
+        let bytes = postcard::to_allocvec(self).map_err(|e| Error::Decode {
+            what: "verifying key",
+            reason: format!("cannot encode: {e}"),
+        })?;
         let mut h = blake3::Hasher::new();
         h.update(b"zkinfer model commitment v1");
-        h.update(&postcard::to_allocvec(self).unwrap_or_default());
-        *h.finalize().as_bytes()
+        h.update(&bytes);
+        Ok(*h.finalize().as_bytes())
     }
 
     /// The weight commitment, if any.

@@ -75,4 +75,6 @@ pub type EF = zkinfer_field::GoldilocksExt2;
 #[cfg(test)]
 mod onnx_ops_tests;
 #[cfg(test)]
+mod soundness_tests;
+#[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use zkinfer_model::quant::bounds::MAX_CONST_BITS;
 use zkinfer_model::quant::{QTensorKind, RequantIndex};
 use zkinfer_model::{QuantOp, QuantizedGraph};
 
@@ -149,17 +150,7 @@ pub fn const_dims(shape: &[usize], layout: ConstLayout) -> Vec<usize> {
 }
 
 fn requant_of(op: &QuantOp) -> Option<&zkinfer_model::quant::Requant> {
-    match op {
-        QuantOp::Einsum { requant, .. }
-        | QuantOp::Conv { requant, .. }
-        | QuantOp::SumPool { requant, .. }
-        | QuantOp::AddSub { requant, .. }
-        | QuantOp::Mul { requant }
-        | QuantOp::Rescale { requant }
-        | QuantOp::ReduceSum { requant, .. }
-        | QuantOp::Select { requant, .. } => Some(requant),
-        _ => None,
-    }
+    op.requant()
 }
 
 /// The requantization of a node, if it has one.
@@ -255,13 +246,90 @@ fn validate(g: &QuantizedGraph) -> Result<(), Error> {
         op,
         reason: reason.to_string(),
     };
+    let graph = |reason: String| bad("<graph>", "graph".into(), &reason);
+    let c = &g.config;
+    if !(2..=LIMB_BITS).contains(&c.act_bits) {
+        return Err(graph(format!(
+            "activation width {} bits (supported: 2..={LIMB_BITS})",
+            c.act_bits
+        )));
+    }
+    if !(1..=MAX_CONST_BITS).contains(&c.weight_bits) || c.headroom_bits > c.act_bits {
+        return Err(graph(format!(
+            "weight width {} / headroom {} bits out of range",
+            c.weight_bits, c.headroom_bits
+        )));
+    }
     for id in g.inputs.iter().chain(&g.outputs) {
         if id.0 >= nt {
-            return Err(bad(
-                "<graph>",
-                "io".into(),
-                "input or output id out of range",
-            ));
+            return Err(graph("input or output id out of range".into()));
+        }
+    }
+    let mut seen = vec![false; nt];
+    for id in &g.inputs {
+        if std::mem::replace(&mut seen[id.0], true) {
+            return Err(graph(format!(
+                "tensor `{}` listed twice among the inputs",
+                g.tensors[id.0].name
+            )));
+        }
+        if g.tensors[id.0].kind != QTensorKind::Input {
+            return Err(graph(format!(
+                "graph input `{}` is not an input tensor",
+                g.tensors[id.0].name
+            )));
+        }
+    }
+    let mut produced = vec![false; nt];
+    for (i, t) in g.tensors.iter().enumerate() {
+        let numel = t
+            .shape
+            .iter()
+            .try_fold(1usize, |m, &d| m.checked_mul(d))
+            .filter(|&n| n <= MAX_TENSOR_ELEMS);
+        if numel.is_none() || t.shape.len() > 16 {
+            return Err(graph(format!(
+                "tensor `{}`: shape {:?} too large",
+                t.name, t.shape
+            )));
+        }
+        if t.frac.unsigned_abs() > MAX_FRAC {
+            return Err(graph(format!(
+                "tensor `{}`: fraction {} out of range",
+                t.name, t.frac
+            )));
+        }
+        let bits_ok = match t.kind {
+            QTensorKind::Const(_) => (1..=MAX_CONST_BITS).contains(&t.bits),
+            _ => t.bits == c.act_bits,
+        };
+        if !bits_ok {
+            return Err(graph(format!(
+                "tensor `{}`: declared width {} bits",
+                t.name, t.bits
+            )));
+        }
+        if t.kind == QTensorKind::Input && !seen[i] {
+            return Err(graph(format!(
+                "input tensor `{}` is not a graph input",
+                t.name
+            )));
+        }
+    }
+    let (alo, ahi) = c.act_range();
+    for (i, t) in g.tables.iter().enumerate() {
+        let end = i64::try_from(t.outputs.len())
+            .ok()
+            .and_then(|n| t.in_min.checked_add(n));
+        // Inputs are activations or softmax differences `x − m` (A + 1 bits); outputs become
+        // activations.
+        let dom = 2 * (ahi + 1);
+        let domain_ok = t.in_min >= -dom && end.is_some_and(|e| e <= dom);
+        let range_ok = t.outputs.iter().all(|&v| v >= alo && v <= ahi);
+        if !domain_ok || !range_ok || t.in_frac.unsigned_abs() > MAX_FRAC {
+            return Err(graph(format!(
+                "table {i}: domain beyond A + 1 bits or outputs outside the activation range"
+            )));
         }
     }
     for n in &g.nodes {
@@ -272,6 +340,30 @@ fn validate(g: &QuantizedGraph) -> Result<(), Error> {
         if n.output.0 >= nt || n.inputs.iter().any(|i| i.0 >= nt) {
             return Err(bad(&n.name, n.op.name(), "tensor id out of range"));
         }
+        if g.tensors[n.output.0].kind != QTensorKind::Activation
+            || std::mem::replace(&mut produced[n.output.0], true)
+        {
+            return Err(bad(
+                &n.name,
+                n.op.name(),
+                "output is not a fresh activation (an input, a constant or produced twice)",
+            ));
+        }
+        if let Some(k) = n
+            .inputs
+            .iter()
+            .find(|i| g.tensors[i.0].kind == QTensorKind::Activation && !produced[i.0])
+        {
+            return Err(bad(
+                &n.name,
+                n.op.name(),
+                &format!(
+                    "input `{}` is used before it is computed",
+                    g.tensors[k.0].name
+                ),
+            ));
+        }
+        check_node_params(g, n).map_err(|r| bad(&n.name, n.op.name(), &r))?;
         let table = match &n.op {
             QuantOp::Lookup { table } => Some(table.0),
             QuantOp::Softmax { exp_table, .. } => Some(exp_table.0),
@@ -284,10 +376,163 @@ fn validate(g: &QuantizedGraph) -> Result<(), Error> {
     Ok(())
 }
 
+/// Largest tensor (elements).
+const MAX_TENSOR_ELEMS: usize = 1 << 34;
+/// Largest |fraction| of a tensor or table.
+const MAX_FRAC: u32 = 62;
+/// Largest |requantization multiplier| (the quantizer keeps 15 bits; 2^40 is its clamp).
+const MAX_MULTIPLIER: u64 = 1 << 40;
+
+/// Whether `shape` broadcasts to `out` (numpy rules, no rank above the output's).
+fn broadcasts(shape: &[usize], out: &[usize]) -> bool {
+    shape.len() <= out.len()
+        && shape
+            .iter()
+            .rev()
+            .zip(out.iter().rev())
+            .all(|(&d, &o)| d == o || d == 1)
+}
+
+/// Per-op parameter checks of a (possibly hostile) node, from the graph alone.
+fn check_node_params(
+    g: &QuantizedGraph,
+    n: &zkinfer_model::quant::QuantNode,
+) -> Result<(), String> {
+    let shape = |k: usize| g.tensors[n.inputs[k].0].shape.as_slice();
+    let out = g.tensors[n.output.0].shape.as_slice();
+    let numel: usize = out.iter().product();
+    if let Some(rq) = requant_of(&n.op) {
+        let want = match rq.index {
+            RequantIndex::Tensor => Some(1),
+            RequantIndex::Element => Some(numel),
+            RequantIndex::Axis(a) => out.get(a).copied(),
+        };
+        if want != Some(rq.multipliers.len()) {
+            return Err(format!(
+                "{} requantization multipliers for {:?} of an output {:?}",
+                rq.multipliers.len(),
+                rq.index,
+                out
+            ));
+        }
+        if rq
+            .multipliers
+            .iter()
+            .any(|m| m.unsigned_abs() > MAX_MULTIPLIER)
+        {
+            return Err("requantization multiplier above 2^40".into());
+        }
+    }
+    match &n.op {
+        QuantOp::AddSub { .. }
+        | QuantOp::Mul { .. }
+        | QuantOp::Compare { .. }
+        | QuantOp::Select { .. } => {
+            for k in 0..n.inputs.len() {
+                if !broadcasts(shape(k), out) {
+                    return Err(format!(
+                        "operand {k} of shape {:?} does not broadcast to the output {:?}",
+                        shape(k),
+                        out
+                    ));
+                }
+            }
+        }
+        QuantOp::Conv { spec, .. } => {
+            let (x, w) = (shape(0), shape(1));
+            let wn = &spec.window;
+            let sp = wn.kernel.len();
+            let grp = spec.group;
+            let ok = w.len() == sp + 2
+                && x.len() >= sp + 1
+                && out.len() == x.len()
+                && w[2..] == wn.kernel[..]
+                && wn.strides.len() == sp
+                && wn.dilations.len() == sp
+                && wn.pads_before.len() == sp
+                && wn
+                    .strides
+                    .iter()
+                    .chain(&wn.dilations)
+                    .all(|&v| (1..=1 << 16).contains(&v))
+                && wn.kernel.iter().all(|&k| k >= 1)
+                && grp >= 1
+                && w[0] % grp == 0
+                && x[x.len() - sp - 1] == w[1] * grp
+                && out[out.len() - sp - 1] == w[0];
+            if !ok {
+                return Err(format!(
+                    "convolution geometry inconsistent: input {x:?}, weight {w:?}, output {out:?}, {wn:?}, groups {grp}"
+                ));
+            }
+            if n.inputs.len() == 3 && shape(2).iter().product::<usize>() != w[0] {
+                return Err("convolution bias is not one value per output channel".into());
+            }
+        }
+        QuantOp::MaxPool(wn) | QuantOp::SumPool { window: wn, .. } => {
+            let sp = wn.kernel.len();
+            let ok = wn.strides.len() == sp
+                && wn.dilations.len() == sp
+                && wn.pads_before.len() == sp
+                && wn
+                    .strides
+                    .iter()
+                    .chain(&wn.dilations)
+                    .all(|&v| (1..=1 << 16).contains(&v))
+                && out.len() >= sp;
+            if !ok {
+                return Err(format!("window geometry inconsistent: {wn:?}"));
+            }
+        }
+        QuantOp::IndexedMove { index_frac, .. } if index_frac.unsigned_abs() > MAX_FRAC => {
+            return Err(format!("index fraction {index_frac} out of range"));
+        }
+        QuantOp::Softmax {
+            out_frac,
+            exp_table,
+            ..
+        } => {
+            if *out_frac > g.config.act_bits {
+                return Err(format!(
+                    "softmax output fraction {out_frac} above the activation width"
+                ));
+            }
+            // The maxima are proven attained and every `x − m` is looked up in the table: a
+            // domain reaching above 0 would let a smaller element pass as the maximum.
+            let t = g
+                .tables
+                .get(exp_table.0)
+                .ok_or("exp table id out of range")?;
+            let last = t.in_min.checked_add(t.outputs.len() as i64 - 1);
+            if last != Some(0) || t.outputs.iter().any(|&v| v < 0) {
+                return Err(
+                    "exp table must cover [−n, 0] exactly, with non-negative outputs".into(),
+                );
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 impl Plan {
-    /// Derives the plan; refuses ops without a proof protocol yet, naming node and op.
+    /// Derives the plan; refuses ops without a proof protocol yet, naming node and op, and any
+    /// graph whose parameters are out of range or whose relations are not field-safe
+    /// (`zkinfer_model::quant::bounds`): prover and verifier both run it on the graph alone.
     pub fn new(g: &QuantizedGraph) -> Result<Self, Error> {
         validate(g)?;
+        zkinfer_model::quant::bounds::check_bounds(g).map_err(|e| match e {
+            zkinfer_model::ModelError::FieldUnsafe { node, op, reason } => Error::Unsupported {
+                node,
+                op,
+                reason: format!("not field-safe: {reason}"),
+            },
+            other => Error::Unsupported {
+                node: "<graph>".into(),
+                op: "bounds".into(),
+                reason: other.to_string(),
+            },
+        })?;
         let mut tables: Vec<TableSpec> = Vec::new();
         let table_of = |spec: TableSpec, tables: &mut Vec<TableSpec>| {
             tables.iter().position(|t| *t == spec).unwrap_or_else(|| {

@@ -104,12 +104,13 @@ fn bind_statement<T: Duplex<F>>(
     vk: &VerifyingKey,
     inputs: &[Vec<i64>],
     outputs: &[Vec<i64>],
-) {
-    t.observe_bytes("model.commitment", &vk.commitment());
+) -> Result<(), Error> {
+    t.observe_bytes("model.commitment", &vk.commitment()?);
     for v in inputs.iter().chain(outputs) {
         let e: Vec<EF> = v.iter().map(|&x| crate::walk::ef(x)).collect();
         t.observe_ext("model.public", &e);
     }
+    Ok(())
 }
 
 /// The proof's tables.
@@ -444,7 +445,7 @@ pub(crate) fn prove_witness(
     let outputs: Vec<Vec<i64>> = g.outputs.iter().map(|i| tr.values[i.0].clone()).collect();
     check_statement(g, &inputs, &outputs)?;
     let mut t = ProverTranscript::<F>::new(&domain(vk));
-    bind_statement(&mut t, vk, &inputs, &outputs);
+    bind_statement(&mut t, vk, &inputs, &outputs)?;
 
     let tabs = tables(g, plan);
     // Lookup columns, then multiplicities (committed with the rest before α, β).
@@ -604,14 +605,23 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
         ));
     }
     let plan = Plan::new(g)?;
-    if plan.consts.len() != vk.weight_layout.len() {
+    // Every layout entry, not only their number: the weight claims are checked against the
+    // constants' padded shapes, and a commitment of another layout would open other data.
+    let want: Vec<usize> = plan
+        .consts
+        .iter()
+        .map(|&(id, l)| {
+            crate::layout::Padded::new(&crate::plan::const_dims(&g.tensors[id].shape, l)).num_vars()
+        })
+        .collect();
+    if want != vk.weight_layout || want.is_empty() != vk.weight_root.is_none() {
         return Err(Error::Statement(
             "verifying key weight layout does not match its graph".into(),
         ));
     }
     check_statement(g, &proof.inputs, &proof.outputs)?;
     let mut t = VerifierTranscript::<F>::new(&domain(vk), &proof.transcript);
-    bind_statement(&mut t, vk, &proof.inputs, &proof.outputs);
+    bind_statement(&mut t, vk, &proof.inputs, &proof.outputs)?;
     let scheme = pcs();
     let layout = plan.witness_layout();
     let wcom = if layout.is_empty() {

@@ -165,7 +165,7 @@ fn tamper_in(dir: &Path) {
         }
     }
     let pk2 = compile(g2).expect("compile");
-    assert_ne!(pk2.vk.commitment(), vk.commitment());
+    assert_ne!(pk2.vk.commitment().unwrap(), vk.commitment().unwrap());
     assert!(
         verify(&pk2.vk, &proof).is_err(),
         "proof accepted under changed weights"

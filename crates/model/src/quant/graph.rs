@@ -62,6 +62,24 @@ pub struct QTensor {
     pub kind: QTensorKind,
     /// The float-graph tensor it approximates, if any.
     pub float_id: Option<TensorId>,
+    /// Declared signed width: every value lies in `[−2^(bits−1), 2^(bits−1))`. For constants
+    /// it is computed from the data at quantization and is part of the verifying key (the
+    /// field-safety analysis of `quant::bounds` uses it in place of the hidden values); inputs
+    /// and activations have the activation width.
+    pub bits: u32,
+}
+
+/// The smallest signed width holding every value of `data` (at least 1).
+pub fn signed_bits(data: &[i64]) -> u32 {
+    data.iter()
+        .map(|&v| {
+            // v ∈ [−2^(b−1), 2^(b−1)) ⇔ b − 1 ≥ bit length of (v < 0 ? −v − 1 : v).
+            let m = if v < 0 { !v } else { v } as u64;
+            65 - m.leading_zeros()
+        })
+        .max()
+        .unwrap_or(1)
+        .max(1)
 }
 
 /// Integer op relations. Inputs are listed on the node; `acc` is an exact i64 value.
@@ -229,6 +247,21 @@ pub struct QuantizedGraph {
 }
 
 impl QuantOp {
+    /// The output requantization of the op, if it has one.
+    pub fn requant(&self) -> Option<&Requant> {
+        match self {
+            QuantOp::Einsum { requant, .. }
+            | QuantOp::Conv { requant, .. }
+            | QuantOp::SumPool { requant, .. }
+            | QuantOp::AddSub { requant, .. }
+            | QuantOp::Mul { requant }
+            | QuantOp::Rescale { requant }
+            | QuantOp::ReduceSum { requant, .. }
+            | QuantOp::Select { requant, .. } => Some(requant),
+            _ => None,
+        }
+    }
+
     /// Short name.
     pub fn name(&self) -> String {
         match self {

@@ -185,6 +185,7 @@ impl<'a> Lowering<'a> {
             name: name.to_string(),
             shape,
             frac,
+            bits: super::graph::signed_bits(&data),
             kind: QTensorKind::Const(data),
             float_id,
         });
@@ -207,6 +208,7 @@ impl<'a> Lowering<'a> {
             frac,
             kind: QTensorKind::Activation,
             float_id,
+            bits: self.cfg.act_bits,
         });
         let output = TensorId(self.q.tensors.len() - 1);
         self.q.nodes.push(QuantNode {
@@ -336,6 +338,7 @@ pub fn quantize(
             frac,
             kind: QTensorKind::Input,
             float_id: Some(i),
+            bits: cfg.act_bits,
         });
         let id = TensorId(l.q.tensors.len() - 1);
         l.q.inputs.push(id);

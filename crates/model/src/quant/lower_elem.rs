@@ -82,6 +82,7 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                     let (oa, ob) = (other_frac(l, b)?, other_frac(l, a)?);
                     let (qa, fa) = l.operand(a, ab, oa)?;
                     let (qb, fb) = l.operand(b, ab, ob)?;
+                    let ((qa, fa), (qb, fb)) = limit_gap(l, name, (qa, fa), (qb, fb));
                     let f = fa.max(fb);
                     let (ls, rs) = ((f - fa) as u32, (f - fb) as u32);
                     let op = QuantOp::AddSub {
@@ -141,6 +142,7 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                     let (oa, ob) = (const_frac_hint(l, b)?, const_frac_hint(l, a)?);
                     let (qa, fa) = l.operand(a, ab, oa)?;
                     let (qb, fb) = l.operand(b, ab, ob)?;
+                    let ((qa, fa), (qb, fb)) = limit_gap(l, name, (qa, fa), (qb, fb));
                     let f = fa.max(fb);
                     let op = QuantOp::Compare {
                         lhs_shift: (f - fa) as u32,
@@ -175,6 +177,7 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
             let (oa, ob) = (const_frac_hint(l, b)?, const_frac_hint(l, a)?);
             let (qa, fa) = l.operand(a, ab, oa.or(Some(fy)))?;
             let (qb, fb) = l.operand(b, ab, ob.or(Some(fy)))?;
+            let ((qa, fa), (qb, fb)) = limit_gap(l, name, (qa, fa), (qb, fb));
             let f = fa.max(fb);
             let requant = Requant::from_ratio(pow2(fy - f), lo, hi);
             let op = QuantOp::Select {
@@ -336,6 +339,40 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
 
 /// Fraction of the activation `t` (None when `t` is a constant): used to quantize the other,
 /// constant operand at the same scale.
+/// Largest fraction gap between two operands aligned by a left shift (AddSub, Compare,
+/// Select): the coarser operand is shifted up by the gap, and the relations' integers must stay
+/// far below p (`quant::bounds`; the comparison excess has `A + gap + 1` bits). Beyond it the
+/// finer operand is first rescaled down to `coarser + MAX_ALIGN_GAP` — it keeps 8 bits below
+/// the coarser operand's unit at 16-bit activations, more than the result can show.
+pub const MAX_ALIGN_GAP: i32 = 24;
+
+fn limit_gap(
+    l: &mut Lowering,
+    name: &str,
+    a: (TensorId, i32),
+    b: (TensorId, i32),
+) -> ((TensorId, i32), (TensorId, i32)) {
+    let (lo, hi) = l.cfg.act_range();
+    let target = a.1.min(b.1) + MAX_ALIGN_GAP;
+    let mut down = |(q, f): (TensorId, i32), k: usize| {
+        if f <= target {
+            return (q, f);
+        }
+        let shape = l.q.tensors[q.0].shape.clone();
+        let requant = Requant::from_ratio(pow2(target - f), lo, hi);
+        let r = l.push(
+            &format!("{name}.gap{k}"),
+            QuantOp::Rescale { requant },
+            vec![q],
+            shape,
+            target,
+            None,
+        );
+        (r, target)
+    };
+    (down(a, 0), down(b, 1))
+}
+
 fn const_frac_hint(l: &mut Lowering, t: TensorId) -> Result<Option<i32>> {
     Ok(if l.fg.const_data(t).is_some() {
         None

@@ -34,10 +34,18 @@ pub const MULT_BITS: u32 = 15;
 
 impl Requant {
     /// Builds a requantization approximating `acc · ratios[c]` with a common shift.
+    ///
+    /// The shift is capped at [`super::bounds::max_requant_shift`] of the activation width
+    /// (read off `hi`): a larger shift would let a wrapped-around output pass the range checks
+    /// (issue 11). Tiny ratios then keep fewer bits of precision in `M` (a ratio below
+    /// `2^−(cap+1)` rounds to `M = 0`: its output is 0, which is the correctly rounded result
+    /// for accumulators below `2^(cap − MULT_BITS)`… and the fidelity report shows the rest).
     pub fn from_ratios(ratios: &[f64], index: RequantIndex, lo: i64, hi: i64) -> Self {
         let max = ratios.iter().fold(0.0f64, |m, r| m.max(r.abs()));
+        let act_bits = (hi.max(0) as u64 + 1).next_power_of_two().trailing_zeros() + 1;
+        let cap = f64::from(super::bounds::max_requant_shift(act_bits));
         let shift = if max > 0.0 && max.is_finite() {
-            (f64::from(MULT_BITS) - 1.0 - max.log2().floor()).clamp(0.0, 60.0) as u32
+            (f64::from(MULT_BITS) - 1.0 - max.log2().floor()).clamp(0.0, cap) as u32
         } else {
             0
         };
