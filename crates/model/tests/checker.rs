@@ -96,7 +96,7 @@ fn bounds_refuse_overflowing_accumulation() {
     g.outputs.push(y);
     let cfg = QuantConfig {
         act_bits: 20,
-        weight_bits: 24,
+        weight_bits: 30,
         headroom_bits: 0,
     };
     match quant::quantize(&g, &[vec![vec![1.0; k]]], &cfg) {

@@ -42,9 +42,14 @@
 //! `k/|EF|` + the LogUp-GKR error (`(rows + table rows)·(depth + 2)/|EF|` per batch, see
 //! zkinfer-lookup) + twice the PCS error (zkinfer-pcs docs; the two openings' branches are
 //! forked from one state, so each opening's error counts once). With |EF| ≈ 2^128 and at most
-//! ~2^30 rows, everything but the PCS term is below 2^-90; the PCS term dominates.
-//! Bounds: the model crate's bounds analysis keeps every intermediate below 2^62 given
-//! 16-bit activations, which the range checks enforce, so field identities are integer ones.
+//! ~2^30 rows, everything but the PCS term is below 2^-90; the PCS term dominates. The
+//! commitments' out-of-domain samples are drawn inside the openings (after every other
+//! challenge), so each term before the openings is multiplied by the WHIR list size
+//! (≈ 2^4.3 at rate ½): below 2^-85 (docs/PROVER.md, "List-decoding factor").
+//! Integer identities: `Plan::new` (run by prover and verifier on the graph alone) refuses any
+//! node whose field relation could wrap around p (`zkinfer_model::quant::bounds`: both sides of
+//! every relation bounded below p from the activation width, declared constant widths, shifts,
+//! multipliers and tables; docs/PROVER.md, "Integer identities").
 //!
 //! ## Verifier cost
 //! Weight tables of data-movement ops are computed explicitly: verification is linear in the
