@@ -444,7 +444,7 @@ fn check_node_params(
             let sp = wn.kernel.len();
             let grp = spec.group;
             let ok = w.len() == sp + 2
-                && x.len() >= sp + 1
+                && x.len() > sp
                 && out.len() == x.len()
                 && w[2..] == wn.kernel[..]
                 && wn.strides.len() == sp
