@@ -13,7 +13,7 @@ use zkinfer_transcript::{decode_envelope, encode_envelope};
 use crate::error::Error;
 use crate::layout::Padded;
 use crate::plan::{const_dims, Plan};
-use crate::{Config, F};
+use crate::{Config, EF, F};
 
 const VK_KIND: [u8; 4] = *b"ZKVK";
 const PK_KIND: [u8; 4] = *b"ZKMD";
@@ -32,6 +32,11 @@ pub struct VerifyingKey {
     pub weight_root: Option<[u8; 32]>,
     /// Variables of each committed constant, in plan order.
     pub weight_layout: Vec<usize>,
+    /// Each committed constant's value at the binding point derived from the root
+    /// (`bind::weight_point`): fixes which codeword the root stands for before any proof.
+    pub weight_binding: Vec<EF>,
+    /// The weight-range proof (`range`): every committed constant lies in its declared width.
+    pub weight_range_proof: Vec<u8>,
 }
 
 /// Decodes `body` completely: trailing bytes are an error (one valid encoding per object).
@@ -63,6 +68,20 @@ impl VerifyingKey {
         h.update(b"zkinfer model commitment v1");
         h.update(&bytes);
         Ok(*h.finalize().as_bytes())
+    }
+
+    /// The weight commitment's binding claims (empty without constants).
+    pub(crate) fn weight_binding_claims(&self) -> Result<Vec<zkinfer_pcs::Claim<EF>>, Error> {
+        let Some(root) = &self.weight_root else {
+            return Ok(Vec::new());
+        };
+        crate::bind::weight_claims(root, &self.weight_layout, &self.weight_binding).ok_or_else(
+            || {
+                Error::Statement(
+                    "verifying key: weight binding values do not match its layout".into(),
+                )
+            },
+        )
     }
 
     /// The weight commitment, if any.
@@ -175,12 +194,17 @@ fn strip(g: &QuantizedGraph) -> QuantizedGraph {
     s
 }
 
-fn commit_weights(
-    g: &QuantizedGraph,
-    plan: &Plan,
-) -> Result<(Option<WhirProverData<Config>>, Vec<usize>), Error> {
+/// The commitment's prover data, layout, binding values and the padded constants.
+type CommittedWeights = (
+    Option<WhirProverData<Config>>,
+    Vec<usize>,
+    Vec<EF>,
+    Vec<Vec<F>>,
+);
+
+fn commit_weights(g: &QuantizedGraph, plan: &Plan) -> Result<CommittedWeights, Error> {
     if plan.consts.is_empty() {
-        return Ok((None, Vec::new()));
+        return Ok((None, Vec::new(), Vec::new(), Vec::new()));
     }
     let mut tables: Vec<Vec<F>> = Vec::with_capacity(plan.consts.len());
     for &(id, layout) in &plan.consts {
@@ -204,20 +228,29 @@ fn commit_weights(
     let (_, data) = pcs()
         .commit(&refs)
         .map_err(|e| Error::Prover(format!("weight commitment: {e}")))?;
-    Ok((Some(data), layout))
+    let zeta = crate::bind::weight_point(&data.commitment().root, &layout);
+    let binding = crate::bind::values(&refs, &zeta);
+    Ok((Some(data), layout, binding, tables))
 }
 
 /// Compiles a quantized graph: checks every op has a protocol, commits all constants in one
 /// PCS commitment and builds the keys.
 pub fn compile(graph: QuantizedGraph) -> Result<ProvingKey, Error> {
     let plan = Plan::new(&graph)?;
-    let (weights, weight_layout) = commit_weights(&graph, &plan)?;
-    let vk = VerifyingKey {
+    let (weights, weight_layout, weight_binding, tables) = commit_weights(&graph, &plan)?;
+    let mut vk = VerifyingKey {
         graph: strip(&graph),
         pcs_params: WhirParams::default().to_bytes(),
         weight_root: weights.as_ref().map(|w| w.commitment().root),
         weight_layout,
+        weight_binding,
+        weight_range_proof: Vec::new(),
     };
+    if let Some(data) = &weights {
+        let refs: Vec<&[F]> = tables.iter().map(Vec::as_slice).collect();
+        vk.weight_range_proof = crate::range::prove(&vk, &plan.consts, &refs, data)?;
+    }
+    drop(tables);
     Ok(ProvingKey {
         graph,
         vk,
@@ -278,7 +311,7 @@ impl ProvingKey {
         let handle = std::thread::Builder::new()
             .name("weight-commit".into())
             .spawn(move || {
-                let (data, _) = commit_weights(&g2, &plan2).map_err(|e| e.to_string())?;
+                let (data, ..) = commit_weights(&g2, &plan2).map_err(|e| e.to_string())?;
                 Ok(data)
             })
             .map_err(|e| Error::Prover(format!("cannot start the weight commitment: {e}")))?;

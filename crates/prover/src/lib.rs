@@ -56,12 +56,14 @@
 //! activation sizes (not the weights) plus the PCS verification. Succinct wiring
 //! predicates for LLM-scale activations are future work.
 
+mod bind;
 mod error;
 mod keys;
 mod layout;
 mod ops;
 mod plan;
 mod protocol;
+mod range;
 mod side;
 mod walk;
 

@@ -533,7 +533,7 @@ pub(crate) fn prove_witness(
             .commit(&refs)
             .map_err(|e| Error::Prover(format!("witness commitment: {e}")))?;
         scheme.write_commitment(&c, &mut t);
-        Some(d)
+        Some((d, crate::bind::write(&refs, &mut t)))
     };
     lap(&mut tm.commit_ms);
     let lclaims = if plan.lookups.is_empty() {
@@ -546,9 +546,17 @@ pub(crate) fn prove_witness(
     };
     lap(&mut tm.lookup_ms);
     let ctx = Ctx::new(ProverSide::new(t), g, plan, Some(&wit), &inputs, &outputs);
-    let (side, poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
+    let (side, mut poly_points, mut const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let mut t = side.t;
     lap(&mut tm.walk_ms);
+    // The commitments' binding claims join their openings (bound before any challenge).
+    let wdata = wdata.map(|(d, bound)| {
+        poly_points.extend(bound);
+        d
+    });
+    if !const_points.is_empty() {
+        const_points.extend(vk.weight_binding_claims()?);
+    }
     // The two openings run concurrently on forked transcripts (their claims are bound above);
     // the weight data may still be coming from a background re-commitment.
     let mut br = t.fork(&OPEN_BRANCHES);
@@ -619,6 +627,8 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
             "verifying key weight layout does not match its graph".into(),
         ));
     }
+    // The committed constants lie in their declared widths (once per key).
+    crate::range::verify_cached(vk, &plan.consts)?;
     check_statement(g, &proof.inputs, &proof.outputs)?;
     let mut t = VerifierTranscript::<F>::new(&domain(vk), &proof.transcript);
     bind_statement(&mut t, vk, &proof.inputs, &proof.outputs)?;
@@ -627,11 +637,10 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
     let wcom = if layout.is_empty() {
         None
     } else {
-        Some(
-            scheme
-                .read_commitment(&layout, &mut t)
-                .map_err(|e| Error::rejected("witness commitment", e))?,
-        )
+        let c = scheme
+            .read_commitment(&layout, &mut t)
+            .map_err(|e| Error::rejected("witness commitment", e))?;
+        Some((c, crate::bind::read(&layout, &mut t)?))
     };
     let tabs = tables(g, &plan);
     let lclaims = if plan.lookups.is_empty() {
@@ -650,8 +659,15 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
         &proof.inputs,
         &proof.outputs,
     );
-    let (side, poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
+    let (side, mut poly_points, mut const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let mut t = side.t;
+    let wcom = wcom.map(|(c, bound)| {
+        poly_points.extend(bound);
+        c
+    });
+    if !const_points.is_empty() {
+        const_points.extend(vk.weight_binding_claims()?);
+    }
     let mut br = t.fork(&OPEN_BRANCHES);
     let (bw, bc) = br.split_at_mut(1);
     if let (Some(c), false) = (&wcom, poly_points.is_empty()) {

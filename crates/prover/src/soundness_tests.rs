@@ -443,3 +443,96 @@ fn requant_mut(op: &mut QuantOp) -> Option<&mut zkinfer_model::quant::Requant> {
         _ => None,
     }
 }
+
+/// The weight-range proof: produced at compile (narrow and limbed constants), checked by
+/// `verify`; a key that declares a constant narrower than committed, a tampered or truncated
+/// range proof, another model's range proof, or changed binding values are all rejected; a
+/// constant outside its declared width cannot be compiled.
+#[test]
+fn weight_range_proof() {
+    use zkinfer_model::quant::QTensorKind;
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/models/small_cnn");
+    let (pk, inputs) = crate::tests::setup(&root);
+    let g = &pk.graph;
+    let widths: Vec<u32> = g
+        .tensors
+        .iter()
+        .filter(|t| matches!(t.kind, QTensorKind::Const(_)))
+        .map(|t| t.bits)
+        .collect();
+    assert!(
+        widths.iter().any(|&b| b > 16),
+        "no limbed constant: {widths:?}"
+    );
+    assert!(
+        widths.iter().any(|&b| b < 16),
+        "no narrow constant: {widths:?}"
+    );
+    assert!(!pk.vk.weight_range_proof.is_empty());
+    crate::range::verify(&pk.vk, &pk.plan.consts).expect("range proof verifies");
+    let proof = crate::prove(&pk, &inputs).expect("prove");
+    verify(&pk.vk, &proof).expect("verify");
+
+    let rejected = |vk: &crate::VerifyingKey, what: &str| {
+        assert!(
+            crate::range::verify(vk, &pk.plan.consts).is_err(),
+            "{what}: range proof accepted"
+        );
+        assert!(verify(vk, &proof).is_err(), "{what}: model proof accepted");
+    };
+    // A narrower declaration than what was proven (every constant in turn).
+    for (k, _) in g
+        .tensors
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| matches!(t.kind, QTensorKind::Const(_)) && t.bits > 1)
+    {
+        let mut vk = pk.vk.clone();
+        vk.graph.tensors[k].bits -= 1;
+        rejected(
+            &vk,
+            &format!("`{}` declared one bit narrower", g.tensors[k].name),
+        );
+    }
+    // Flipped bytes across the range proof, and truncations.
+    let n = pk.vk.weight_range_proof.len();
+    for i in (0..n).step_by((n / 40).max(1)) {
+        let mut vk = pk.vk.clone();
+        vk.weight_range_proof[i] ^= 0x10;
+        rejected(&vk, &format!("byte {i} flipped"));
+    }
+    for cut in [0, 1, n / 2, n - 1] {
+        let mut vk = pk.vk.clone();
+        vk.weight_range_proof.truncate(cut);
+        rejected(&vk, &format!("truncated to {cut}"));
+    }
+    // Changed binding values.
+    let mut vk = pk.vk.clone();
+    vk.weight_binding[0] += crate::EF::ONE;
+    rejected(&vk, "binding value");
+    // Another model's range proof.
+    let other = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/peer-models/ezkl/1l_mlp");
+    if other.join("network.onnx").exists() {
+        let (pk2, _) = crate::tests::setup(&other);
+        let mut vk = pk.vk.clone();
+        vk.weight_range_proof = pk2.vk.weight_range_proof.clone();
+        rejected(&vk, "another model's range proof");
+    }
+    // A constant outside its declared width is refused at compile, naming the range check.
+    let mut bad = g.clone();
+    let k = bad
+        .tensors
+        .iter()
+        .position(|t| matches!(t.kind, QTensorKind::Const(_)) && t.bits > 2)
+        .expect("a constant");
+    let top = 1i64 << (bad.tensors[k].bits - 1);
+    if let QTensorKind::Const(d) = &mut bad.tensors[k].kind {
+        d[0] = top;
+    }
+    match compile(bad) {
+        Err(e) => assert!(e.to_string().contains("declared width"), "{e}"),
+        Ok(_) => panic!("a constant outside its declared width compiled"),
+    }
+}
