@@ -42,10 +42,12 @@
 //! `k/|EF|` + the LogUp-GKR error (`(rows + table rows)·(depth + 2)/|EF|` per batch, see
 //! zkinfer-lookup) + twice the PCS error (zkinfer-pcs docs; the two openings' branches are
 //! forked from one state, so each opening's error counts once). With |EF| ≈ 2^128 and at most
-//! ~2^30 rows, everything but the PCS term is below 2^-90; the PCS term dominates. The
-//! commitments' out-of-domain samples are drawn inside the openings (after every other
-//! challenge), so each term before the openings is multiplied by the WHIR list size
-//! (≈ 2^4.3 at rate ½): below 2^-85 (docs/PROVER.md, "List-decoding factor").
+//! ~2^30 rows, everything but the PCS term is below 2^-90; the PCS term dominates. Each
+//! commitment is bound when written (`bind`: every polynomial's value at a point drawn right
+//! after the root, or derived from the weight root and stored in the vk), so no term carries
+//! the WHIR list-size factor; the binding adds `L²·n/|EF| < 2^-110`. The committed weights
+//! are proven to lie in their declared widths once, at compile (`range`, checked by
+//! [`verify`] once per key).
 //! Integer identities: `Plan::new` (run by prover and verifier on the graph alone) refuses any
 //! node whose field relation could wrap around p (`zkinfer_model::quant::bounds`: both sides of
 //! every relation bounded below p from the activation width, declared constant widths, shifts,

@@ -536,3 +536,34 @@ fn weight_range_proof() {
         Ok(_) => panic!("a constant outside its declared width compiled"),
     }
 }
+
+/// End to end at the boundary of the allowed parameters (`s = 62 − A`, the largest 15-bit
+/// multiplier, extreme inputs): the honest proof verifies, and for every element the
+/// wrap-around alternative fails the range check (no forged witness exists to try).
+#[test]
+fn requantization_at_the_boundary_has_no_alternative() {
+    use zkinfer_model::quant::{Requant, RequantIndex};
+    let (lo, hi) = zkinfer_model::QuantConfig::default().act_range();
+    let s = zkinfer_model::quant::bounds::max_requant_shift(16);
+    for m in [(1i64 << 15) - 1, -((1i64 << 15) - 1), 1 << 40] {
+        let requant = Requant {
+            multipliers: vec![m],
+            shift: s,
+            index: RequantIndex::Tensor,
+            lo,
+            hi,
+        };
+        let g = one_node(QuantOp::Rescale { requant }, 1);
+        let pk = compile(g).expect("boundary parameters compile");
+        let inputs = vec![vec![lo, hi, -1, 1]];
+        let proof = crate::prove(&pk, &inputs).expect("prove");
+        verify(&pk.vk, &proof).expect("verify");
+        for i in 0..4 {
+            assert_eq!(
+                try_wrap_forgery(&pk, &inputs, 0, i),
+                None,
+                "M = {m}, element {i}"
+            );
+        }
+    }
+}
