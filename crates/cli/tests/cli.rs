@@ -245,6 +245,7 @@ fn compile_prove_verify() {
     assert_eq!(v["valid"], Value::Bool(true));
     assert_eq!(floats(&v["output"]), f.output);
     assert!(v["timings_ms"]["verify"].as_f64().is_some());
+    assert!(v["timings_ms"]["key_check"].as_f64().is_some());
     assert!(v["peak_rss_bytes"].as_u64().is_some());
     // Human verify.
     let o = ok(&["verify", s(&f.proof), "--vk", s(&f.vk)]);

@@ -50,7 +50,7 @@ fn main() {
                  calibrated on its own `input.json`, compiled (weights committed), proven and verified; \
                  the **proven** output (dequantized) is compared with `float_output.json` \
                  (onnxruntime 1.31) or, where onnxruntime rejects the model, zkinfer's float run. \
-                 Times are wall-clock on this 2-core machine (compile = weight commitment; prove = integer run + proof).\n\n\
+                 Times are wall-clock on this 2-core machine (compile = weight commitment and weight-range proof; prove = integer run + proof; key check = the verifier's one-time check of the verifying key, weight-range proof included; verify = the proof itself).\n\n\
                  {summary}\n{table}"
             );
             if let Err(e) = std::fs::write(&path, text) {

@@ -52,7 +52,9 @@ pub struct Outcome {
     pub compile_ms: f64,
     /// Prove time (integer run + proof), ms.
     pub prove_ms: f64,
-    /// Verify time, ms.
+    /// Verifying-key check (parameters, weight-range proof; once per key), ms.
+    pub key_ms: f64,
+    /// Verify time (the key already checked), ms.
     pub verify_ms: f64,
 }
 
@@ -160,6 +162,7 @@ pub fn run_model(dir: &Path) -> Outcome {
         proof_bytes: 0,
         compile_ms: 0.0,
         prove_ms: 0.0,
+        key_ms: 0.0,
         verify_ms: 0.0,
     };
     let fail = |mut out: Outcome, stage: &'static str, e: String| {
@@ -195,6 +198,11 @@ pub fn run_model(dir: &Path) -> Outcome {
     out.prove_ms = ms(t);
     let bytes = proof.to_bytes();
     out.proof_bytes = bytes.len();
+    let t = Instant::now();
+    if let Err(e) = zkinfer_prover::check_key(&pk.vk) {
+        return fail(out, "verify", format!("verifying key: {e}"));
+    }
+    out.key_ms = ms(t);
     let t = Instant::now();
     let checked = zkinfer_prover::ModelProof::from_bytes(&bytes)
         .and_then(|p| zkinfer_prover::verify(&pk.vk, &p).map(|()| p));
@@ -261,7 +269,7 @@ pub fn run_model(dir: &Path) -> Outcome {
 /// The markdown table of a run.
 pub fn markdown(outcomes: &[Outcome]) -> String {
     let mut s = String::from(
-        "| model | result | max abs err | max rel err | argmax | reference | proof bytes | compile ms | prove ms | verify ms |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| model | result | max abs err | max rel err | argmax | reference | proof bytes | compile ms | prove ms | key check ms | verify ms |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for o in outcomes {
         let (res, detail) = match &o.status {
@@ -277,7 +285,7 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
         };
         if detail {
             s += &format!(
-                "| {} | {} | {:.2e} | {:.2e} | {} | {} | {} | {:.0} | {:.0} | {:.1} |\n",
+                "| {} | {} | {:.2e} | {:.2e} | {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} |\n",
                 o.name,
                 res,
                 o.max_abs,
@@ -287,10 +295,11 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
                 o.proof_bytes,
                 o.compile_ms,
                 o.prove_ms,
+                o.key_ms,
                 o.verify_ms
             );
         } else {
-            s += &format!("| {} | {} | | | | | | | | |\n", o.name, res);
+            s += &format!("| {} | {} | | | | | | | | | |\n", o.name, res);
         }
     }
     s

@@ -72,7 +72,9 @@ mod walk;
 pub use error::Error;
 pub use keys::{compile, ProvingKey, VerifyingKey, FORMAT_VERSION};
 pub use plan::Plan;
-pub use protocol::{prove, prove_trace, prove_trace_timed, verify, ModelProof, ProveTimings};
+pub use protocol::{
+    check_key, prove, prove_trace, prove_trace_timed, verify, ModelProof, ProveTimings,
+};
 
 /// The field configuration of model proofs (a 64-bit field: bounds are checked below 2^62).
 pub type Config = zkinfer_field::GoldilocksConfig;

@@ -605,7 +605,21 @@ pub fn verify(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
         })
 }
 
-fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
+/// Checks a verifying key on its own — parameters, field safety of every relation
+/// (`Plan::new`), weight layout, and the weight-range proof (once per key in this process) —
+/// and returns its plan. [`verify`] runs it first; callers may run it separately to time it.
+pub fn check_key(vk: &VerifyingKey) -> Result<Plan, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_key_inner(vk))).unwrap_or_else(
+        |_| {
+            Err(Error::rejected(
+                "verifying key",
+                "internal error on malformed input",
+            ))
+        },
+    )
+}
+
+fn check_key_inner(vk: &VerifyingKey) -> Result<Plan, Error> {
     let g = &vk.graph;
     if vk.pcs_params != zkinfer_pcs::WhirParams::default().to_bytes() {
         return Err(Error::Statement(
@@ -629,6 +643,12 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
     }
     // The committed constants lie in their declared widths (once per key).
     crate::range::verify_cached(vk, &plan.consts)?;
+    Ok(plan)
+}
+
+fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
+    let g = &vk.graph;
+    let plan = check_key_inner(vk)?;
     check_statement(g, &proof.inputs, &proof.outputs)?;
     let mut t = VerifierTranscript::<F>::new(&domain(vk), &proof.transcript);
     bind_statement(&mut t, vk, &proof.inputs, &proof.outputs)?;

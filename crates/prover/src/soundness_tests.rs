@@ -471,6 +471,8 @@ fn weight_range_proof() {
     );
     assert!(!pk.vk.weight_range_proof.is_empty());
     crate::range::verify(&pk.vk, &pk.plan.consts).expect("range proof verifies");
+    // Deterministic: an eager reload recompiles and must reproduce the stored key exactly.
+    ProvingKey::from_bytes(&pk.to_bytes()).expect("reload reproduces the verifying key");
     let proof = crate::prove(&pk, &inputs).expect("prove");
     verify(&pk.vk, &proof).expect("verify");
 
