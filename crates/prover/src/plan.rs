@@ -393,6 +393,20 @@ fn broadcasts(shape: &[usize], out: &[usize]) -> bool {
             .all(|(&d, &o)| d == o || d == 1)
 }
 
+/// A window's per-axis parameters agree in number; kernel sizes, strides and dilations ≥ 1.
+fn window_ok(wn: &zkinfer_model::ops::WindowSpec) -> bool {
+    let sp = wn.kernel.len();
+    wn.strides.len() == sp
+        && wn.dilations.len() == sp
+        && wn.pads_before.len() == sp
+        && wn
+            .strides
+            .iter()
+            .chain(&wn.dilations)
+            .all(|&v| (1..=1 << 16).contains(&v))
+        && wn.kernel.iter().all(|&k| k >= 1)
+}
+
 /// Per-op parameter checks of a (possibly hostile) node, from the graph alone.
 fn check_node_params(
     g: &QuantizedGraph,
@@ -447,15 +461,7 @@ fn check_node_params(
                 && x.len() > sp
                 && out.len() == x.len()
                 && w[2..] == wn.kernel[..]
-                && wn.strides.len() == sp
-                && wn.dilations.len() == sp
-                && wn.pads_before.len() == sp
-                && wn
-                    .strides
-                    .iter()
-                    .chain(&wn.dilations)
-                    .all(|&v| (1..=1 << 16).contains(&v))
-                && wn.kernel.iter().all(|&k| k >= 1)
+                && window_ok(wn)
                 && grp >= 1
                 && w[0] % grp == 0
                 && x[x.len() - sp - 1] == w[1] * grp
@@ -470,17 +476,7 @@ fn check_node_params(
             }
         }
         QuantOp::MaxPool(wn) | QuantOp::SumPool { window: wn, .. } => {
-            let sp = wn.kernel.len();
-            let ok = wn.strides.len() == sp
-                && wn.dilations.len() == sp
-                && wn.pads_before.len() == sp
-                && wn
-                    .strides
-                    .iter()
-                    .chain(&wn.dilations)
-                    .all(|&v| (1..=1 << 16).contains(&v))
-                && out.len() >= sp;
-            if !ok {
+            if !window_ok(wn) || out.len() < wn.kernel.len() {
                 return Err(format!("window geometry inconsistent: {wn:?}"));
             }
         }

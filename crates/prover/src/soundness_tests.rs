@@ -4,11 +4,11 @@
 use zkinfer_field::p3_field::PrimeCharacteristicRing;
 use zkinfer_model::graph::{FloatGraph, FloatTensorKind};
 use zkinfer_model::ops::FloatOp;
-use zkinfer_model::quant::{QuantizedGraph, Trace};
+use zkinfer_model::quant::QuantizedGraph;
 use zkinfer_model::QuantOp;
 
 use crate::plan::{requant, LIMB_BITS};
-use crate::tests::quantize_and_compile;
+use crate::tests::{quantize_and_compile, rerun_after};
 use crate::{compile, verify, Error, ProvingKey, F};
 
 /// The Goldilocks modulus.
@@ -25,27 +25,6 @@ fn tiny_concat() -> (FloatGraph, Vec<Vec<Vec<f32>>>) {
     g.outputs.push(y);
     let samples = vec![vec![vec![1e-9f32, -1e-9], vec![1000.0, -500.0]]];
     (g, samples)
-}
-
-/// Re-runs every node after `from` on `tr` (so a forged value flows downstream coherently).
-fn rerun_after(g: &QuantizedGraph, from: usize, tr: &mut Trace) {
-    for m in &g.nodes[from + 1..] {
-        let ins: Vec<&[i64]> = m.inputs.iter().map(|i| tr.values[i.0].as_slice()).collect();
-        let shapes: Vec<&[usize]> = m
-            .inputs
-            .iter()
-            .map(|i| g.tensors[i.0].shape.as_slice())
-            .collect();
-        let out = zkinfer_model::quant::run::eval_qnode(
-            g,
-            &m.op,
-            &ins,
-            &shapes,
-            &g.tensors[m.output.0].shape,
-        )
-        .expect("eval");
-        tr.values[m.output.0] = out;
-    }
 }
 
 /// The wrap-around alternative of requantization node `ni`'s element `i`: `V = M·acc + 2^(s−1)`
@@ -188,6 +167,19 @@ fn one_node(op: QuantOp, n_inputs: usize) -> QuantizedGraph {
     }
 }
 
+/// A one-node `Rescale` graph with multiplier `m` and shift `s` at the activation range.
+fn rescale(m: i64, s: u32) -> QuantizedGraph {
+    let (lo, hi) = zkinfer_model::QuantConfig::default().act_range();
+    let requant = zkinfer_model::quant::Requant {
+        multipliers: vec![m],
+        shift: s,
+        index: zkinfer_model::quant::RequantIndex::Tensor,
+        lo,
+        hi,
+    };
+    one_node(QuantOp::Rescale { requant }, 1)
+}
+
 /// Every `(y', r')` with `2^s·y' + r' ≡ V (mod p)`, `y'` in `[lo, hi]`, `r'` in `[0, 2^s)`,
 /// other than the integer solution (V − k·p for small k ≠ 0).
 fn alternatives(v: i128, s: u32, lo: i64, hi: i64) -> Vec<(i128, i128)> {
@@ -206,20 +198,12 @@ fn alternatives(v: i128, s: u32, lo: i64, hi: i64) -> Vec<(i128, i128)> {
 /// and the quantizer's own cap is accepted.
 #[test]
 fn plan_refuses_every_requantization_with_an_alternative_solution() {
-    use zkinfer_model::quant::{Requant, RequantIndex};
     let (lo, hi) = zkinfer_model::QuantConfig::default().act_range();
     let act = 1i128 << 15;
     let (mut accepted, mut refused) = (0, 0);
     for s in 0..=63u32 {
         for m in [1i64, 3, 1 << 14, (1 << 15) - 1, 1 << 30, 1 << 40] {
-            let requant = Requant {
-                multipliers: vec![m],
-                shift: s,
-                index: RequantIndex::Tensor,
-                lo,
-                hi,
-            };
-            let ok = crate::Plan::new(&one_node(QuantOp::Rescale { requant }, 1)).is_ok();
+            let ok = crate::Plan::new(&rescale(m, s)).is_ok();
             let half = if s > 0 { 1i128 << (s - 1) } else { 0 };
             let alt = [-act, -act + 1, -1, 0, 1, act - 1]
                 .iter()
@@ -238,14 +222,7 @@ fn plan_refuses_every_requantization_with_an_alternative_solution() {
         }
         // The quantizer's cap is accepted.
         if s <= zkinfer_model::quant::bounds::max_requant_shift(16) {
-            let requant = Requant {
-                multipliers: vec![1 << 14],
-                shift: s,
-                index: RequantIndex::Tensor,
-                lo,
-                hi,
-            };
-            assert!(crate::Plan::new(&one_node(QuantOp::Rescale { requant }, 1)).is_ok());
+            assert!(crate::Plan::new(&rescale(1 << 14, s)).is_ok());
         }
     }
     assert!(
@@ -301,8 +278,20 @@ fn hostile_verifying_keys_are_refused() {
     let with_rq = move |f: fn(&mut zkinfer_model::quant::Requant)| -> Edit {
         Box::new(move |vk: &mut crate::VerifyingKey| {
             let ni = first_rq(vk);
-            if let Some(rq) = requant_mut(&mut vk.graph.nodes[ni].op) {
+            if let Some(rq) = vk.graph.nodes[ni].op.requant_mut() {
                 f(rq);
+            }
+        })
+    };
+    let first_const_bits = |bits: u32| -> Edit {
+        Box::new(move |vk: &mut crate::VerifyingKey| {
+            if let Some(t) = vk
+                .graph
+                .tensors
+                .iter_mut()
+                .find(|t| matches!(t.kind, QTensorKind::Const(_)))
+            {
+                t.bits = bits;
             }
         })
     };
@@ -330,30 +319,8 @@ fn hostile_verifying_keys_are_refused() {
             "fraction",
             Box::new(|vk| vk.graph.tensors[0].frac = 1 << 20),
         ),
-        (
-            "constant width 0",
-            Box::new(|vk| {
-                let t = vk
-                    .graph
-                    .tensors
-                    .iter_mut()
-                    .find(|t| matches!(t.kind, QTensorKind::Const(_)))
-                    .unwrap();
-                t.bits = 0;
-            }),
-        ),
-        (
-            "constant width 63",
-            Box::new(|vk| {
-                let t = vk
-                    .graph
-                    .tensors
-                    .iter_mut()
-                    .find(|t| matches!(t.kind, QTensorKind::Const(_)))
-                    .unwrap();
-                t.bits = 63;
-            }),
-        ),
+        ("constant width 0", first_const_bits(0)),
+        ("constant width 63", first_const_bits(63)),
         (
             "constant width 40 (accumulators overflow)",
             Box::new(|vk| {
@@ -427,20 +394,6 @@ fn hostile_verifying_keys_are_refused() {
             }
             Err(e) => panic!("{what}: not refused by the key checks: {e}"),
         }
-    }
-}
-
-fn requant_mut(op: &mut QuantOp) -> Option<&mut zkinfer_model::quant::Requant> {
-    match op {
-        QuantOp::Einsum { requant, .. }
-        | QuantOp::Conv { requant, .. }
-        | QuantOp::SumPool { requant, .. }
-        | QuantOp::AddSub { requant, .. }
-        | QuantOp::Mul { requant }
-        | QuantOp::Rescale { requant }
-        | QuantOp::ReduceSum { requant, .. }
-        | QuantOp::Select { requant, .. } => Some(requant),
-        _ => None,
     }
 }
 
@@ -544,18 +497,10 @@ fn weight_range_proof() {
 /// wrap-around alternative fails the range check (no forged witness exists to try).
 #[test]
 fn requantization_at_the_boundary_has_no_alternative() {
-    use zkinfer_model::quant::{Requant, RequantIndex};
     let (lo, hi) = zkinfer_model::QuantConfig::default().act_range();
     let s = zkinfer_model::quant::bounds::max_requant_shift(16);
     for m in [(1i64 << 15) - 1, -((1i64 << 15) - 1), 1 << 40] {
-        let requant = Requant {
-            multipliers: vec![m],
-            shift: s,
-            index: RequantIndex::Tensor,
-            lo,
-            hi,
-        };
-        let g = one_node(QuantOp::Rescale { requant }, 1);
+        let g = rescale(m, s);
         let pk = compile(g).expect("boundary parameters compile");
         let inputs = vec![vec![lo, hi, -1, 1]];
         let proof = crate::prove(&pk, &inputs).expect("prove");

@@ -254,6 +254,31 @@ fn forged_intermediate_is_rejected() {
     }
 }
 
+/// Re-runs every node after `from` on `tr` (so a forged value flows downstream coherently).
+pub(crate) fn rerun_after(
+    g: &zkinfer_model::quant::QuantizedGraph,
+    from: usize,
+    tr: &mut zkinfer_model::quant::Trace,
+) {
+    for m in &g.nodes[from + 1..] {
+        let ins: Vec<&[i64]> = m.inputs.iter().map(|i| tr.values[i.0].as_slice()).collect();
+        let shapes: Vec<&[usize]> = m
+            .inputs
+            .iter()
+            .map(|i| g.tensors[i.0].shape.as_slice())
+            .collect();
+        let out = zkinfer_model::quant::run::eval_qnode(
+            g,
+            &m.op,
+            &ins,
+            &shapes,
+            &g.tensors[m.output.0].shape,
+        )
+        .expect("eval");
+        tr.values[m.output.0] = out;
+    }
+}
+
 fn forged_in(dir: &Path) {
     let (pk, inputs) = setup(dir);
     let honest = zkinfer_model::quant::run::run_quantized(&pk.graph, &inputs).expect("run");
@@ -270,27 +295,7 @@ fn forged_in(dir: &Path) {
             .iter()
             .position(|m| m.output == n.output)
             .unwrap_or(0);
-        for m in &g.nodes[start + 1..] {
-            let ins: Vec<&[i64]> = m
-                .inputs
-                .iter()
-                .map(|i| forged.values[i.0].as_slice())
-                .collect();
-            let shapes: Vec<&[usize]> = m
-                .inputs
-                .iter()
-                .map(|i| g.tensors[i.0].shape.as_slice())
-                .collect();
-            let out = zkinfer_model::quant::run::eval_qnode(
-                g,
-                &m.op,
-                &ins,
-                &shapes,
-                &g.tensors[m.output.0].shape,
-            )
-            .expect("eval");
-            forged.values[m.output.0] = out;
-        }
+        rerun_after(g, start, &mut forged);
         match crate::prove_trace(&pk, &forged) {
             Err(_) => caught += 1,
             Ok(p) => {

@@ -262,6 +262,21 @@ impl QuantOp {
         }
     }
 
+    /// The output requantization, mutably (e.g. for tools that rewrite parameters).
+    pub fn requant_mut(&mut self) -> Option<&mut Requant> {
+        match self {
+            QuantOp::Einsum { requant, .. }
+            | QuantOp::Conv { requant, .. }
+            | QuantOp::SumPool { requant, .. }
+            | QuantOp::AddSub { requant, .. }
+            | QuantOp::Mul { requant }
+            | QuantOp::Rescale { requant }
+            | QuantOp::ReduceSum { requant, .. }
+            | QuantOp::Select { requant, .. } => Some(requant),
+            _ => None,
+        }
+    }
+
     /// Short name.
     pub fn name(&self) -> String {
         match self {
