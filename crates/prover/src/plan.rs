@@ -475,10 +475,10 @@ fn check_node_params(
                 return Err("convolution bias is not one value per output channel".into());
             }
         }
-        QuantOp::MaxPool(wn) | QuantOp::SumPool { window: wn, .. } => {
-            if !window_ok(wn) || out.len() < wn.kernel.len() {
-                return Err(format!("window geometry inconsistent: {wn:?}"));
-            }
+        QuantOp::MaxPool(wn) | QuantOp::SumPool { window: wn, .. }
+            if !window_ok(wn) || out.len() < wn.kernel.len() =>
+        {
+            return Err(format!("window geometry inconsistent: {wn:?}"));
         }
         QuantOp::IndexedMove { index_frac, .. } if index_frac.unsigned_abs() > MAX_FRAC => {
             return Err(format!("index fraction {index_frac} out of range"));
