@@ -233,7 +233,7 @@ fn plan_refuses_every_requantization_with_an_alternative_solution() {
 
 /// Property for comparisons: an ordering whose excess could wrap, or an equality whose
 /// difference could be a non-zero multiple of p, is refused; shifts the quantizer produces
-/// are accepted.
+/// are accepted, and at every accepted shift no wrapped-around wrong answer passes the checks.
 #[test]
 fn plan_refuses_wrapping_comparisons() {
     use zkinfer_model::BinaryKind;
@@ -252,6 +252,32 @@ fn plan_refuses_wrapping_comparisons() {
                 _ => 16 + ls < 63,
             };
             assert_eq!(ok, safe && ls <= 40, "{kind:?} lhs_shift {ls}");
+            if !ok {
+                continue;
+            }
+            // Where accepted, no wrong answer passes: for the extreme differences the range
+            // checks allow, the wrong output's excess `t = −σd − c` (or, for equality, a
+            // non-zero `d`) has no residue `t + k·p` in the excess range / at zero.
+            let b_d = (1i128 << (15 + ls)) + (1i128 << 15);
+            let e_bits = 16 + ls + 1;
+            for d in [-b_d, -b_d + 1, -1, 1, b_d - 1, b_d] {
+                for c in [0i128, 1] {
+                    for sign in [-1i128, 1] {
+                        let t = sign * d - c;
+                        for k in [-2i128, -1, 1, 2] {
+                            let w = t + k * P;
+                            if kind == BinaryKind::Equal {
+                                assert_ne!(d + k * P, 0, "equality: d = {d} wraps to 0");
+                            } else {
+                                assert!(
+                                    !(0..1i128 << e_bits).contains(&w),
+                                    "{kind:?} ls {ls}: excess {t} wraps into range"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
