@@ -324,13 +324,9 @@ impl ProvingKey {
                 pending: Mutex::new(Some(handle)),
             },
         };
-        let layout: Vec<usize> = pk
-            .plan
-            .consts
-            .iter()
-            .map(|&(id, l)| Padded::new(&const_dims(&pk.graph.tensors[id].shape, l)).num_vars())
-            .collect();
-        if layout != pk.vk.weight_layout || pk.vk.pcs_params != WhirParams::default().to_bytes() {
+        if pk.plan.weight_layout(&pk.graph) != pk.vk.weight_layout
+            || pk.vk.pcs_params != WhirParams::default().to_bytes()
+        {
             return Err(Error::Decode {
                 what: "model",
                 reason: "stored verifying key does not match the weights (corrupted file?)".into(),

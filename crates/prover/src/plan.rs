@@ -149,13 +149,9 @@ pub fn const_dims(shape: &[usize], layout: ConstLayout) -> Vec<usize> {
     }
 }
 
-fn requant_of(op: &QuantOp) -> Option<&zkinfer_model::quant::Requant> {
-    op.requant()
-}
-
 /// The requantization of a node, if it has one.
 pub fn requant(op: &QuantOp) -> Option<&zkinfer_model::quant::Requant> {
-    requant_of(op)
+    op.requant()
 }
 
 /// Limbs narrower than this keep their own range table; wider ones are checked in the 16-bit
@@ -415,7 +411,7 @@ fn check_node_params(
     let shape = |k: usize| g.tensors[n.inputs[k].0].shape.as_slice();
     let out = g.tensors[n.output.0].shape.as_slice();
     let numel: usize = out.iter().product();
-    if let Some(rq) = requant_of(&n.op) {
+    if let Some(rq) = requant(&n.op) {
         let want = match rq.index {
             RequantIndex::Tensor => Some(1),
             RequantIndex::Element => Some(numel),
@@ -612,7 +608,7 @@ impl Plan {
                             scale: 1,
                         });
                     }
-                    let rq = requant_of(&n.op).ok_or_else(|| unsupported("no requant"))?;
+                    let rq = requant(&n.op).ok_or_else(|| unsupported("no requant"))?;
                     if rq.lo != lo || rq.hi != hi {
                         return Err(unsupported(
                             "requantization clamp differs from the activation range",
@@ -828,6 +824,17 @@ impl Plan {
             consts,
             const_slot,
         })
+    }
+
+    /// Number of variables of each committed constant in its padded layout (the weight
+    /// commitment's layout).
+    pub fn weight_layout(&self, g: &QuantizedGraph) -> Vec<usize> {
+        self.consts
+            .iter()
+            .map(|&(id, l)| {
+                crate::layout::Padded::new(&const_dims(&g.tensors[id].shape, l)).num_vars()
+            })
+            .collect()
     }
 
     /// Number of variables of each committed witness polynomial (the witness layout).

@@ -629,13 +629,7 @@ fn check_key_inner(vk: &VerifyingKey) -> Result<Plan, Error> {
     let plan = Plan::new(g)?;
     // Every layout entry, not only their number: the weight claims are checked against the
     // constants' padded shapes, and a commitment of another layout would open other data.
-    let want: Vec<usize> = plan
-        .consts
-        .iter()
-        .map(|&(id, l)| {
-            crate::layout::Padded::new(&crate::plan::const_dims(&g.tensors[id].shape, l)).num_vars()
-        })
-        .collect();
+    let want = plan.weight_layout(g);
     if want != vk.weight_layout || want.is_empty() != vk.weight_root.is_none() {
         return Err(Error::Statement(
             "verifying key weight layout does not match its graph".into(),

@@ -71,13 +71,7 @@ pub fn tensor_bounds(g: &QuantizedGraph) -> Vec<u128> {
             .unwrap_or(0);
         let v = match &n.op {
             QuantOp::Compare { .. } => 1,
-            QuantOp::Lookup { table } => g.tables.get(table.0).map_or(u128::MAX, |t| {
-                t.outputs
-                    .iter()
-                    .map(|v| u128::from(v.unsigned_abs()))
-                    .max()
-                    .unwrap_or(0)
-            }),
+            QuantOp::Lookup { table } => table_max(g, table.0),
             QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } | QuantOp::Relu => inmax,
             QuantOp::Move(_) | QuantOp::IndexedMove { .. } | QuantOp::Concat { .. } => inmax,
             QuantOp::Pad { value, .. } => inmax.max(u128::from(value.unsigned_abs())),
@@ -226,20 +220,16 @@ pub fn node_safety(
             }
             pow2(e_bits)
         }
-        (QuantOp::Softmax { axis, out_frac, .. }, None) => {
+        (
+            QuantOp::Softmax {
+                axis,
+                out_frac,
+                exp_table,
+            },
+            None,
+        ) => {
             let len = shape(0).get(*axis).copied().unwrap_or(1) as u128;
-            let e_max = match &n.op {
-                QuantOp::Softmax { exp_table, .. } => {
-                    g.tables.get(exp_table.0).map_or(u128::MAX, |t| {
-                        t.outputs
-                            .iter()
-                            .map(|v| u128::from(v.unsigned_abs()))
-                            .max()
-                            .unwrap_or(0)
-                    })
-                }
-                _ => u128::MAX,
-            };
+            let e_max = table_max(g, exp_table.0);
             let sum = len.saturating_mul(e_max);
             let side = pow2(*out_frac)
                 .saturating_mul(e_max)
@@ -257,6 +247,17 @@ pub fn node_safety(
         _ => inb(0).max(act),
     };
     Ok(log2(worst))
+}
+
+/// The largest |output| of table `t` (unbounded for a missing table).
+fn table_max(g: &QuantizedGraph, t: usize) -> u128 {
+    g.tables.get(t).map_or(u128::MAX, |t| {
+        t.outputs
+            .iter()
+            .map(|v| u128::from(v.unsigned_abs()))
+            .max()
+            .unwrap_or(0)
+    })
 }
 
 fn log2(v: u128) -> f64 {
