@@ -212,6 +212,16 @@ pub fn eval_node(
             }
             y
         }
+        FloatOp::ArgMax => {
+            let v = *shapes[0].last()?;
+            if v == 0 {
+                return None;
+            }
+            ins[0]
+                .chunks(v)
+                .map(|row| crate::kernels::reduce::argmax(row) as f32)
+                .collect()
+        }
         _ => return None,
     })
 }

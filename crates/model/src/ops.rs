@@ -341,6 +341,10 @@ pub enum FloatOp {
         /// Log-softmax.
         log: bool,
     },
+    /// Index of the largest element along the last axis (ties: the lowest index), that axis
+    /// removed from the shape. Greedy decoding's token choice; provable only as a public
+    /// graph output (the verifier reads the indices from the statement).
+    ArgMax,
 }
 
 impl FloatOp {

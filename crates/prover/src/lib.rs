@@ -84,6 +84,8 @@ pub type F = zkinfer_field::Goldilocks;
 pub type EF = zkinfer_field::GoldilocksExt2;
 
 #[cfg(test)]
+mod argmax_tests;
+#[cfg(test)]
 mod onnx_ops_tests;
 #[cfg(test)]
 mod soundness_tests;

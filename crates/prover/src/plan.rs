@@ -46,6 +46,12 @@ pub enum Col {
         /// Node index.
         node: usize,
     },
+    /// The differences `x_{o,t_o} − x_{o,k} − [k < t_o]` of ArgMax node `node` (public `t`),
+    /// tail-padded with 0.
+    ArgDiff {
+        /// Node index.
+        node: usize,
+    },
 }
 
 /// One lookup: columns into a table.
@@ -476,6 +482,14 @@ fn check_node_params(
         {
             return Err(format!("window geometry inconsistent: {wn:?}"));
         }
+        QuantOp::ArgMax => {
+            let x = shape(0);
+            if x.is_empty() || out[..] != x[..x.len() - 1] {
+                return Err(format!(
+                    "argmax output {out:?} is not the input {x:?} without its last axis"
+                ));
+            }
+        }
         QuantOp::IndexedMove { index_frac, .. } if index_frac.unsigned_abs() > MAX_FRAC => {
             return Err(format!("index fraction {index_frac} out of range"));
         }
@@ -800,6 +814,32 @@ impl Plan {
                             &mut tables,
                         );
                     }
+                }
+                QuantOp::ArgMax => {
+                    let (no, v) = crate::ops::argmax::rows(g, ni)
+                        .ok_or_else(|| unsupported("argmax over an empty axis"))?;
+                    // The indices are read from the statement: the output must be public and
+                    // feed nothing else.
+                    let public = g.outputs.contains(&n.output);
+                    let consumed = g.nodes.iter().any(|m| m.inputs.contains(&n.output));
+                    if !public || consumed {
+                        return Err(unsupported(
+                            "an argmax output must be a graph output that no node consumes",
+                        ));
+                    }
+                    let rows = no
+                        .checked_mul(v)
+                        .filter(|&r| r <= 1 << 34)
+                        .ok_or_else(|| unsupported("argmax too large"))?;
+                    let t = table_of(TableSpec::Range(act_bits), &mut tables);
+                    lookups.push(LookupPlan {
+                        table: t,
+                        cols: vec![Col::ArgDiff { node: ni }],
+                        rows,
+                        node: ni,
+                        shift: 0,
+                        scale: 1,
+                    });
                 }
                 QuantOp::Move(_)
                 | QuantOp::IndexedMove { .. }

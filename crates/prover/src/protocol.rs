@@ -482,6 +482,16 @@ pub(crate) fn prove_witness(
                         );
                         pad_base(&d, 0)
                     }
+                    Col::ArgDiff { node } => {
+                        let n = &g.nodes[node];
+                        let (_, v) = crate::ops::argmax::rows(g, node).unwrap_or_default();
+                        let d = crate::ops::argmax::diff_column(
+                            &tr.values[n.inputs[0].0],
+                            &tr.values[n.output.0],
+                            v,
+                        );
+                        pad_base(&d, 0)
+                    }
                 })
                 .collect()
         })

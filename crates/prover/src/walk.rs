@@ -197,6 +197,9 @@ impl<'a, S: Side> Ctx<'a, S> {
                         self.add(id, eq_prefix(&pc.point, l.rows), v);
                     }
                     Col::Diff { node } => crate::ops::max::absorb_diff(self, node, &pc.point, v)?,
+                    Col::ArgDiff { node } => {
+                        crate::ops::argmax::absorb_diff(self, node, &pc.point, v)?
+                    }
                     Col::SmArg { node } => {
                         let fill = softmax_fill(self.g, node);
                         let v = v - ef(fill) * eq_tail(&pc.point, l.rows);

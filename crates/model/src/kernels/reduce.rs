@@ -38,3 +38,14 @@ pub fn reduce_groups(shape: &[usize], axes: &[usize]) -> Vec<Vec<usize>> {
     }
     groups
 }
+
+/// Index of the first largest element (0 for an empty row). NaN never wins.
+pub fn argmax<T: PartialOrd + Copy>(row: &[T]) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate().skip(1) {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
+}

@@ -71,6 +71,12 @@ pub fn tensor_bounds(g: &QuantizedGraph) -> Vec<u128> {
             .unwrap_or(0);
         let v = match &n.op {
             QuantOp::Compare { .. } => 1,
+            QuantOp::ArgMax => n
+                .inputs
+                .first()
+                .and_then(|i| g.tensors.get(i.0))
+                .and_then(|t| t.shape.last())
+                .map_or(0, |&v| v as u128),
             QuantOp::Lookup { table } => table_max(g, table.0),
             QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } | QuantOp::Relu => inmax,
             QuantOp::Move(_) | QuantOp::IndexedMove { .. } | QuantOp::Concat { .. } => inmax,
@@ -243,6 +249,15 @@ pub fn node_safety(
                 ));
             }
             side
+        }
+        // `x_t − x_k − [k < t]` is range-checked into `[0, 2^A)`: the integer difference and
+        // the table side must not meet modulo p.
+        (QuantOp::ArgMax, None) => {
+            let d = inb(0).saturating_mul(2).saturating_add(1);
+            if d.saturating_add(pow2(a)) >= P {
+                return Err("argmax differences may wrap around p".into());
+            }
+            d.max(pow2(a))
         }
         _ => inb(0).max(act),
     };

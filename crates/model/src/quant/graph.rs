@@ -214,6 +214,9 @@ pub enum QuantOp {
     /// `y = max(x, 0)` element-wise, same scale (proven as a max against the constant 0, no
     /// table).
     Relu,
+    /// Index of the first largest element along the last axis (that axis removed). The output
+    /// holds indices (fraction 0), not activations, and must be a graph output.
+    ArgMax,
 }
 
 /// A node of the quantized graph.

@@ -312,6 +312,12 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                 }
             }
         }
+        FloatOp::ArgMax => {
+            let (qx, _) = l.operand(node.inputs[0], ab, None)?;
+            // The output holds indices; its bound comes from the row length
+            // (`bounds::tensor_bounds`), not from the declared activation width.
+            Ok(l.push(name, QuantOp::ArgMax, vec![qx], out_shape, 0, fid))
+        }
         FloatOp::Softmax { axis, log: false } => {
             let (qx, fx) = l.operand(node.inputs[0], ab, None)?;
             let out_frac = ab - 2;

@@ -183,6 +183,13 @@ pub fn eval_qnode(
                 }
             })
             .collect::<Option<Vec<i64>>>()?,
+        QuantOp::ArgMax => {
+            let v = *sx.last()?;
+            if v == 0 {
+                return None;
+            }
+            x.chunks(v).map(|row| reduce::argmax(row) as i64).collect()
+        }
         QuantOp::Softmax {
             axis,
             exp_table,

@@ -1,0 +1,136 @@
+//! Greedy token choice (ArgMax) proven over long rows: honest proofs, ties, tampered tokens.
+
+use zkinfer_model::graph::{FloatGraph, FloatTensorKind};
+use zkinfer_model::ops::FloatOp;
+
+use crate::tests::quantize_and_compile;
+use crate::{prove, prove_trace, verify, ModelProof};
+
+/// `x [3, 8] · W [8, 300] → logits [3, 300] → argmax [3]`: rows far above the 64 elements
+/// of the max protocol.
+fn logits_graph() -> (FloatGraph, Vec<Vec<Vec<f32>>>) {
+    let (rows, k, v) = (3, 8, 300);
+    let mut g = FloatGraph::default();
+    let x = g.add_tensor("x", vec![rows, k], FloatTensorKind::Input);
+    let w: Vec<f32> = (0..k * v)
+        .map(|i| (((i * 7919) % 263) as f32 / 131.0) - 1.0)
+        .collect();
+    let w = g.add_tensor("w", vec![k, v], FloatTensorKind::Const(w));
+    let logits = g.add_node(
+        "lm_head",
+        FloatOp::Einsum {
+            expr: "ok,kv->ov".into(),
+        },
+        vec![x, w],
+        vec![rows, v],
+    );
+    let t = g.add_node("argmax", FloatOp::ArgMax, vec![logits], vec![rows]);
+    g.inputs = vec![x];
+    g.outputs = vec![t];
+    let xs: Vec<f32> = (0..rows * k)
+        .map(|i| ((i % 5) as f32 - 2.0) / 2.0)
+        .collect();
+    (g, vec![vec![xs]])
+}
+
+#[test]
+fn argmax_over_long_rows_proves_and_verifies() {
+    let (g, samples) = logits_graph();
+    let (pk, inputs) = quantize_and_compile(&g, &samples);
+    let proof = prove(&pk, &inputs).expect("prove");
+    verify(&pk.vk, &proof).expect("verify");
+    let tr = zkinfer_model::quant::run::run_quantized(&pk.graph, &inputs).expect("run");
+    let logits = &tr.values[pk.graph.nodes[pk.graph.nodes.len() - 2].output.0];
+    for (o, &t) in proof.outputs[0].iter().enumerate() {
+        let row = &logits[o * 300..(o + 1) * 300];
+        let m = *row.iter().max().expect("row");
+        let first = row.iter().position(|&v| v == m).expect("max");
+        assert_eq!(t as usize, first, "row {o}");
+    }
+    let back = ModelProof::from_bytes(&proof.to_bytes()).expect("decode");
+    verify(&pk.vk, &back).expect("verify decoded");
+}
+
+#[test]
+fn changed_or_tie_broken_tokens_are_rejected() {
+    let (g, samples) = logits_graph();
+    let (pk, inputs) = quantize_and_compile(&g, &samples);
+    let proof = prove(&pk, &inputs).expect("prove");
+    let tr = zkinfer_model::quant::run::run_quantized(&pk.graph, &inputs).expect("run");
+    let logits = &tr.values[pk.graph.nodes[pk.graph.nodes.len() - 2].output.0];
+    for o in 0..3 {
+        let row = &logits[o * 300..(o + 1) * 300];
+        let t = proof.outputs[0][o] as usize;
+        // Every other index: second best, a tied later maximum, out of range, negative.
+        let mut order: Vec<usize> = (0..300).filter(|&k| k != t).collect();
+        order.sort_by_key(|&k| std::cmp::Reverse(row[k]));
+        for alt in order
+            .iter()
+            .take(3)
+            .map(|&k| k as i64)
+            .chain([300, -1, 1 << 40])
+        {
+            let mut bad = proof.clone();
+            bad.outputs[0][o] = alt;
+            assert!(
+                verify(&pk.vk, &bad).is_err(),
+                "row {o}: token {alt} accepted"
+            );
+        }
+    }
+    // A prover that emits the second-best token (a forged trace) cannot prove it.
+    let mut forged = tr.clone();
+    let out = pk.graph.outputs[0].0;
+    let row = &logits[..300];
+    let t = forged.values[out][0] as usize;
+    let second = (0..300)
+        .filter(|&k| k != t)
+        .max_by_key(|&k| (row[k], std::cmp::Reverse(k)))
+        .expect("second");
+    forged.values[out][0] = second as i64;
+    assert!(prove_trace(&pk, &forged).is_err());
+}
+
+#[test]
+fn ties_go_to_the_lowest_index() {
+    // Logits = the input itself: rows with repeated maxima.
+    let mut g = FloatGraph::default();
+    let x = g.add_tensor("x", vec![2, 70], FloatTensorKind::Input);
+    let t = g.add_node("argmax", FloatOp::ArgMax, vec![x], vec![2]);
+    g.inputs = vec![x];
+    g.outputs = vec![t];
+    let mut xs = vec![0.0f32; 140];
+    xs[5] = 1.0;
+    xs[40] = 1.0;
+    xs[70 + 69] = 0.5;
+    xs[70 + 3] = 0.5;
+    let (pk, inputs) = quantize_and_compile(&g, &[vec![xs]]);
+    let proof = prove(&pk, &inputs).expect("prove");
+    verify(&pk.vk, &proof).expect("verify");
+    assert_eq!(proof.outputs[0], vec![5, 3]);
+    for (o, alt) in [(0, 40), (1, 69)] {
+        let mut bad = proof.clone();
+        bad.outputs[0][o] = alt;
+        assert!(verify(&pk.vk, &bad).is_err(), "later tie {alt} accepted");
+    }
+}
+
+#[test]
+fn argmax_must_be_a_public_output() {
+    let (mut g, samples) = logits_graph();
+    // Feed the indices into another node: no longer provable from the statement alone.
+    let t = g.outputs[0];
+    let y = g.add_node(
+        "after",
+        FloatOp::Unary(zkinfer_model::ops::UnaryFn::Relu),
+        vec![t],
+        vec![3],
+    );
+    g.outputs = vec![y];
+    let q = zkinfer_model::quant::quantize(&g, &samples, &zkinfer_model::QuantConfig::default())
+        .expect("quantize");
+    let Err(err) = crate::compile(q) else {
+        panic!("an argmax feeding another node must be refused");
+    };
+    assert!(err.to_string().contains("argmax"), "{err}");
+}
