@@ -18,7 +18,7 @@ use crate::{Config, EF, F};
 const VK_KIND: [u8; 4] = *b"ZKVK";
 const PK_KIND: [u8; 4] = *b"ZKMD";
 /// Format version of keys and proofs.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 
 /// The verifying key: the quantized graph without weights, the weight commitment and the
 /// proof-system parameters. Its hash is the model commitment `C_M`.
@@ -37,6 +37,9 @@ pub struct VerifyingKey {
     pub weight_binding: Vec<EF>,
     /// The weight-range proof (`range`): every committed constant lies in its declared width.
     pub weight_range_proof: Vec<u8>,
+    /// Application data bound into the model commitment (e.g. an LLM's tokenizer and
+    /// statement layout); empty for plain models. The proof system does not interpret it.
+    pub app: Vec<u8>,
 }
 
 /// Decodes `body` completely: trailing bytes are an error (one valid encoding per object).
@@ -236,6 +239,12 @@ fn commit_weights(g: &QuantizedGraph, plan: &Plan) -> Result<CommittedWeights, E
 /// Compiles a quantized graph: checks every op has a protocol, commits all constants in one
 /// PCS commitment and builds the keys.
 pub fn compile(graph: QuantizedGraph) -> Result<ProvingKey, Error> {
+    compile_with(graph, Vec::new())
+}
+
+/// [`compile`] with application data `app` bound into the verifying key (and so into the
+/// model commitment).
+pub fn compile_with(graph: QuantizedGraph, app: Vec<u8>) -> Result<ProvingKey, Error> {
     let plan = Plan::new(&graph)?;
     let (weights, weight_layout, weight_binding, tables) = commit_weights(&graph, &plan)?;
     let mut vk = VerifyingKey {
@@ -245,6 +254,7 @@ pub fn compile(graph: QuantizedGraph) -> Result<ProvingKey, Error> {
         weight_layout,
         weight_binding,
         weight_range_proof: Vec::new(),
+        app,
     };
     if let Some(data) = &weights {
         let refs: Vec<&[F]> = tables.iter().map(Vec::as_slice).collect();

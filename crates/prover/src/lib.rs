@@ -70,7 +70,7 @@ mod side;
 mod walk;
 
 pub use error::Error;
-pub use keys::{compile, ProvingKey, VerifyingKey, FORMAT_VERSION};
+pub use keys::{compile, compile_with, ProvingKey, VerifyingKey, FORMAT_VERSION};
 pub use plan::Plan;
 pub use protocol::{
     check_key, prove, prove_trace, prove_trace_timed, verify, ModelProof, ProveTimings,

@@ -157,15 +157,31 @@ impl<'a> Lowering<'a> {
                 reason: "tensor used before it is computed".into(),
             });
         };
-        let max = data.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs()));
+        if data.iter().any(|x| x.is_nan()) {
+            return Err(ModelError::InvalidGraph {
+                node: t.name.clone(),
+                reason: "constant contains NaN".into(),
+            });
+        }
+        // Infinite entries (a mask's −∞ fill) take the extreme value of the operand's width;
+        // the scale comes from the finite ones.
+        let max = data
+            .iter()
+            .filter(|x| x.is_finite())
+            .fold(0.0f64, |m, &x| m.max(f64::from(x).abs()));
         let own = self.frac_for(max, bits, 0);
         let f = frac.map_or(own, |f| f.min(own));
         if let Some(id) = self.const_cache.get(&(fid.0, f)) {
             return Ok((*id, f));
         }
+        let extreme = (1i64 << (bits.clamp(2, 62) - 1)) - 1;
         let q: Vec<i64> = data
             .iter()
-            .map(|&x| (f64::from(x) * pow2(f)).round() as i64)
+            .map(|&x| match x {
+                f32::INFINITY => extreme,
+                f32::NEG_INFINITY => -extreme,
+                x => (f64::from(x) * pow2(f)).round() as i64,
+            })
             .collect();
         let id = self.add_const(&t.name, t.shape.clone(), q, f, Some(fid));
         self.const_cache.insert((fid.0, f), id);

@@ -1,0 +1,256 @@
+//! End to end on the bundled GPT-2 checkpoint: compile, generate with the integer model (the
+//! tokens must equal `transformers`' greedy tokens in golden.json), prove, verify; and every
+//! change to the statement or proof rejected.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use zkinfer_generation::{
+    compile, generate, prove, verify, CompileOptions, GenError, Generation, GenerationProof,
+    Statement,
+};
+use zkinfer_llm::Checkpoint;
+use zkinfer_prover::ProvingKey;
+
+fn dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/llm")
+        .join(name)
+}
+
+struct Case {
+    prompt: String,
+    prompt_ids: Vec<u32>,
+    generated: Vec<u32>,
+    text: String,
+}
+
+fn cases(name: &str) -> Vec<Case> {
+    let g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir(name).join("golden.json")).unwrap())
+            .unwrap();
+    let ids = |v: &serde_json::Value| -> Vec<u32> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as u32)
+            .collect()
+    };
+    g["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| Case {
+            prompt: c["prompt"].as_str().unwrap().into(),
+            prompt_ids: ids(&c["prompt_ids"]),
+            generated: ids(&c["generated_ids"]),
+            text: c["text"].as_str().unwrap().into(),
+        })
+        .collect()
+}
+
+const L: usize = 32;
+const N: usize = 8;
+
+fn key() -> &'static ProvingKey {
+    static K: OnceLock<ProvingKey> = OnceLock::new();
+    K.get_or_init(|| {
+        let ck = Checkpoint::open_hf(&dir("gpt2")).unwrap();
+        let (pk, rep) = compile(&ck, &CompileOptions::new(L, N), &mut |_| {}).unwrap();
+        eprintln!("{rep}");
+        assert!(rep.positions >= 128, "{rep}");
+        pk
+    })
+}
+
+/// The first golden case, generated and proven once.
+fn proven() -> &'static (Generation, GenerationProof) {
+    static P: OnceLock<(Generation, GenerationProof)> = OnceLock::new();
+    P.get_or_init(|| {
+        let c = &cases("gpt2")[0];
+        let g = generate(key(), &c.prompt_ids, N, &mut |_| {}).unwrap();
+        let (p, _) = prove(key(), &g).unwrap();
+        (g, p)
+    })
+}
+
+#[test]
+fn greedy_tokens_equal_transformers_and_verify() {
+    let ck = Checkpoint::open_hf(&dir("gpt2")).unwrap();
+    for c in cases("gpt2") {
+        assert_eq!(ck.tokenizer.encode(&c.prompt).unwrap(), c.prompt_ids);
+        let mut streamed = vec![];
+        let g = generate(key(), &c.prompt_ids, N, &mut |t| streamed.push(t)).unwrap();
+        assert_eq!(
+            g.statement.generated, c.generated,
+            "greedy tokens of {:?}",
+            c.prompt
+        );
+        assert_eq!(streamed, c.generated);
+        let (p, _) = prove(key(), &g).unwrap();
+        let p = GenerationProof::from_bytes(&p.to_bytes()).unwrap();
+        let v = verify(&key().vk, &p).unwrap();
+        assert_eq!(v.text, c.text);
+        assert_eq!(v.prompt_text, c.prompt);
+    }
+}
+
+fn rejected(s: Statement) {
+    rejected_with(&proven().1, s);
+}
+
+fn rejected_with(honest: &GenerationProof, s: Statement) {
+    let p = GenerationProof {
+        statement: s.clone(),
+        transcript: honest.transcript.clone(),
+    };
+    assert!(verify(&key().vk, &p).is_err(), "accepted {s:?}");
+}
+
+#[test]
+fn changed_statements_are_rejected() {
+    let s = &proven().1.statement;
+    let k = s.generated.len();
+    for i in 0..k {
+        let mut t = s.clone();
+        t.generated[i] = (t.generated[i] + 1) % 512;
+        rejected(t);
+    }
+    for i in 0..s.prompt.len() {
+        let mut t = s.clone();
+        t.prompt[i] = (t.prompt[i] + 1) % 512;
+        rejected(t);
+    }
+    let mut t = s.clone();
+    t.generated.pop();
+    rejected(t.clone());
+    t.max_new_tokens -= 1; // consistent length, but the pass proven was another one
+    rejected(t);
+    let mut t = s.clone();
+    t.generated.push(5);
+    rejected(t.clone());
+    t.max_new_tokens += 1;
+    rejected(t);
+    let mut t = s.clone();
+    t.prompt.push(5);
+    rejected(t);
+    let mut t = s.clone();
+    t.prompt.remove(0);
+    rejected(t);
+}
+
+#[test]
+fn flipped_proof_bytes_are_rejected_without_panic() {
+    let bytes = proven().1.to_bytes();
+    let step = (bytes.len() / 97).max(1);
+    for i in (0..bytes.len()).step_by(step) {
+        let mut b = bytes.clone();
+        b[i] ^= 0x10;
+        if let Ok(p) = GenerationProof::from_bytes(&b) {
+            assert!(verify(&key().vk, &p).is_err(), "flip at byte {i} accepted");
+        }
+    }
+    for cut in [0, 3, 6, 20, bytes.len() / 2, bytes.len() - 1] {
+        assert!(GenerationProof::from_bytes(&bytes[..cut]).is_err());
+    }
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    for len in [10usize, 100, 1000, 5000] {
+        let junk: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut b = b"ZKIFZKGN\x01\x00".to_vec();
+        b.extend(&junk);
+        if let Ok(p) = GenerationProof::from_bytes(&b) {
+            assert!(verify(&key().vk, &p).is_err());
+        }
+    }
+}
+
+#[test]
+fn another_models_key_is_rejected() {
+    let ck = Checkpoint::open_hf(&dir("gpt2")).unwrap();
+    // Same checkpoint, another pass shape: another commitment.
+    let (other, _) = compile(&ck, &CompileOptions::new(L, N - 1), &mut |_| {}).unwrap();
+    assert_ne!(
+        other.vk.commitment().unwrap(),
+        key().vk.commitment().unwrap()
+    );
+    assert!(verify(&other.vk, &proven().1).is_err());
+    // A key without LLM data is refused by name.
+    let mut plain = key().vk.clone();
+    plain.app.clear();
+    assert!(matches!(
+        verify(&plain, &proven().1),
+        Err(GenError::NotLlm(_))
+    ));
+}
+
+#[test]
+fn requests_that_do_not_fit_are_refused() {
+    let long: Vec<u32> = (0..L as u32).collect();
+    assert!(matches!(
+        generate(key(), &long, N, &mut |_| {}),
+        Err(GenError::Request(_))
+    ));
+    assert!(matches!(
+        generate(key(), &[1, 2], N + 1, &mut |_| {}),
+        Err(GenError::Request(_))
+    ));
+    assert!(matches!(
+        generate(key(), &[], 1, &mut |_| {}),
+        Err(GenError::Request(_))
+    ));
+    assert!(matches!(
+        generate(key(), &[600], 1, &mut |_| {}),
+        Err(GenError::Request(_))
+    ));
+}
+
+#[test]
+fn shorter_requests_prove_and_verify() {
+    let c = &cases("gpt2")[1];
+    let g = generate(key(), &c.prompt_ids, 3, &mut |_| {}).unwrap();
+    assert_eq!(g.statement.generated, c.generated[..3]);
+    let (p, _) = prove(key(), &g).unwrap();
+    verify(&key().vk, &p).unwrap();
+    // The same proof does not pass as a longer request.
+    let mut s = p.statement.clone();
+    s.max_new_tokens = 4;
+    rejected_with(&p, s);
+}
+
+#[test]
+fn a_prover_cannot_emit_the_second_best_token() {
+    let (g, honest) = proven();
+    let pk = key();
+    let out = pk.graph.outputs[0];
+    // The logits feeding the argmax, and the second-best id at the first emitting position.
+    let argmax = pk.graph.nodes.iter().find(|n| n.output == out).unwrap();
+    let logits = g.trace().get(argmax.inputs[0]).unwrap();
+    let vocab = logits.len() / N;
+    let row = &logits[..vocab];
+    let best = g.statement.generated[0] as usize;
+    let second = (0..vocab)
+        .filter(|&j| j != best)
+        .max_by_key(|&j| (row[j], std::cmp::Reverse(j)))
+        .unwrap();
+    let mut forged = g.trace().clone();
+    forged.values[out.0][0] = second as i64;
+    match zkinfer_prover::prove_trace(pk, &forged) {
+        Err(_) => {}
+        Ok(mp) => {
+            let mut s = honest.statement.clone();
+            s.generated[0] = second as u32;
+            let p = GenerationProof {
+                statement: s,
+                transcript: mp.transcript,
+            };
+            assert!(verify(&pk.vk, &p).is_err(), "second-best token accepted");
+        }
+    }
+}
