@@ -15,21 +15,43 @@ use crate::common::{self, hex, human_bytes, ms_since, Spinner};
 /// Options of `zkinfer compile`.
 #[derive(Args)]
 pub struct CompileArgs {
-    /// The ONNX model.
-    model: PathBuf,
+    /// The ONNX model (or, for an LLM, use --hf or --gguf).
+    #[arg(required_unless_present_any = ["hf", "gguf"])]
+    model: Option<PathBuf>,
+    /// A Hugging Face model directory (config.json, *.safetensors, tokenizer.json).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["model", "gguf", "calibration"])]
+    pub hf: Option<PathBuf>,
+    /// A GGUF checkpoint.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "hf", "calibration"])]
+    pub gguf: Option<PathBuf>,
+    /// LLM: positions of the proven pass (prompt + new tokens − 1 must fit).
+    #[arg(long, value_name = "L", default_value_t = 64)]
+    pub context: usize,
+    /// LLM: the most tokens one proof generates.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub new_tokens: usize,
+    /// LLM: calibration text (default: the bundled English text).
+    #[arg(long, value_name = "FILE")]
+    pub calibration_text: Option<PathBuf>,
+    /// Activation bits (lookup tables have 2^bits rows).
+    #[arg(long, value_name = "A", default_value_t = 16)]
+    pub bits: u32,
+    /// Weight bits (per output channel).
+    #[arg(long, value_name = "W", default_value_t = 12)]
+    pub weight_bits: u32,
     /// Calibration inputs (EZKL input.json; several samples allowed). Default: `input.json`
     /// next to the model.
     #[arg(long, value_name = "CAL.json")]
     calibration: Option<PathBuf>,
     /// Output directory (receives model.zkm and model.vk).
     #[arg(short = 'o', long = "out", value_name = "DIR")]
-    out: PathBuf,
+    pub out: PathBuf,
     /// Print one JSON object instead of text.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
     /// No progress spinner.
     #[arg(long)]
-    quiet: bool,
+    pub quiet: bool,
 }
 
 /// The calibration file: the given one, or `input.json` next to the model.
@@ -37,7 +59,8 @@ fn calibration_path(args: &CompileArgs) -> Result<(PathBuf, bool)> {
     if let Some(c) = &args.calibration {
         return Ok((c.clone(), false));
     }
-    let dir = args.model.parent().unwrap_or(Path::new(""));
+    let model = args.model.as_deref().unwrap_or(Path::new(""));
+    let dir = model.parent().unwrap_or(Path::new(""));
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
@@ -56,6 +79,12 @@ fn calibration_path(args: &CompileArgs) -> Result<(PathBuf, bool)> {
 }
 
 pub fn run(args: &CompileArgs) -> Result<()> {
+    if args.hf.is_some() || args.gguf.is_some() {
+        return crate::compile_llm::run(args);
+    }
+    let Some(model) = args.model.as_deref() else {
+        bail!("give an ONNX model, --hf DIR or --gguf FILE");
+    };
     let t_total = Instant::now();
     let (cal_path, defaulted) = calibration_path(args)?;
     if args.out.exists() && !args.out.is_dir() {
@@ -70,8 +99,8 @@ pub fn run(args: &CompileArgs) -> Result<()> {
     let cal = common::read_input_file(&cal_path, "calibration file")?;
 
     let t = Instant::now();
-    let fg = zkinfer_onnx::load_path(&args.model, cal.shapes.as_deref())
-        .with_context(|| format!("cannot load ONNX model {}", args.model.display()))?;
+    let fg = zkinfer_onnx::load_path(model, cal.shapes.as_deref())
+        .with_context(|| format!("cannot load ONNX model {}", model.display()))?;
     let load_ms = ms_since(t);
     let sizes: Vec<usize> = fg
         .inputs
@@ -83,8 +112,12 @@ pub fn run(args: &CompileArgs) -> Result<()> {
         .with_context(|| format!("calibration file {}", cal_path.display()))?;
 
     let t = Instant::now();
-    let qg =
-        quant::quantize(&fg, &samples, &QuantConfig::default()).context("quantization failed")?;
+    let qc = QuantConfig {
+        act_bits: args.bits,
+        weight_bits: args.weight_bits,
+        ..QuantConfig::default()
+    };
+    let qg = quant::quantize(&fg, &samples, &qc).context("quantization failed")?;
     let quantize_ms = ms_since(t);
 
     let t = Instant::now();

@@ -3,9 +3,14 @@
 //! * `compile MODEL.onnx [--calibration CAL.json] -o DIR` — quantize (calibrated), commit the
 //!   weights, write `DIR/model.zkm` (proving key) and `DIR/model.vk` (verifying key); prints
 //!   the model commitment and a fidelity report.
+//! * `compile --hf DIR | --gguf FILE [--context L] [--new-tokens N] -o DIR` — the same for an
+//!   LLM checkpoint: a key proving greedy generation of up to N tokens in a pass of L positions.
+//! * `generate DIR/model.zkm --prompt TEXT --max-new-tokens N -o PROOF` — greedy generation,
+//!   streamed, then its proof.
 //! * `run DIR/model.zkm --input IN.json [-o OUT.json]` — checked integer inference.
 //! * `prove DIR/model.zkm --input IN.json -o PROOF` — inference and its proof.
-//! * `verify PROOF --vk DIR/model.vk` — exit status 0 iff the proof is valid.
+//! * `verify PROOF --vk DIR/model.vk` — exit status 0 iff the proof is valid (a generation
+//!   proof prints the verified prompt and text).
 //! * `inspect FILE` — summary of an ONNX model, `.zkm`, `.vk` or proof.
 //! * `demo` — the proof-system core on a synthetic statement, with timings.
 //!
@@ -15,7 +20,9 @@
 
 mod common;
 mod compile;
+mod compile_llm;
 mod demo;
+mod generate;
 mod infer;
 mod inspect;
 mod prove;
@@ -47,6 +54,8 @@ struct Cli {
 enum Command {
     /// Quantize and commit an ONNX model: writes DIR/model.zkm and DIR/model.vk.
     Compile(compile::CompileArgs),
+    /// Generate text greedily with a compiled LLM and prove the generation.
+    Generate(generate::GenerateArgs),
     /// Run the quantized model on an input (integer inference, checked).
     Run(infer::RunArgs),
     /// Run the quantized model on an input and prove the inference.
@@ -66,6 +75,7 @@ static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 fn dispatch(command: Command) -> ExitCode {
     let res = match command {
         Command::Compile(a) => compile::run(&a),
+        Command::Generate(a) => generate::run(&a),
         Command::Run(a) => infer::run(&a),
         Command::Prove(a) => prove::run(&a),
         Command::Verify(a) => return verify::run(&a),

@@ -72,7 +72,104 @@ fn check(args: &VerifyArgs) -> Result<Verified> {
     })
 }
 
+/// A verified LLM generation.
+struct VerifiedGen {
+    v: zkinfer_generation::Verified,
+    load_ms: f64,
+    key_ms: f64,
+    verify_ms: f64,
+}
+
+fn check_generation(args: &VerifyArgs, proof_bytes: &[u8]) -> Result<VerifiedGen> {
+    let t = Instant::now();
+    let vk_bytes = common::read_file(&args.vk, "verifying key")?;
+    let vk = VerifyingKey::from_bytes(&vk_bytes)
+        .with_context(|| format!("cannot load verifying key {}", args.vk.display()))?;
+    if vk.to_bytes() != vk_bytes {
+        bail!(
+            "cannot load verifying key {}: not canonically encoded (trailing or altered bytes)",
+            args.vk.display()
+        );
+    }
+    let proof = zkinfer_generation::GenerationProof::from_bytes(proof_bytes)
+        .with_context(|| format!("invalid proof file {}", args.proof.display()))?;
+    let load_ms = ms_since(t);
+    let t = Instant::now();
+    zkinfer_prover::check_key(&vk)
+        .with_context(|| format!("invalid verifying key {}", args.vk.display()))?;
+    let key_ms = ms_since(t);
+    let t = Instant::now();
+    let v = zkinfer_generation::verify(&vk, &proof).context("invalid proof")?;
+    Ok(VerifiedGen {
+        v,
+        load_ms,
+        key_ms,
+        verify_ms: ms_since(t),
+    })
+}
+
+fn run_generation(args: &VerifyArgs, proof_bytes: &[u8]) -> ExitCode {
+    match check_generation(args, proof_bytes) {
+        Ok(r) => {
+            let s = &r.v.statement;
+            let stop = match r.v.stop {
+                zkinfer_generation::Stop::Length => "length",
+                zkinfer_generation::Stop::Eos => "eos",
+            };
+            let commitment = hex(&r.v.commitment);
+            if args.json {
+                let o = json!({
+                    "valid": true,
+                    "commitment": commitment,
+                    "prompt": r.v.prompt_text,
+                    "prompt_tokens": s.prompt,
+                    "generated_tokens": s.generated,
+                    "text": r.v.text,
+                    "max_new_tokens": s.max_new_tokens,
+                    "stop": stop,
+                    "timings_ms": { "load": r.load_ms, "key_check": r.key_ms, "verify": r.verify_ms },
+                    "peak_rss_bytes": common::peak_rss_bytes(),
+                });
+                println!("{o}");
+            } else {
+                println!("valid proof of greedy generation by model {commitment}");
+                println!("prompt ({} tokens): {:?}", s.prompt.len(), r.v.prompt_text);
+                println!(
+                    "generated ({} of at most {} tokens, stopped at {stop}): {:?}",
+                    s.generated.len(),
+                    s.max_new_tokens,
+                    r.v.text
+                );
+                println!(
+                    "  load {:.1} ms, key check (weight ranges, once per key) {:.1} ms, verify {:.1} ms",
+                    r.load_ms, r.key_ms, r.verify_ms
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(args, e),
+    }
+}
+
+fn fail(args: &VerifyArgs, e: anyhow::Error) -> ExitCode {
+    eprintln!("error: {e:#}");
+    if args.json {
+        let o = json!({
+            "valid": false,
+            "error": format!("{e:#}"),
+            "peak_rss_bytes": common::peak_rss_bytes(),
+        });
+        println!("{o}");
+    }
+    ExitCode::FAILURE
+}
+
 pub fn run(args: &VerifyArgs) -> ExitCode {
+    if let Ok(bytes) = std::fs::read(&args.proof) {
+        if bytes.len() >= 8 && bytes[4..8] == zkinfer_generation::GEN_KIND {
+            return run_generation(args, &bytes);
+        }
+    }
     match check(args) {
         Ok(v) => {
             let g = &v.vk.graph;
@@ -103,17 +200,6 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            if args.json {
-                let o = json!({
-                    "valid": false,
-                    "error": format!("{e:#}"),
-                    "peak_rss_bytes": common::peak_rss_bytes(),
-                });
-                println!("{o}");
-            }
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(args, e),
     }
 }

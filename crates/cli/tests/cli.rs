@@ -7,17 +7,15 @@
 // Helpers outside `#[test]` functions unwrap too (clippy.toml only covers test functions).
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 use zkinfer_prover::{ModelProof, VerifyingKey};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+
+use common::*;
 
 fn peer(name: &str) -> Option<PathBuf> {
     let p = root().join("../shared/peer-models/ezkl").join(name);
@@ -30,96 +28,6 @@ fn peer(name: &str) -> Option<PathBuf> {
         );
         None
     }
-}
-
-/// A fresh, empty directory under the system temp dir.
-fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "zkinfer-cli-test-{}-{tag}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// The fixture directory outlives its test process: remove those of finished runs.
-fn remove_stale_dirs() {
-    let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix("zkinfer-cli-test-")
-            .and_then(|r| r.split('-').next())
-        else {
-            continue;
-        };
-        let alive = Path::new("/proc").join(pid).exists();
-        if !alive && Path::new("/proc/self").exists() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
-}
-
-fn zkinfer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkinfer"))
-        .args(args)
-        .output()
-        .expect("run zkinfer")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Runs and expects success; parses stdout as one JSON object when `json`.
-fn ok(args: &[&str]) -> Output {
-    let o = zkinfer(args);
-    assert!(
-        o.status.success(),
-        "zkinfer {args:?} failed:\n{}\n{}",
-        stdout(&o),
-        stderr(&o)
-    );
-    o
-}
-
-fn json_of(o: &Output) -> Value {
-    let text = stdout(o);
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "expected exactly one JSON line, got:\n{text}"
-    );
-    serde_json::from_str(lines[0]).unwrap()
-}
-
-/// Expects failure with a message on stderr.
-fn fails(args: &[&str]) -> String {
-    let o = zkinfer(args);
-    assert!(
-        !o.status.success(),
-        "zkinfer {args:?} unexpectedly succeeded:\n{}",
-        stdout(&o)
-    );
-    assert_eq!(o.status.code(), Some(1), "not a clean error exit (panic?)");
-    let e = stderr(&o);
-    assert!(e.contains("error:"), "no error message:\n{e}");
-    assert!(!e.contains("panicked"), "panicked:\n{e}");
-    e
 }
 
 /// A model compiled and proven once for all tests.

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::config::LlmConfig;
 use crate::error::{LlmError, Result};
+use crate::formats::gguf::{GgufValue, GgufWeights};
 use crate::formats::safetensors::HfWeights;
 use crate::formats::WeightSource;
 use crate::tokenizer::Tokenizer;
@@ -31,6 +32,55 @@ impl std::fmt::Debug for Checkpoint {
 }
 
 impl Checkpoint {
+    /// Opens a checkpoint: a Hugging Face model directory, or a GGUF file (recognised by its
+    /// `GGUF` magic).
+    pub fn open(path: &Path) -> Result<Self> {
+        if path.is_dir() {
+            return Self::open_hf(path);
+        }
+        let io = |source| LlmError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut magic = Vec::with_capacity(4);
+        let f = std::fs::File::open(path).map_err(io)?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(f, 4), &mut magic).map_err(io)?;
+        if magic == b"GGUF" {
+            return Self::open_gguf(path);
+        }
+        Err(LlmError::Format {
+            file: path.display().to_string(),
+            reason: "neither a Hugging Face model directory nor a GGUF file".into(),
+        })
+    }
+
+    /// Opens a GGUF file of a supported architecture: the configuration and the tokenizer are
+    /// rebuilt from its metadata, the weights presented under Hugging Face names and values.
+    pub fn open_gguf(path: &Path) -> Result<Self> {
+        let weights = GgufWeights::open(path)?;
+        let config = LlmConfig::from_json(&weights.hf_config()?)?;
+        let json = weights.tokenizer_json()?;
+        let g = weights.gguf();
+        // The rebuilt tokenizer adds BOS itself when the file asks for it; this only covers a
+        // post-processor that does not.
+        let add_bos = g
+            .meta("tokenizer.ggml.add_bos_token")
+            .and_then(GgufValue::as_bool)
+            == Some(true);
+        let bos = g
+            .meta("tokenizer.ggml.bos_token_id")
+            .and_then(GgufValue::as_u64)
+            .and_then(|b| u32::try_from(b).ok());
+        let tokenizer = Tokenizer::from_json(&json, bos.filter(|_| add_bos))?;
+        check_vocab(&tokenizer, &config)?;
+        Ok(Checkpoint {
+            config,
+            weights: Box::new(weights),
+            tokenizer,
+            source: path.display().to_string(),
+        })
+    }
+
     /// Opens a Hugging Face model directory.
     pub fn open_hf(dir: &Path) -> Result<Self> {
         let path = dir.join("config.json");
@@ -53,13 +103,7 @@ impl Checkpoint {
         let config = LlmConfig::from_json(&v)?;
         let weights = HfWeights::open(dir)?;
         let tokenizer = Tokenizer::from_dir(dir)?;
-        if tokenizer.vocab_size() > config.vocab {
-            return Err(LlmError::Tokenizer(format!(
-                "tokenizer has {} tokens, the model's vocabulary {}",
-                tokenizer.vocab_size(),
-                config.vocab
-            )));
-        }
+        check_vocab(&tokenizer, &config)?;
         Ok(Checkpoint {
             config,
             weights: Box::new(weights),
@@ -80,12 +124,33 @@ impl Checkpoint {
     }
 }
 
+/// Every token id must have a row in the embedding.
+fn check_vocab(tokenizer: &Tokenizer, config: &LlmConfig) -> Result<()> {
+    if tokenizer.vocab_size() > config.vocab {
+        return Err(LlmError::Tokenizer(format!(
+            "tokenizer has {} tokens, the model's vocabulary {}",
+            tokenizer.vocab_size(),
+            config.vocab
+        )));
+    }
+    Ok(())
+}
+
 /// The graph inputs of a pass of `len` positions over `seq` (prompt then generated tokens),
 /// emitting at the `emit` positions from `first_emit`: the ids, filled past `seq` by
 /// repeating it (causal attention keeps the filler from earlier positions; repeating real
 /// text keeps its activations in the calibrated range), and the emitting positions.
-pub fn pass_inputs(seq: &[u32], first_emit: usize, emit: usize, len: usize) -> Result<Vec<Vec<f32>>> {
-    if seq.is_empty() || seq.len() > len || first_emit + emit > seq.len() + 1 || first_emit + emit > len {
+pub fn pass_inputs(
+    seq: &[u32],
+    first_emit: usize,
+    emit: usize,
+    len: usize,
+) -> Result<Vec<Vec<f32>>> {
+    if seq.is_empty()
+        || seq.len() > len
+        || first_emit + emit > seq.len() + 1
+        || first_emit + emit > len
+    {
         return Err(LlmError::Invalid(format!(
             "a sequence of {} tokens emitting at {first_emit}..{} does not fit a pass of {len} positions",
             seq.len(),

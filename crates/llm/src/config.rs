@@ -176,7 +176,11 @@ fn bool_field(v: &Value, key: &str) -> Result<Option<bool>> {
 
 fn ids(v: Option<&Value>) -> Vec<u32> {
     match v {
-        Some(Value::Number(n)) => n.as_u64().and_then(|x| u32::try_from(x).ok()).into_iter().collect(),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .and_then(|x| u32::try_from(x).ok())
+            .into_iter()
+            .collect(),
         Some(Value::Array(a)) => a
             .iter()
             .filter_map(|x| x.as_u64().and_then(|x| u32::try_from(x).ok()))
@@ -201,7 +205,9 @@ fn rope_from(params: Option<&Value>, theta_default: Option<f64>) -> Result<Optio
         return Ok(None);
     };
     if !(theta.is_finite() && theta > 1.0) {
-        return Err(cfg_err(format!("rope theta {theta} must be a number above 1")));
+        return Err(cfg_err(format!(
+            "rope theta {theta} must be a number above 1"
+        )));
     }
     let mut rope = Rope {
         theta,
@@ -232,7 +238,9 @@ fn rope_from(params: Option<&Value>, theta_default: Option<f64>) -> Result<Optio
                 original_max_positions: num("original_max_position_embeddings")?,
             };
             if s.high_freq_factor <= s.low_freq_factor {
-                return Err(cfg_err("llama3 rope scaling: high_freq_factor ≤ low_freq_factor"));
+                return Err(cfg_err(
+                    "llama3 rope scaling: high_freq_factor ≤ low_freq_factor",
+                ));
             }
             rope.llama3 = Some(s);
         }
@@ -287,7 +295,9 @@ impl LlmConfig {
         let hidden = need_usize(v, &["n_embd", "hidden_size"], MAX_DIM)?;
         let heads = need_usize(v, &["n_head", "num_attention_heads"], MAX_DIM)?;
         if hidden % heads != 0 {
-            return Err(cfg_err(format!("n_embd {hidden} not divisible by n_head {heads}")));
+            return Err(cfg_err(format!(
+                "n_embd {hidden} not divisible by n_head {heads}"
+            )));
         }
         let act = v
             .get("activation_function")
@@ -358,7 +368,9 @@ impl LlmConfig {
             None => return Err(cfg_err("hidden_size not divisible by num_attention_heads")),
         };
         if head_dim % 2 != 0 {
-            return Err(cfg_err(format!("head_dim {head_dim} must be even for RoPE")));
+            return Err(cfg_err(format!(
+                "head_dim {head_dim} must be even for RoPE"
+            )));
         }
         let act_key = if arch == Arch::Gemma3 {
             "hidden_activation"
@@ -387,7 +399,10 @@ impl LlmConfig {
         }
         for k in ["attention_bias", "mlp_bias"] {
             if bool_field(v, k)? == Some(true) {
-                return Err(LlmError::Unsupported(format!("{} `{k}` = true", arch.name())));
+                return Err(LlmError::Unsupported(format!(
+                    "{} `{k}` = true",
+                    arch.name()
+                )));
             }
         }
         if let Some(p) = usize_field(v, &["pretraining_tp"], 64)? {
@@ -480,8 +495,16 @@ impl LlmConfig {
 
     /// Parameter count implied by the configuration.
     pub fn parameters(&self) -> u64 {
-        let (d, i, v) = (self.hidden as u64, self.intermediate as u64, self.vocab as u64);
-        let (h, kv, hd) = (self.heads as u64, self.kv_heads as u64, self.head_dim as u64);
+        let (d, i, v) = (
+            self.hidden as u64,
+            self.intermediate as u64,
+            self.vocab as u64,
+        );
+        let (h, kv, hd) = (
+            self.heads as u64,
+            self.kv_heads as u64,
+            self.head_dim as u64,
+        );
         let attn = d * h * hd * 2 + d * kv * hd * 2;
         let mlp = match self.arch {
             Arch::Gpt2 => 2 * d * i,

@@ -12,7 +12,9 @@ use zkinfer_llm::{build, pass_inputs, Checkpoint};
 const LOGIT_TOL: f32 = 1e-4;
 
 fn dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/llm").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/llm")
+        .join(name)
 }
 
 /// Opens a bundled checkpoint and its golden file; a missing fixture fails the test.
@@ -46,11 +48,20 @@ fn floats(v: &serde_json::Value) -> Vec<f32> {
 
 /// Evaluates a pass over `seq` padded to `len` positions, emitting at `emit` positions from
 /// `first_emit`; returns the argmax tokens and the logits `[emit, vocab]`.
-fn run(ck: &Checkpoint, seq: &[u32], first_emit: usize, emit: usize, len: usize) -> (Vec<u32>, Vec<f32>) {
+fn run(
+    ck: &Checkpoint,
+    seq: &[u32],
+    first_emit: usize,
+    emit: usize,
+    len: usize,
+) -> (Vec<u32>, Vec<f32>) {
     let lg = build(&ck.config, ck.weights.as_ref(), len, emit).expect("build");
     let inputs = pass_inputs(seq, first_emit, emit, len).expect("inputs");
     let all = zkinfer_model::eval::eval_all(&lg.graph, &inputs).expect("eval");
-    let tokens = all[lg.graph.outputs[0].0].iter().map(|&x| x as u32).collect();
+    let tokens = all[lg.graph.outputs[0].0]
+        .iter()
+        .map(|&x| x as u32)
+        .collect();
     (tokens, all[lg.logits.0].clone())
 }
 
@@ -77,7 +88,11 @@ fn float_greedy_matches(name: &str) {
         let prompt = ids(&case["prompt_ids"]);
         let gen = ids(&case["generated_ids"]);
         let text = case["prompt"].as_str().expect("prompt");
-        assert_eq!(ck.tokenizer.encode(text).expect("encode"), prompt, "{name}: tokenizer");
+        assert_eq!(
+            ck.tokenizer.encode(text).expect("encode"),
+            prompt,
+            "{name}: tokenizer"
+        );
         // One causal pass over prompt + generated[..N-1], argmax at the last N positions.
         let mut seq = prompt.clone();
         seq.extend(&gen[..gen.len() - 1]);
@@ -85,9 +100,18 @@ fn float_greedy_matches(name: &str) {
         let (got, logits) = run(&ck, &seq, prompt.len() - 1, gen.len(), len);
         assert_eq!(got, gen, "{name}: greedy tokens of {text:?}");
         let want = floats(&case["logits_last"]);
-        assert_close(name, &format!("last prompt logits of {text:?}"), &logits[..vocab], &want);
+        assert_close(
+            name,
+            &format!("last prompt logits of {text:?}"),
+            &logits[..vocab],
+            &want,
+        );
         let decoded = ck.tokenizer.decode(&gen).expect("decode");
-        assert_eq!(decoded, case["text"].as_str().expect("text"), "{name}: text");
+        assert_eq!(
+            decoded,
+            case["text"].as_str().expect("text"),
+            "{name}: text"
+        );
     }
 }
 
@@ -109,10 +133,25 @@ fn float_teacher_forced_matches(name: &str) {
     }
     let vocab = ck.config.vocab;
     let rows = logits.chunks(vocab);
-    let max: Vec<f32> = rows.clone().map(|r| r.iter().copied().fold(f32::MIN, f32::max)).collect();
-    let min: Vec<f32> = rows.map(|r| r.iter().copied().fold(f32::MAX, f32::min)).collect();
-    assert_close(name, "teacher-forced max logit", &max, &floats(&tf["max_logit"]));
-    assert_close(name, "teacher-forced min logit", &min, &floats(&tf["min_logit"]));
+    let max: Vec<f32> = rows
+        .clone()
+        .map(|r| r.iter().copied().fold(f32::MIN, f32::max))
+        .collect();
+    let min: Vec<f32> = rows
+        .map(|r| r.iter().copied().fold(f32::MAX, f32::min))
+        .collect();
+    assert_close(
+        name,
+        "teacher-forced max logit",
+        &max,
+        &floats(&tf["max_logit"]),
+    );
+    assert_close(
+        name,
+        "teacher-forced min logit",
+        &min,
+        &floats(&tf["min_logit"]),
+    );
 }
 
 #[test]

@@ -46,7 +46,13 @@ impl<'a> Builder<'a> {
         self.g.add_tensor(name, shape, FloatTensorKind::Input)
     }
 
-    pub fn node(&mut self, name: &str, op: FloatOp, ins: Vec<TensorId>, shape: Vec<usize>) -> TensorId {
+    pub fn node(
+        &mut self,
+        name: &str,
+        op: FloatOp,
+        ins: Vec<TensorId>,
+        shape: Vec<usize>,
+    ) -> TensorId {
         self.count += 1;
         let name = format!("{name}#{}", self.count);
         self.g.add_node(name, op, ins, shape)
@@ -105,8 +111,19 @@ impl<'a> Builder<'a> {
         self.weight_with(name, shape, None)
     }
 
-    pub fn binary(&mut self, k: BinaryKind, a: TensorId, b: TensorId, shape: Vec<usize>) -> TensorId {
-        self.node(&format!("{k:?}").to_lowercase(), FloatOp::Binary(k), vec![a, b], shape)
+    pub fn binary(
+        &mut self,
+        k: BinaryKind,
+        a: TensorId,
+        b: TensorId,
+        shape: Vec<usize>,
+    ) -> TensorId {
+        self.node(
+            &format!("{k:?}").to_lowercase(),
+            FloatOp::Binary(k),
+            vec![a, b],
+            shape,
+        )
     }
 
     pub fn unary(&mut self, f: UnaryFn, x: TensorId, shape: Vec<usize>) -> TensorId {
@@ -135,11 +152,23 @@ impl<'a> Builder<'a> {
     }
 
     /// `x [rows, din] · W + b` for a GPT-2 `Conv1D` weight `[din, dout]`.
-    pub fn conv1d(&mut self, x: TensorId, rows: usize, prefix: &str, din: usize, dout: usize) -> Result<TensorId> {
+    pub fn conv1d(
+        &mut self,
+        x: TensorId,
+        rows: usize,
+        prefix: &str,
+        din: usize,
+        dout: usize,
+    ) -> Result<TensorId> {
         let wt = self.weight(&format!("{prefix}.weight"), &[din, dout])?;
         let b = self.weight(&format!("{prefix}.bias"), &[dout])?;
         let expr = "ti,io->to".to_string();
-        Ok(self.node(prefix, FloatOp::Einsum { expr }, vec![x, wt, b], vec![rows, dout]))
+        Ok(self.node(
+            prefix,
+            FloatOp::Einsum { expr },
+            vec![x, wt, b],
+            vec![rows, dout],
+        ))
     }
 
     /// Rows `idx` of `x [len, d]` (public indices).
@@ -165,11 +194,22 @@ impl<'a> Builder<'a> {
     pub fn layer_norm(&mut self, x: TensorId, rows: usize, prefix: &str) -> Result<TensorId> {
         let d = self.cfg.hidden;
         let (s, s1) = (vec![rows, d], vec![rows, 1]);
-        let mean = self.node("mean", FloatOp::Reduce { axes: vec![1], kind: ReduceKind::Mean }, vec![x], s1.clone());
+        let mean = self.node(
+            "mean",
+            FloatOp::Reduce {
+                axes: vec![1],
+                kind: ReduceKind::Mean,
+            },
+            vec![x],
+            s1.clone(),
+        );
         let xc = self.binary(BinaryKind::Sub, x, mean, s.clone());
         let var = self.node(
             "var",
-            FloatOp::Reduce { axes: vec![1], kind: ReduceKind::MeanOfSquares },
+            FloatOp::Reduce {
+                axes: vec![1],
+                kind: ReduceKind::MeanOfSquares,
+            },
             vec![xc],
             s1.clone(),
         );
@@ -183,14 +223,23 @@ impl<'a> Builder<'a> {
 
     /// RMSNorm over the last axis of `x` (shape `shape`), weight `w` (`(1 + w)` when
     /// `plus_one`, Gemma's form).
-    pub fn rms_norm(&mut self, x: TensorId, shape: Vec<usize>, w: &str, plus_one: bool) -> Result<TensorId> {
+    pub fn rms_norm(
+        &mut self,
+        x: TensorId,
+        shape: Vec<usize>,
+        w: &str,
+        plus_one: bool,
+    ) -> Result<TensorId> {
         let r = shape.len() - 1;
         let d = shape[r];
         let mut s1 = shape.clone();
         s1[r] = 1;
         let ms = self.node(
             "ms",
-            FloatOp::Reduce { axes: vec![r], kind: ReduceKind::MeanOfSquares },
+            FloatOp::Reduce {
+                axes: vec![r],
+                kind: ReduceKind::MeanOfSquares,
+            },
             vec![x],
             s1.clone(),
         );
@@ -204,7 +253,12 @@ impl<'a> Builder<'a> {
     /// `x [len, heads·hd] → [len, heads, hd]`.
     pub fn split_heads(&mut self, x: TensorId, heads: usize) -> TensorId {
         let hd = self.cfg.head_dim;
-        self.node("heads", FloatOp::Reshape, vec![x], vec![self.len, heads, hd])
+        self.node(
+            "heads",
+            FloatOp::Reshape,
+            vec![x],
+            vec![self.len, heads, hd],
+        )
     }
 
     /// Rotary embedding (`rotate_half` convention) of `x [len, heads, hd]`.
@@ -214,8 +268,26 @@ impl<'a> Builder<'a> {
         let half = hd / 2;
         let s = vec![len, heads, hd];
         let sh = vec![len, heads, half];
-        let x1 = self.node("x1", FloatOp::Slice { axis: 2, start: 0, step: 1 }, vec![x], sh.clone());
-        let x2 = self.node("x2", FloatOp::Slice { axis: 2, start: half, step: 1 }, vec![x], sh.clone());
+        let x1 = self.node(
+            "x1",
+            FloatOp::Slice {
+                axis: 2,
+                start: 0,
+                step: 1,
+            },
+            vec![x],
+            sh.clone(),
+        );
+        let x2 = self.node(
+            "x2",
+            FloatOp::Slice {
+                axis: 2,
+                start: half,
+                step: 1,
+            },
+            vec![x],
+            sh.clone(),
+        );
         let nx2 = self.unary(UnaryFn::Neg, x2, sh);
         let rot = self.node("rot", FloatOp::Concat { axis: 2 }, vec![nx2, x1], s.clone());
         let a = self.binary(BinaryKind::Mul, x, cos, s.clone());
@@ -224,7 +296,8 @@ impl<'a> Builder<'a> {
     }
 
     fn rope_tables(&mut self, rope: &Rope) -> (TensorId, TensorId) {
-        let key = rope.theta.to_bits() ^ rope.linear_factor.to_bits().rotate_left(17)
+        let key = rope.theta.to_bits()
+            ^ rope.linear_factor.to_bits().rotate_left(17)
             ^ u64::from(rope.llama3.is_some());
         if let Some(&t) = self.ropes.get(&key) {
             return t;
@@ -272,14 +345,27 @@ impl<'a> Builder<'a> {
 
     /// Causal attention of `q [len, H, hd]` over `k, v [len, KV, hd]` (grouped when KV < H),
     /// scores scaled by `scale`; returns `[len, H·hd]`.
-    pub fn attention(&mut self, q: TensorId, k: TensorId, v: TensorId, window: Option<usize>) -> TensorId {
-        let (len, h, kv, hd) = (self.len, self.cfg.heads, self.cfg.kv_heads, self.cfg.head_dim);
+    pub fn attention(
+        &mut self,
+        q: TensorId,
+        k: TensorId,
+        v: TensorId,
+        window: Option<usize>,
+    ) -> TensorId {
+        let (len, h, kv, hd) = (
+            self.len,
+            self.cfg.heads,
+            self.cfg.kv_heads,
+            self.cfg.head_dim,
+        );
         let g = h / kv;
         let q = self.node("q.groups", FloatOp::Reshape, vec![q], vec![len, kv, g, hd]);
         let ss = vec![kv, g, len, len];
         let s = self.node(
             "scores",
-            FloatOp::Einsum { expr: "qcgd,kcd->cgqk".into() },
+            FloatOp::Einsum {
+                expr: "qcgd,kcd->cgqk".into(),
+            },
             vec![q, k],
             ss.clone(),
         );
@@ -287,10 +373,20 @@ impl<'a> Builder<'a> {
         let m = self.mask(window);
         let fill = self.constant("mask.fill", vec![1], vec![f32::NEG_INFINITY]);
         let s = self.node("masked", FloatOp::Where, vec![m, s, fill], ss.clone());
-        let p = self.node("probs", FloatOp::Softmax { axis: 3, log: false }, vec![s], ss);
+        let p = self.node(
+            "probs",
+            FloatOp::Softmax {
+                axis: 3,
+                log: false,
+            },
+            vec![s],
+            ss,
+        );
         let o = self.node(
             "attn",
-            FloatOp::Einsum { expr: "cgqk,kcd->qcgd".into() },
+            FloatOp::Einsum {
+                expr: "cgqk,kcd->qcgd".into(),
+            },
             vec![p, v],
             vec![len, kv, g, hd],
         );

@@ -28,20 +28,77 @@ pub(super) fn body(b: &mut Builder, ids: TensorId) -> Result<TensorId> {
             (&global, None)
         };
         let a = b.rms_norm(x, s.clone(), &format!("{p}.input_layernorm.weight"), true)?;
-        let q = b.linear(a, len, &format!("{p}.self_attn.q_proj.weight"), d, h * hd, None)?;
-        let k = b.linear(a, len, &format!("{p}.self_attn.k_proj.weight"), d, kv * hd, None)?;
-        let v = b.linear(a, len, &format!("{p}.self_attn.v_proj.weight"), d, kv * hd, None)?;
-        let (q, k, v) = (b.split_heads(q, h), b.split_heads(k, kv), b.split_heads(v, kv));
-        let q = b.rms_norm(q, vec![len, h, hd], &format!("{p}.self_attn.q_norm.weight"), true)?;
-        let k = b.rms_norm(k, vec![len, kv, hd], &format!("{p}.self_attn.k_norm.weight"), true)?;
+        let q = b.linear(
+            a,
+            len,
+            &format!("{p}.self_attn.q_proj.weight"),
+            d,
+            h * hd,
+            None,
+        )?;
+        let k = b.linear(
+            a,
+            len,
+            &format!("{p}.self_attn.k_proj.weight"),
+            d,
+            kv * hd,
+            None,
+        )?;
+        let v = b.linear(
+            a,
+            len,
+            &format!("{p}.self_attn.v_proj.weight"),
+            d,
+            kv * hd,
+            None,
+        )?;
+        let (q, k, v) = (
+            b.split_heads(q, h),
+            b.split_heads(k, kv),
+            b.split_heads(v, kv),
+        );
+        let q = b.rms_norm(
+            q,
+            vec![len, h, hd],
+            &format!("{p}.self_attn.q_norm.weight"),
+            true,
+        )?;
+        let k = b.rms_norm(
+            k,
+            vec![len, kv, hd],
+            &format!("{p}.self_attn.k_norm.weight"),
+            true,
+        )?;
         let (q, k) = (b.rope(q, h, rope), b.rope(k, kv, rope));
         let o = b.attention(q, k, v, window);
-        let o = b.linear(o, len, &format!("{p}.self_attn.o_proj.weight"), h * hd, d, None)?;
-        let o = b.rms_norm(o, s.clone(), &format!("{p}.post_attention_layernorm.weight"), true)?;
+        let o = b.linear(
+            o,
+            len,
+            &format!("{p}.self_attn.o_proj.weight"),
+            h * hd,
+            d,
+            None,
+        )?;
+        let o = b.rms_norm(
+            o,
+            s.clone(),
+            &format!("{p}.post_attention_layernorm.weight"),
+            true,
+        )?;
         x = b.binary(BinaryKind::Add, x, o, s.clone());
-        let m = b.rms_norm(x, s.clone(), &format!("{p}.pre_feedforward_layernorm.weight"), true)?;
+        let m = b.rms_norm(
+            x,
+            s.clone(),
+            &format!("{p}.pre_feedforward_layernorm.weight"),
+            true,
+        )?;
         let m = b.gated_mlp(m, &format!("{p}.mlp"), UnaryFn::GeluTanh)?;
-        let m = b.rms_norm(m, s.clone(), &format!("{p}.post_feedforward_layernorm.weight"), true)?;
+        let m = b.rms_norm(
+            m,
+            s.clone(),
+            &format!("{p}.post_feedforward_layernorm.weight"),
+            true,
+        )?;
         x = b.binary(BinaryKind::Add, x, m, s.clone());
     }
     Ok(x)

@@ -13,17 +13,39 @@ pub(super) fn body(b: &mut Builder, ids: TensorId) -> Result<TensorId> {
     let s = vec![len, d];
     let tok = b.embed("transformer.wte.weight", ids)?;
     let wpe = b.weight("transformer.wpe.weight", &[b.cfg.max_positions, d])?;
-    let pos = b.node("positions", FloatOp::Slice { axis: 0, start: 0, step: 1 }, vec![wpe], s.clone());
+    let pos = b.node(
+        "positions",
+        FloatOp::Slice {
+            axis: 0,
+            start: 0,
+            step: 1,
+        },
+        vec![wpe],
+        s.clone(),
+    );
     let mut x = b.binary(BinaryKind::Add, tok, pos, s.clone());
     for l in 0..b.cfg.layers {
         let p = format!("transformer.h.{l}");
         let a = b.layer_norm(x, len, &format!("{p}.ln_1"))?;
         let qkv = b.conv1d(a, len, &format!("{p}.attn.c_attn"), d, 3 * d)?;
         let part = |b: &mut Builder, k: usize| {
-            b.node("qkv.split", FloatOp::Slice { axis: 1, start: k * d, step: 1 }, vec![qkv], vec![len, d])
+            b.node(
+                "qkv.split",
+                FloatOp::Slice {
+                    axis: 1,
+                    start: k * d,
+                    step: 1,
+                },
+                vec![qkv],
+                vec![len, d],
+            )
         };
         let (q, k, v) = (part(b, 0), part(b, 1), part(b, 2));
-        let (q, k, v) = (b.split_heads(q, h), b.split_heads(k, h), b.split_heads(v, h));
+        let (q, k, v) = (
+            b.split_heads(q, h),
+            b.split_heads(k, h),
+            b.split_heads(v, h),
+        );
         let o = b.attention(q, k, v, None);
         let o = b.conv1d(o, len, &format!("{p}.attn.c_proj"), d, d)?;
         x = b.binary(BinaryKind::Add, x, o, s.clone());

@@ -73,7 +73,12 @@ pub fn build(cfg: &LlmConfig, w: &dyn WeightSource, len: usize, emit: usize) -> 
     if let Some(c) = cfg.final_softcap {
         logits = b.softcap(logits, vec![emit, cfg.vocab], c);
     }
-    let tokens = b.node("argmax", zkinfer_model::ops::FloatOp::ArgMax, vec![logits], vec![emit]);
+    let tokens = b.node(
+        "argmax",
+        zkinfer_model::ops::FloatOp::ArgMax,
+        vec![logits],
+        vec![emit],
+    );
     let mut graph = b.finish();
     graph.inputs = vec![ids, emit_pos];
     graph.outputs = vec![tokens];

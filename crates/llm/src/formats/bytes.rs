@@ -29,7 +29,10 @@ impl Deref for FileBytes {
 impl FileBytes {
     /// Opens `path` read-only and maps it into memory (an empty file is held as an empty buffer).
     pub(crate) fn open(path: &Path) -> Result<Self> {
-        let io = |source| LlmError::Io { path: path.display().to_string(), source };
+        let io = |source| LlmError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let file = File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         if len == 0 {

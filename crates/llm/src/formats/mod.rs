@@ -1,15 +1,15 @@
 //! Checkpoint file formats: Hugging Face safetensors (single or sharded) and GGUF.
 //!
 //! Both present their tensors under **Hugging Face names and conventions** (e.g.
-//! `model.layers.0.self_attn.q_proj.weight`, linear weights `[out, in]`, Gemma norm weights
-//! stored as `w` in the `(1 + w)` form), so the architecture modules read one convention.
-//! The GGUF reader undoes llama.cpp's renaming and its layout changes.
+//! `model.layers.0.self_attn.q_proj.weight`, linear weights `[out, in]` but GPT-2's Conv1D
+//! weights `[in, out]`, Gemma norm weights stored as `w` in the `(1 + w)` form), so the
+//! architecture modules read one convention. The GGUF reader undoes llama.cpp's renaming and
+//! its layout changes (see [`gguf`]).
 
 pub mod gguf;
 pub mod safetensors;
 
 mod bytes;
-mod gguf_tokenizer;
 #[cfg(test)]
 mod tests;
 

@@ -42,23 +42,74 @@ struct Dtype {
 
 /// Every dtype of the safetensors format with a whole-byte element size.
 const DTYPES: &[Dtype] = &[
-    Dtype { name: "F32", size: 4 },
-    Dtype { name: "F16", size: 2 },
-    Dtype { name: "BF16", size: 2 },
-    Dtype { name: "F64", size: 8 },
-    Dtype { name: "I64", size: 8 },
-    Dtype { name: "U64", size: 8 },
-    Dtype { name: "I32", size: 4 },
-    Dtype { name: "U32", size: 4 },
-    Dtype { name: "I16", size: 2 },
-    Dtype { name: "U16", size: 2 },
-    Dtype { name: "I8", size: 1 },
-    Dtype { name: "U8", size: 1 },
-    Dtype { name: "BOOL", size: 1 },
-    Dtype { name: "F8_E4M3", size: 1 },
-    Dtype { name: "F8_E5M2", size: 1 },
-    Dtype { name: "F8_E8M0", size: 1 },
-    Dtype { name: "C64", size: 8 },
+    Dtype {
+        name: "F32",
+        size: 4,
+    },
+    Dtype {
+        name: "F16",
+        size: 2,
+    },
+    Dtype {
+        name: "BF16",
+        size: 2,
+    },
+    Dtype {
+        name: "F64",
+        size: 8,
+    },
+    Dtype {
+        name: "I64",
+        size: 8,
+    },
+    Dtype {
+        name: "U64",
+        size: 8,
+    },
+    Dtype {
+        name: "I32",
+        size: 4,
+    },
+    Dtype {
+        name: "U32",
+        size: 4,
+    },
+    Dtype {
+        name: "I16",
+        size: 2,
+    },
+    Dtype {
+        name: "U16",
+        size: 2,
+    },
+    Dtype {
+        name: "I8",
+        size: 1,
+    },
+    Dtype {
+        name: "U8",
+        size: 1,
+    },
+    Dtype {
+        name: "BOOL",
+        size: 1,
+    },
+    Dtype {
+        name: "F8_E4M3",
+        size: 1,
+    },
+    Dtype {
+        name: "F8_E5M2",
+        size: 1,
+    },
+    Dtype {
+        name: "F8_E8M0",
+        size: 1,
+    },
+    Dtype {
+        name: "C64",
+        size: 8,
+    },
 ];
 
 /// Where one tensor lives.
@@ -93,7 +144,10 @@ pub struct HfWeights {
 impl std::fmt::Debug for HfWeights {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HfWeights")
-            .field("files", &self.files.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field(
+                "files",
+                &self.files.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .field("tensors", &self.tensors.len())
             .finish()
     }
@@ -122,14 +176,20 @@ impl HfWeights {
     /// Opens one safetensors file.
     pub fn open_file(path: &Path) -> Result<Self> {
         let bytes = FileBytes::open(path)?;
-        let mut w = HfWeights { files: Vec::new(), tensors: BTreeMap::new() };
+        let mut w = HfWeights {
+            files: Vec::new(),
+            tensors: BTreeMap::new(),
+        };
         w.add_file(path.display().to_string(), bytes)?;
         Ok(w)
     }
 
     /// Parses safetensors bytes held in memory (`file` names them in errors).
     pub fn from_bytes(file: &str, bytes: Vec<u8>) -> Result<Self> {
-        let mut w = HfWeights { files: Vec::new(), tensors: BTreeMap::new() };
+        let mut w = HfWeights {
+            files: Vec::new(),
+            tensors: BTreeMap::new(),
+        };
         w.add_file(file.to_string(), FileBytes::Owned(bytes))?;
         Ok(w)
     }
@@ -147,9 +207,15 @@ impl HfWeights {
 
     fn open_sharded(dir: &Path, index: &Path) -> Result<Self> {
         let index_name = index.display().to_string();
-        let fmt = |reason: String| LlmError::Format { file: index_name.clone(), reason };
+        let fmt = |reason: String| LlmError::Format {
+            file: index_name.clone(),
+            reason,
+        };
         let len = std::fs::metadata(index)
-            .map_err(|source| LlmError::Io { path: index_name.clone(), source })?
+            .map_err(|source| LlmError::Io {
+                path: index_name.clone(),
+                source,
+            })?
             .len();
         if len > MAX_INDEX_LEN {
             return Err(LlmError::TooLarge {
@@ -159,8 +225,10 @@ impl HfWeights {
                 limit: MAX_INDEX_LEN,
             });
         }
-        let text = std::fs::read(index)
-            .map_err(|source| LlmError::Io { path: index_name.clone(), source })?;
+        let text = std::fs::read(index).map_err(|source| LlmError::Io {
+            path: index_name.clone(),
+            source,
+        })?;
         let json: Value =
             serde_json::from_slice(&text).map_err(|e| fmt(format!("invalid JSON: {e}")))?;
         let map = json
@@ -171,10 +239,14 @@ impl HfWeights {
         let mut shards: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (tensor, shard) in map {
             let shard = shard.as_str().ok_or_else(|| {
-                fmt(format!("weight_map entry for tensor `{tensor}` is not a string"))
+                fmt(format!(
+                    "weight_map entry for tensor `{tensor}` is not a string"
+                ))
             })?;
             check_shard_name(shard).map_err(|why| {
-                fmt(format!("weight_map entry for tensor `{tensor}`: shard `{shard}` {why}"))
+                fmt(format!(
+                    "weight_map entry for tensor `{tensor}`: shard `{shard}` {why}"
+                ))
             })?;
             shards.entry(shard).or_default().push(tensor);
         }
@@ -189,7 +261,10 @@ impl HfWeights {
                 limit: MAX_SHARDS as u64,
             });
         }
-        let mut w = HfWeights { files: Vec::new(), tensors: BTreeMap::new() };
+        let mut w = HfWeights {
+            files: Vec::new(),
+            tensors: BTreeMap::new(),
+        };
         for (shard, names) in &shards {
             let path = dir.join(shard);
             let bytes = FileBytes::open(&path)?;
@@ -212,7 +287,11 @@ impl HfWeights {
         let idx = self.files.len();
         for t in &header {
             if let Some(prev) = self.tensors.get(&t.name) {
-                let other = self.files.get(prev.file).map(|(n, _)| n.as_str()).unwrap_or("?");
+                let other = self
+                    .files
+                    .get(prev.file)
+                    .map(|(n, _)| n.as_str())
+                    .unwrap_or("?");
                 return Err(LlmError::Format {
                     file,
                     reason: format!("tensor `{}` is also in {other}", t.name),
@@ -259,7 +338,10 @@ fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
 
 /// Validates the header of one safetensors file and returns its tensors with absolute ranges.
 fn parse_header(file: &str, bytes: &[u8]) -> Result<Vec<HeaderTensor>> {
-    let fmt = |reason: String| LlmError::Format { file: file.to_string(), reason };
+    let fmt = |reason: String| LlmError::Format {
+        file: file.to_string(),
+        reason,
+    };
     let total = bytes.len() as u64;
     let n = read_u64(bytes, 0)
         .ok_or_else(|| fmt(format!("truncated: {total} bytes, no 8-byte header length")))?;
@@ -281,9 +363,11 @@ fn parse_header(file: &str, bytes: &[u8]) -> Result<Vec<HeaderTensor>> {
     let data_start = data_start as usize;
     let data_len = total - data_start as u64;
     let header = &bytes[8..data_start];
-    let json: Value =
-        serde_json::from_slice(header).map_err(|e| fmt(format!("header is not valid JSON: {e}")))?;
-    let obj = json.as_object().ok_or_else(|| fmt("header is not a JSON object".into()))?;
+    let json: Value = serde_json::from_slice(header)
+        .map_err(|e| fmt(format!("header is not valid JSON: {e}")))?;
+    let obj = json
+        .as_object()
+        .ok_or_else(|| fmt("header is not a JSON object".into()))?;
 
     let mut out = Vec::with_capacity(obj.len());
     for (name, info) in obj {
@@ -291,7 +375,9 @@ fn parse_header(file: &str, bytes: &[u8]) -> Result<Vec<HeaderTensor>> {
             continue;
         }
         let bad = |what: String| fmt(format!("tensor `{name}`: {what}"));
-        let info = info.as_object().ok_or_else(|| bad("entry is not an object".into()))?;
+        let info = info
+            .as_object()
+            .ok_or_else(|| bad("entry is not an object".into()))?;
         let dtype_name = info
             .get("dtype")
             .and_then(Value::as_str)
@@ -317,6 +403,16 @@ fn parse_header(file: &str, bytes: &[u8]) -> Result<Vec<HeaderTensor>> {
             numel = numel.saturating_mul(d);
             shape.push(d);
         }
+        // a 0 dimension would hide huge others from the product: cap each one as well
+        let widest = shape.iter().copied().max().unwrap_or(0);
+        if widest > MAX_ELEMENTS {
+            return Err(LlmError::TooLarge {
+                file: file.to_string(),
+                what: format!("dimension of tensor `{name}` (shape {shape:?})"),
+                value: widest,
+                limit: MAX_ELEMENTS,
+            });
+        }
         if numel > MAX_ELEMENTS {
             return Err(LlmError::TooLarge {
                 file: file.to_string(),
@@ -331,8 +427,10 @@ fn parse_header(file: &str, bytes: &[u8]) -> Result<Vec<HeaderTensor>> {
             .ok_or_else(|| bad("missing or non-array `data_offsets`".into()))?;
         let (begin, end) = match offsets.as_slice() {
             [b, e] => (
-                b.as_u64().ok_or_else(|| bad("data_offsets[0] is not an integer".into()))?,
-                e.as_u64().ok_or_else(|| bad("data_offsets[1] is not an integer".into()))?,
+                b.as_u64()
+                    .ok_or_else(|| bad("data_offsets[0] is not an integer".into()))?,
+                e.as_u64()
+                    .ok_or_else(|| bad("data_offsets[1] is not an integer".into()))?,
             ),
             _ => return Err(bad("data_offsets must have exactly 2 entries".into())),
         };
@@ -391,9 +489,10 @@ fn truncate(s: &str) -> String {
 /// Little-endian bytes of `dtype` to f32.
 fn convert(name: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>> {
     match dtype.name {
-        "F32" => {
-            Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
-        }
+        "F32" => Ok(bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()),
         "F16" => Ok(bytes
             .chunks_exact(2)
             .map(|c| f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32())
@@ -423,13 +522,20 @@ impl WeightSource for HfWeights {
         let e = self
             .tensors
             .get(name)
-            .ok_or_else(|| LlmError::MissingTensor { name: name.to_string() })?;
+            .ok_or_else(|| LlmError::MissingTensor {
+                name: name.to_string(),
+            })?;
         let bytes = self
             .files
             .get(e.file)
             .and_then(|(_, b)| b.get(e.start..e.end))
-            .ok_or_else(|| LlmError::MissingTensor { name: name.to_string() })?;
+            .ok_or_else(|| LlmError::MissingTensor {
+                name: name.to_string(),
+            })?;
         let data = convert(name, e.dtype, bytes)?;
-        Ok(Tensor { shape: e.shape.clone(), data })
+        Ok(Tensor {
+            shape: e.shape.clone(),
+            data,
+        })
     }
 }

@@ -1,18 +1,34 @@
+//! ggml tensor types to f32: F32, F16, BF16 and the block formats Q8_0, Q4_0, Q4_K, Q6_K.
+
+use half::{bf16, f16};
+
+use super::GgmlType;
+use crate::error::{LlmError, Result};
+
+/// The types [`dequantize`] converts.
+pub(super) const SUPPORTED: &str = "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K";
+const QK_K: usize = 256;
+
 fn f16_at(b: &[u8], i: usize) -> f32 {
     f16::from_bits(u16::from_le_bytes([b[i], b[i + 1]])).to_f32()
 }
 
 /// Converts `bytes` of ggml type `ty` (already checked to hold exactly `numel` elements) to f32.
-fn dequantize(name: &str, ty: GgmlType, bytes: &[u8], numel: u64) -> Result<Vec<f32>> {
-    let n = usize::try_from(numel).map_err(|_| LlmError::Invalid(format!("tensor `{name}` too large")))?;
+pub(super) fn dequantize(name: &str, ty: GgmlType, bytes: &[u8], numel: u64) -> Result<Vec<f32>> {
+    let n = usize::try_from(numel)
+        .map_err(|_| LlmError::Invalid(format!("tensor `{name}` too large")))?;
     let mut out = Vec::with_capacity(n);
     match ty {
-        GgmlType::F32 => {
-            out.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-        }
+        GgmlType::F32 => out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        ),
         GgmlType::F16 => out.extend(bytes.chunks_exact(2).map(|c| f16_at(c, 0))),
         GgmlType::BF16 => out.extend(
-            bytes.chunks_exact(2).map(|c| bf16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32()),
+            bytes
+                .chunks_exact(2)
+                .map(|c| bf16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32()),
         ),
         GgmlType::Q8_0 => {
             for blk in bytes.chunks_exact(34) {

@@ -15,15 +15,26 @@
 //!
 //! Every count, length and offset read from the file is checked before use; caps bound the
 //! memory a hostile header can make the reader allocate.
+//!
+//! Modules: `parse` (the header), `dequant` (ggml types to f32), `weights` (the Hugging Face
+//! view), `hf_config` and `rope_freqs` (the `config.json`, Llama 3 RoPE scaling recovered from
+//! `rope_freqs.weight`), `tokenizer` (the `tokenizer.json`).
+
+mod dequant;
+mod hf_config;
+mod parse;
+pub(crate) mod rope_freqs;
+pub(crate) mod tokenizer;
+mod weights;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use half::{bf16, f16};
-use serde_json::{json, Map, Value};
-
-use super::{FileBytes, Tensor, WeightSource};
+use super::{FileBytes, Tensor};
 use crate::error::{LlmError, Result};
+use dequant::dequantize;
+
+pub use weights::{GgufArch, GgufWeights};
 
 /// The most tensors a file may declare.
 pub const MAX_TENSORS: u64 = 1 << 20;
@@ -33,10 +44,11 @@ pub const MAX_KV: u64 = 1 << 16;
 pub const MAX_KEY_LEN: u64 = 1 << 16;
 /// The longest string value (bytes); `tokenizer.huggingface.json` can be tens of MB.
 pub const MAX_STRING_LEN: u64 = 1 << 27;
-/// The most elements of one metadata array.
-pub const MAX_ARRAY_LEN: u64 = 1 << 24;
-/// The most array elements in all the metadata together (bounds the memory of the values).
-pub const MAX_ARRAY_ELEMENTS: u64 = 1 << 24;
+/// The most elements of one metadata array (the largest vocabularies have ~2^18 tokens).
+pub const MAX_ARRAY_LEN: u64 = 1 << 22;
+/// The most array elements in all the metadata together: each costs a 32-byte [`GgufValue`]
+/// however few bytes it takes in the file, so this bounds the memory of the values (128 MiB).
+pub const MAX_ARRAY_ELEMENTS: u64 = 1 << 22;
 /// The deepest nesting of metadata arrays.
 pub const MAX_NESTING: usize = 4;
 /// The most dimensions of a tensor (`GGML_MAX_DIMS`).
@@ -47,8 +59,6 @@ pub const MAX_ELEMENTS: u64 = 1 << 34;
 pub const MAX_ALIGNMENT: u64 = 1 << 20;
 
 const DEFAULT_ALIGNMENT: u64 = 32;
-const SUPPORTED: &str = "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K";
-const QK_K: usize = 256;
 
 /// A metadata value.
 #[derive(Clone, Debug, PartialEq)]
@@ -199,6 +209,8 @@ const GGML_TYPES: &[(u32, &str, u64, u64)] = &[
     (34, "TQ1_0", 256, 54),
     (35, "TQ2_0", 256, 66),
     (39, "MXFP4", 32, 17),
+    (40, "NVFP4", 64, 36),
+    (41, "Q1_0", 128, 18),
 ];
 
 impl GgmlType {
@@ -224,12 +236,18 @@ impl GgmlType {
 
     /// (elements per block, bytes per block), for a known id.
     pub fn block(self) -> Option<(u64, u64)> {
-        GGML_TYPES.iter().find(|t| t.0 == self.0).map(|t| (t.2, t.3))
+        GGML_TYPES
+            .iter()
+            .find(|t| t.0 == self.0)
+            .map(|t| (t.2, t.3))
     }
 
     /// Whether [`Gguf::tensor`] can convert this type to f32.
     pub fn is_supported(self) -> bool {
-        matches!(self, Self::F32 | Self::F16 | Self::BF16 | Self::Q8_0 | Self::Q4_0 | Self::Q4_K | Self::Q6_K)
+        matches!(
+            self,
+            Self::F32 | Self::F16 | Self::BF16 | Self::Q8_0 | Self::Q4_0 | Self::Q4_K | Self::Q6_K
+        )
     }
 
     fn describe(self) -> String {
@@ -259,12 +277,20 @@ impl GgufTensorInfo {
     /// The row-major shape (the GGUF dims reversed; a linear weight is `[out, in]`).
     pub fn shape(&self) -> Vec<usize> {
         // every dim is <= MAX_ELEMENTS (checked at open), so it fits in usize on 64-bit targets
-        self.dims.iter().rev().map(|&d| usize::try_from(d).unwrap_or(usize::MAX)).collect()
+        self.dims
+            .iter()
+            .rev()
+            .map(|&d| usize::try_from(d).unwrap_or(usize::MAX))
+            .collect()
     }
 
-    /// The element count.
+    /// The element count (every dim is at most [`MAX_ELEMENTS`] and so is the product, or a
+    /// dim is 0; saturating keeps a hand-made info from overflowing).
     pub fn numel(&self) -> u64 {
-        self.dims.iter().product()
+        if self.dims.contains(&0) {
+            return 0;
+        }
+        self.dims.iter().fold(1u64, |n, &d| n.saturating_mul(d))
     }
 }
 
@@ -330,7 +356,8 @@ impl Gguf {
 
     /// `general.architecture`.
     pub fn architecture(&self) -> Option<&str> {
-        self.meta("general.architecture").and_then(GgufValue::as_str)
+        self.meta("general.architecture")
+            .and_then(GgufValue::as_str)
     }
 
     /// Every tensor info, in file order.
@@ -347,16 +374,25 @@ impl Gguf {
     pub fn tensor(&self, name: &str) -> Result<Tensor> {
         let info = self
             .tensor_info(name)
-            .ok_or_else(|| LlmError::MissingTensor { name: name.to_string() })?;
+            .ok_or_else(|| LlmError::MissingTensor {
+                name: name.to_string(),
+            })?;
         let bytes = self.raw(info)?;
         let data = dequantize(name, info.ggml_type, bytes, info.numel())?;
-        Ok(Tensor { shape: info.shape(), data })
+        Ok(Tensor {
+            shape: info.shape(),
+            data,
+        })
     }
 
     /// The raw bytes of a tensor.
     fn raw(&self, info: &GgufTensorInfo) -> Result<&[u8]> {
-        let start = usize::try_from(info.offset).ok().and_then(|o| self.data_start.checked_add(o));
-        let end = usize::try_from(info.nbytes).ok().and_then(|n| start?.checked_add(n));
+        let start = usize::try_from(info.offset)
+            .ok()
+            .and_then(|o| self.data_start.checked_add(o));
+        let end = usize::try_from(info.nbytes)
+            .ok()
+            .and_then(|n| start?.checked_add(n));
         match (start, end) {
             (Some(s), Some(e)) => self.bytes.get(s..e),
             _ => None,

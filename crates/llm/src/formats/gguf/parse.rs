@@ -1,3 +1,15 @@
+//! Parsing and validating the GGUF header: a bounds-checked cursor over untrusted bytes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{
+    GgmlType, Gguf, GgufTensorInfo, GgufValue, DEFAULT_ALIGNMENT, MAX_ALIGNMENT,
+    MAX_ARRAY_ELEMENTS, MAX_ARRAY_LEN, MAX_DIMS, MAX_ELEMENTS, MAX_KEY_LEN, MAX_KV, MAX_NESTING,
+    MAX_STRING_LEN, MAX_TENSORS,
+};
+use crate::error::{LlmError, Result};
+use crate::formats::FileBytes;
+
 /// A bounds-checked little-endian cursor over untrusted bytes.
 struct Reader<'a> {
     file: &'a str,
@@ -9,11 +21,19 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn err(&self, reason: String) -> LlmError {
-        LlmError::Format { file: self.file.to_string(), reason }
+        LlmError::Format {
+            file: self.file.to_string(),
+            reason,
+        }
     }
 
     fn too_large(&self, what: String, value: u64, limit: u64) -> LlmError {
-        LlmError::TooLarge { file: self.file.to_string(), what, value, limit }
+        LlmError::TooLarge {
+            file: self.file.to_string(),
+            what,
+            value,
+            limit,
+        }
     }
 
     fn remaining(&self) -> u64 {
@@ -21,13 +41,17 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(|| {
-            self.err(format!(
-                "truncated at byte {}: {what} needs {n} bytes, {} left",
-                self.pos,
-                self.remaining()
-            ))
-        })?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| {
+                self.err(format!(
+                    "truncated at byte {}: {what} needs {n} bytes, {} left",
+                    self.pos,
+                    self.remaining()
+                ))
+            })?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -100,11 +124,17 @@ impl<'a> Reader<'a> {
                 }
                 let elem = self.u32(key)?;
                 if !(elem <= 12) {
-                    return Err(self.err(format!("metadata `{key}`: unknown array element type {elem}")));
+                    return Err(self.err(format!(
+                        "metadata `{key}`: unknown array element type {elem}"
+                    )));
                 }
                 let count = self.u64(key)?;
                 if count > MAX_ARRAY_LEN {
-                    return Err(self.too_large(format!("length of array `{key}`"), count, MAX_ARRAY_LEN));
+                    return Err(self.too_large(
+                        format!("length of array `{key}`"),
+                        count,
+                        MAX_ARRAY_LEN,
+                    ));
                 }
                 let need = count.saturating_mul(Self::min_size(elem));
                 if need > self.remaining() {
@@ -138,9 +168,14 @@ impl<'a> Reader<'a> {
 }
 
 impl Gguf {
-    fn parse(file: String, bytes: FileBytes) -> Result<Self> {
+    pub(super) fn parse(file: String, bytes: FileBytes) -> Result<Self> {
         let (version, alignment, data_start, meta, tensors) = {
-            let mut r = Reader { file: &file, bytes: &bytes, pos: 0, budget: MAX_ARRAY_ELEMENTS };
+            let mut r = Reader {
+                file: &file,
+                bytes: &bytes,
+                pos: 0,
+                budget: MAX_ARRAY_ELEMENTS,
+            };
             let magic = r.take(4, "magic")?;
             if magic != b"GGUF" {
                 return Err(r.err(format!("bad magic {magic:02x?} (expected `GGUF`)")));
@@ -148,9 +183,7 @@ impl Gguf {
             let version = r.u32("version")?;
             match version {
                 2 | 3 => {}
-                1 => {
-                    return Err(r.err("GGUF version 1 (32-bit counts) is not supported".into()))
-                }
+                1 => return Err(r.err("GGUF version 1 (32-bit counts) is not supported".into())),
                 v if v.swap_bytes() == 2 || v.swap_bytes() == 3 => {
                     return Err(r.err("big-endian GGUF is not supported".into()))
                 }
@@ -165,7 +198,9 @@ impl Gguf {
                 return Err(r.too_large("metadata count".into(), n_kv, MAX_KV));
             }
             // each entry needs at least a key length and a type; each tensor info at least 28 bytes
-            let need = n_kv.saturating_mul(13).saturating_add(n_tensors.saturating_mul(28));
+            let need = n_kv
+                .saturating_mul(13)
+                .saturating_add(n_tensors.saturating_mul(28));
             if need > r.remaining() {
                 return Err(r.err(format!(
                     "truncated: {n_kv} metadata entries and {n_tensors} tensors need at least {need} bytes, {} left",
@@ -210,6 +245,15 @@ impl Gguf {
                     numel = numel.saturating_mul(d);
                     dims.push(d);
                 }
+                // a 0 dim would hide huge others from the product: cap each dim as well
+                let widest = dims.iter().copied().max().unwrap_or(0);
+                if widest > MAX_ELEMENTS {
+                    return Err(r.too_large(
+                        format!("dimension of tensor `{name}` (dims {dims:?})"),
+                        widest,
+                        MAX_ELEMENTS,
+                    ));
+                }
                 if numel > MAX_ELEMENTS {
                     return Err(r.too_large(
                         format!("element count of tensor `{name}` (dims {dims:?})"),
@@ -220,7 +264,10 @@ impl Gguf {
                 let ggml_type = GgmlType(r.u32(&name)?);
                 let offset = r.u64(&name)?;
                 let (block, type_size) = ggml_type.block().ok_or_else(|| {
-                    r.err(format!("tensor `{name}`: unknown ggml type {}", ggml_type.0))
+                    r.err(format!(
+                        "tensor `{name}`: unknown ggml type {}",
+                        ggml_type.0
+                    ))
                 })?;
                 if dims[0] % block != 0 {
                     return Err(r.err(format!(
@@ -236,14 +283,22 @@ impl Gguf {
                         "tensor `{name}`: offset {offset} is not a multiple of the alignment {alignment}"
                     )));
                 }
-                tensors.push(GgufTensorInfo { name, dims, ggml_type, offset, nbytes });
+                tensors.push(GgufTensorInfo {
+                    name,
+                    dims,
+                    ggml_type,
+                    offset,
+                    nbytes,
+                });
             }
 
             let header_end = r.pos as u64;
             let data_start = header_end.div_ceil(alignment) * alignment;
             let total = bytes.len() as u64;
             for t in &tensors {
-                let end = data_start.checked_add(t.offset).and_then(|s| s.checked_add(t.nbytes));
+                let end = data_start
+                    .checked_add(t.offset)
+                    .and_then(|s| s.checked_add(t.nbytes));
                 match end {
                     Some(end) if end <= total => {}
                     _ => {
@@ -256,7 +311,10 @@ impl Gguf {
             }
             (version, alignment, data_start, meta, tensors)
         };
-        let fmt = |reason: String| LlmError::Format { file: file.clone(), reason };
+        let fmt = |reason: String| LlmError::Format {
+            file: file.clone(),
+            reason,
+        };
 
         let mut by_name = HashMap::with_capacity(tensors.len());
         for (i, t) in tensors.iter().enumerate() {
@@ -277,7 +335,18 @@ impl Gguf {
             }
         }
         // data_start <= file length whenever a tensor has data; otherwise clamp
-        let data_start = usize::try_from(data_start).unwrap_or(usize::MAX).min(bytes.len());
-        Ok(Gguf { file, bytes, version, alignment, data_start, meta, tensors, by_name })
+        let data_start = usize::try_from(data_start)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        Ok(Gguf {
+            file,
+            bytes,
+            version,
+            alignment,
+            data_start,
+            meta,
+            tensors,
+            by_name,
+        })
     }
 }

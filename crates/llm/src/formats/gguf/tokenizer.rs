@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::gguf::{Gguf, GgufValue};
+use super::{Gguf, GgufValue};
 use crate::error::{LlmError, Result};
 
 const TOKEN_CONTROL: i64 = 3;
@@ -27,9 +27,14 @@ fn strings<'a>(g: &'a Gguf, key: &str) -> Result<Option<Vec<&'a str>>> {
     let Some(v) = g.meta(key) else {
         return Ok(None);
     };
-    let arr = v.as_array().ok_or_else(|| tok_err(format!("GGUF `{key}` is not an array")))?;
+    let arr = v
+        .as_array()
+        .ok_or_else(|| tok_err(format!("GGUF `{key}` is not an array")))?;
     arr.iter()
-        .map(|x| x.as_str().ok_or_else(|| tok_err(format!("GGUF `{key}` has a non-string entry"))))
+        .map(|x| {
+            x.as_str()
+                .ok_or_else(|| tok_err(format!("GGUF `{key}` has a non-string entry")))
+        })
         .collect::<Result<Vec<_>>>()
         .map(Some)
 }
@@ -38,9 +43,13 @@ fn id(g: &Gguf, key: &str, n_tokens: usize) -> Result<Option<u64>> {
     match g.meta(key) {
         None => Ok(None),
         Some(v) => {
-            let x = v.as_u64().ok_or_else(|| tok_err(format!("GGUF `{key}` is not an integer")))?;
+            let x = v
+                .as_u64()
+                .ok_or_else(|| tok_err(format!("GGUF `{key}` is not an integer")))?;
             if x as usize >= n_tokens {
-                return Err(tok_err(format!("GGUF `{key}` = {x} is not a token id (< {n_tokens})")));
+                return Err(tok_err(format!(
+                    "GGUF `{key}` = {x} is not a token id (< {n_tokens})"
+                )));
             }
             Ok(Some(x))
         }
@@ -49,7 +58,10 @@ fn id(g: &Gguf, key: &str, n_tokens: usize) -> Result<Option<u64>> {
 
 fn flag(g: &Gguf, key: &str) -> Result<Option<bool>> {
     g.meta(key)
-        .map(|v| v.as_bool().ok_or_else(|| tok_err(format!("GGUF `{key}` is not a bool"))))
+        .map(|v| {
+            v.as_bool()
+                .ok_or_else(|| tok_err(format!("GGUF `{key}` is not a bool")))
+        })
         .transpose()
 }
 
@@ -70,7 +82,9 @@ pub(crate) fn tokenizer_json(g: &Gguf) -> Result<Value> {
     let types: Vec<i64> = match g.meta("tokenizer.ggml.token_type") {
         None => vec![1; n],
         Some(v) => {
-            let arr = v.as_array().ok_or_else(|| tok_err("`tokenizer.ggml.token_type` is not an array".into()))?;
+            let arr = v
+                .as_array()
+                .ok_or_else(|| tok_err("`tokenizer.ggml.token_type` is not an array".into()))?;
             if arr.len() != n {
                 return Err(tok_err(format!(
                     "`tokenizer.ggml.token_type` has {} entries for {n} tokens",
@@ -78,12 +92,19 @@ pub(crate) fn tokenizer_json(g: &Gguf) -> Result<Value> {
                 )));
             }
             arr.iter()
-                .map(|x| x.as_i64().ok_or_else(|| tok_err("`tokenizer.ggml.token_type` has a non-integer entry".into())))
+                .map(|x| {
+                    x.as_i64().ok_or_else(|| {
+                        tok_err("`tokenizer.ggml.token_type` has a non-integer entry".into())
+                    })
+                })
                 .collect::<Result<_>>()?
         }
     };
     let merges = strings(g, "tokenizer.ggml.merges")?.unwrap_or_default();
-    let pre = g.meta("tokenizer.ggml.pre").and_then(GgufValue::as_str).unwrap_or("default");
+    let pre = g
+        .meta("tokenizer.ggml.pre")
+        .and_then(GgufValue::as_str)
+        .unwrap_or("default");
     let bos = id(g, "tokenizer.ggml.bos_token_id", n)?;
     let eos = id(g, "tokenizer.ggml.eos_token_id", n)?;
     let add_bos = flag(g, "tokenizer.ggml.add_bos_token")?.unwrap_or(false);
@@ -104,7 +125,9 @@ pub(crate) fn tokenizer_json(g: &Gguf) -> Result<Value> {
                 .split_once(' ')
                 .ok_or_else(|| tok_err(format!("merge {i} `{m}` is not `left right`")))?;
             if !vocab.contains_key(a) || !vocab.contains_key(b) {
-                return Err(tok_err(format!("merge {i} `{m}` uses a token not in the vocabulary")));
+                return Err(tok_err(format!(
+                    "merge {i} `{m}` uses a token not in the vocabulary"
+                )));
             }
             Ok(json!([a, b]))
         })
@@ -125,9 +148,7 @@ pub(crate) fn tokenizer_json(g: &Gguf) -> Result<Value> {
         }
     }
 
-    let byte_level = |regex: bool, trim: bool| {
-        json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": trim, "use_regex": regex})
-    };
+    let byte_level = |regex: bool, trim: bool| json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": trim, "use_regex": regex});
     let (pre_tokenizer, ignore_merges) = match pre {
         "gpt-2" | "gpt2" => (byte_level(true, true), false),
         "llama-bpe" | "llama3" => (
@@ -150,15 +171,25 @@ pub(crate) fn tokenizer_json(g: &Gguf) -> Result<Value> {
         let mut pair = Vec::new();
         let mut specials = BTreeMap::new();
         let bos_tok = if add_bos {
-            let b = bos.ok_or_else(|| tok_err("add_bos_token is set but there is no bos_token_id".into()))?;
-            specials.insert(name(b).to_string(), json!({"id": name(b), "ids": [b], "tokens": [name(b)]}));
+            let b = bos.ok_or_else(|| {
+                tok_err("add_bos_token is set but there is no bos_token_id".into())
+            })?;
+            specials.insert(
+                name(b).to_string(),
+                json!({"id": name(b), "ids": [b], "tokens": [name(b)]}),
+            );
             Some(name(b))
         } else {
             None
         };
         let eos_tok = if add_eos {
-            let e = eos.ok_or_else(|| tok_err("add_eos_token is set but there is no eos_token_id".into()))?;
-            specials.insert(name(e).to_string(), json!({"id": name(e), "ids": [e], "tokens": [name(e)]}));
+            let e = eos.ok_or_else(|| {
+                tok_err("add_eos_token is set but there is no eos_token_id".into())
+            })?;
+            specials.insert(
+                name(e).to_string(),
+                json!({"id": name(e), "ids": [e], "tokens": [name(e)]}),
+            );
             Some(name(e))
         } else {
             None

@@ -1,3 +1,12 @@
+//! [`GgufWeights`]: the tensors of a GGUF file under Hugging Face names and values.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::Gguf;
+use crate::error::{LlmError, Result};
+use crate::formats::{Tensor, WeightSource};
+
 /// The architectures [`GgufWeights`] presents under Hugging Face names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GgufArch {
@@ -43,17 +52,17 @@ enum Fix {
 }
 
 #[derive(Clone, Debug)]
-struct Mapped {
+pub(super) struct Mapped {
     gguf_name: String,
     fix: Fix,
 }
 
 /// A GGUF file of a supported architecture, presenting Hugging Face tensor names and values.
 pub struct GgufWeights {
-    gguf: Gguf,
-    arch: GgufArch,
-    map: BTreeMap<String, Mapped>,
-    unmapped: Vec<String>,
+    pub(super) gguf: Gguf,
+    pub(super) arch: GgufArch,
+    pub(super) map: BTreeMap<String, Mapped>,
+    pub(super) unmapped: Vec<String>,
 }
 
 impl std::fmt::Debug for GgufWeights {
@@ -146,7 +155,10 @@ impl GgufWeights {
                 "GGUF architecture `{arch_name}` (supported: gpt2, llama, gemma3)"
             ))
         })?;
-        let fmt = |reason: String| LlmError::Format { file: gguf.file.clone(), reason };
+        let fmt = |reason: String| LlmError::Format {
+            file: gguf.file.clone(),
+            reason,
+        };
         let (n_head, n_head_kv) = if arch == GgufArch::Llama {
             let h = meta_usize(&gguf, "llama.attention.head_count")?;
             let kv = meta_usize(&gguf, "llama.attention.head_count_kv")?;
@@ -162,11 +174,16 @@ impl GgufWeights {
                 continue;
             };
             let fix = match arch {
-                GgufArch::Gpt2 if hf.ends_with(".weight") && info.dims.len() == 2 && info.name.starts_with("blk.") => {
+                GgufArch::Gpt2
+                    if hf.ends_with(".weight")
+                        && info.dims.len() == 2
+                        && info.name.starts_with("blk.") =>
+                {
                     Fix::Transpose
                 }
                 GgufArch::Llama
-                    if hf.ends_with("self_attn.q_proj.weight") || hf.ends_with("self_attn.q_proj.bias") =>
+                    if hf.ends_with("self_attn.q_proj.weight")
+                        || hf.ends_with("self_attn.q_proj.bias") =>
                 {
                     let heads = n_head.ok_or_else(|| {
                         fmt("llama.attention.head_count is needed to un-permute q_proj".into())
@@ -174,7 +191,8 @@ impl GgufWeights {
                     Fix::Unpermute { heads }
                 }
                 GgufArch::Llama
-                    if hf.ends_with("self_attn.k_proj.weight") || hf.ends_with("self_attn.k_proj.bias") =>
+                    if hf.ends_with("self_attn.k_proj.weight")
+                        || hf.ends_with("self_attn.k_proj.bias") =>
                 {
                     let heads = n_head_kv.ok_or_else(|| {
                         fmt("llama.attention.head_count(_kv) is needed to un-permute k_proj".into())
@@ -186,18 +204,35 @@ impl GgufWeights {
             };
             if let Fix::Unpermute { heads } = fix {
                 let rows = info.shape().first().copied().unwrap_or(0);
-                if heads == 0 || rows % (2 * heads) != 0 {
+                if heads
+                    .checked_mul(2)
+                    .is_none_or(|h2| h2 == 0 || rows % h2 != 0)
+                {
                     return Err(fmt(format!(
                         "tensor `{}`: {rows} rows do not split into {heads} heads of even size",
                         info.name
                     )));
                 }
             }
-            if map.insert(hf.clone(), Mapped { gguf_name: info.name.clone(), fix }).is_some() {
+            if map
+                .insert(
+                    hf.clone(),
+                    Mapped {
+                        gguf_name: info.name.clone(),
+                        fix,
+                    },
+                )
+                .is_some()
+            {
                 return Err(fmt(format!("two tensors map to `{hf}`")));
             }
         }
-        Ok(GgufWeights { gguf, arch, map, unmapped })
+        Ok(GgufWeights {
+            gguf,
+            arch,
+            map,
+            unmapped,
+        })
     }
 
     /// The underlying GGUF file.
@@ -228,7 +263,12 @@ fn meta_usize(g: &Gguf, key: &str) -> Result<Option<usize>> {
             .as_u64()
             .and_then(|x| usize::try_from(x).ok())
             .map(Some)
-            .ok_or_else(|| LlmError::Config(format!("GGUF `{key}` is a {}, expected an unsigned integer", v.type_name()))),
+            .ok_or_else(|| {
+                LlmError::Config(format!(
+                    "GGUF `{key}` is a {}, expected an unsigned integer",
+                    v.type_name()
+                ))
+            }),
     }
 }
 
@@ -238,7 +278,11 @@ fn meta_usize(g: &Gguf, key: &str) -> Result<Option<usize>> {
 /// `[d/2, 2]` and flattens: GGUF row `h*d + 2*i + j` holds HF row `h*d + j*d/2 + i`.
 fn unpermute_rows(t: &mut Tensor, heads: usize) {
     let rows = t.shape.first().copied().unwrap_or(0);
-    if heads == 0 || rows == 0 || rows % (2 * heads) != 0 {
+    if rows == 0
+        || heads
+            .checked_mul(2)
+            .is_none_or(|h2| h2 == 0 || rows % h2 != 0)
+    {
         return; // checked at open
     }
     let cols = t.data.len() / rows;
@@ -250,7 +294,8 @@ fn unpermute_rows(t: &mut Tensor, heads: usize) {
             for j in 0..2 {
                 let src = h * d + 2 * i + j;
                 let dst = h * d + j * half + i;
-                out[dst * cols..(dst + 1) * cols].copy_from_slice(&t.data[src * cols..(src + 1) * cols]);
+                out[dst * cols..(dst + 1) * cols]
+                    .copy_from_slice(&t.data[src * cols..(src + 1) * cols]);
             }
         }
     }
@@ -285,7 +330,9 @@ impl WeightSource for GgufWeights {
     }
 
     fn tensor(&self, name: &str) -> Result<Tensor> {
-        let m = self.map.get(name).ok_or_else(|| LlmError::MissingTensor { name: name.to_string() })?;
+        let m = self.map.get(name).ok_or_else(|| LlmError::MissingTensor {
+            name: name.to_string(),
+        })?;
         let mut t = self.gguf.tensor(&m.gguf_name)?;
         match m.fix {
             Fix::None => {}
