@@ -1,6 +1,7 @@
-//! `zkinfer inspect`: summary of an ONNX model, a compiled model, a verifying key or a proof.
+//! `zkinfer inspect`: summary of an ONNX model, an LLM checkpoint (a Hugging Face directory or
+//! a GGUF file), a compiled model, a verifying key or a proof (model or generation).
 //! zkinfer files are recognised by their envelope (`ZKIF` magic, then a 4-byte kind and a
-//! little-endian u16 version); anything else is read as ONNX.
+//! little-endian u16 version), GGUF by its magic; anything else is read as ONNX.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,15 +19,77 @@ use crate::common::{self, hex, human_bytes};
 /// Options of `zkinfer inspect`.
 #[derive(Args)]
 pub struct InspectArgs {
-    /// An ONNX model, a compiled model (model.zkm), a verifying key (model.vk) or a proof.
+    /// An ONNX model, an LLM checkpoint (HF directory or .gguf), a compiled model (model.zkm),
+    /// a verifying key (model.vk) or a proof.
     file: PathBuf,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
 }
 
+/// Summary of an LLM checkpoint (an HF directory or a GGUF file): what `compile` would see.
+fn checkpoint_summary(path: &Path, kind: &str) -> Result<Value> {
+    let ck = zkinfer_llm::Checkpoint::open(path)
+        .with_context(|| format!("cannot load LLM checkpoint {}", path.display()))?;
+    let c = &ck.config;
+    Ok(json!({
+        "kind": kind,
+        "architecture": c.arch.name(),
+        "parameters": c.parameters(),
+        "layers": c.layers,
+        "hidden": c.hidden,
+        "heads": c.heads,
+        "kv_heads": c.kv_heads,
+        "head_dim": c.head_dim,
+        "intermediate": c.intermediate,
+        "vocab": c.vocab,
+        "max_positions": c.max_positions,
+        "sliding_window": c.sliding_window,
+        "local_layers": c.local_layers.iter().filter(|&&l| l).count(),
+        "tied_head": c.tied,
+        "tensors": ck.weights.names().len(),
+        "tokenizer_vocab": ck.tokenizer.vocab_size(),
+        "eos": ck.eos_ids(),
+        "supported": "yes: every switch of this configuration is implemented (compile --hf/--gguf)",
+    }))
+}
+
+/// The LLM part of a key, if it has one.
+fn llm_summary(vk: &VerifyingKey) -> Option<Value> {
+    let m = zkinfer_generation::LlmMeta::from_vk(vk).ok()?;
+    Some(json!({
+        "architecture": m.arch,
+        "parameters": m.parameters,
+        "context": m.context,
+        "new_tokens": m.new_tokens,
+        "vocab": m.vocab,
+        "eos": m.eos,
+    }))
+}
+
 pub fn run(args: &InspectArgs) -> Result<()> {
+    if args.file.is_dir() {
+        let mut v = checkpoint_summary(&args.file, "hf checkpoint")?;
+        v["file"] = json!(args.file.display().to_string());
+        if args.json {
+            println!("{v}");
+        } else {
+            print_checkpoint(&v);
+        }
+        return Ok(());
+    }
     let bytes = common::read_file(&args.file, "file")?;
+    if bytes.starts_with(b"GGUF") {
+        let mut v = checkpoint_summary(&args.file, "gguf checkpoint")?;
+        v["file"] = json!(args.file.display().to_string());
+        v["file_bytes"] = json!(bytes.len());
+        if args.json {
+            println!("{v}");
+        } else {
+            print_checkpoint(&v);
+        }
+        return Ok(());
+    }
     let v = if bytes.len() >= 10 && bytes[..4] == MAGIC {
         let kind = [bytes[4], bytes[5], bytes[6], bytes[7]];
         let version = u16::from_le_bytes([bytes[8], bytes[9]]);
@@ -36,6 +99,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                     .with_context(|| format!("cannot decode model {}", args.file.display()))?;
                 let mut v = graph_summary(&graph, &vk);
                 v["kind"] = json!("model");
+                v["llm"] = json!(llm_summary(&vk));
                 v
             }
             b"ZKVK" => {
@@ -44,6 +108,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 })?;
                 let mut v = graph_summary(&vk.graph, &vk);
                 v["kind"] = json!("verifying key");
+                v["llm"] = json!(llm_summary(&vk));
                 v
             }
             b"ZKPF" => {
@@ -53,6 +118,19 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                     "kind": "proof",
                     "inputs": p.inputs.iter().map(Vec::len).collect::<Vec<_>>(),
                     "outputs": p.outputs.iter().map(Vec::len).collect::<Vec<_>>(),
+                    "transcript_bytes": p.transcript.len(),
+                })
+            }
+            k if *k == zkinfer_generation::GEN_KIND => {
+                let p =
+                    zkinfer_generation::GenerationProof::from_bytes(&bytes).with_context(|| {
+                        format!("cannot decode generation proof {}", args.file.display())
+                    })?;
+                json!({
+                    "kind": "generation proof",
+                    "prompt_tokens": p.statement.prompt,
+                    "generated_tokens": p.statement.generated,
+                    "max_new_tokens": p.statement.max_new_tokens,
                     "transcript_bytes": p.transcript.len(),
                 })
             }
@@ -173,6 +251,21 @@ fn onnx_summary(path: &Path) -> Result<Value> {
     }))
 }
 
+fn print_checkpoint(v: &Value) {
+    println!(
+        "{}: {}",
+        v["file"].as_str().unwrap_or("?"),
+        v["kind"].as_str().unwrap_or("?")
+    );
+    if let Some(o) = v.as_object() {
+        for (k, x) in o {
+            if k != "file" && k != "kind" {
+                println!("  {k:<16} {x}");
+            }
+        }
+    }
+}
+
 fn print_human(v: &Value) {
     let s = |k: &str| v.get(k).cloned().unwrap_or(Value::Null);
     let kind = s("kind");
@@ -183,6 +276,20 @@ fn print_human(v: &Value) {
     );
     let bytes = s("file_bytes").as_u64().unwrap_or(0);
     println!("  size        {}", human_bytes(bytes));
+    if kind == "generation proof" {
+        for key in [
+            "prompt_tokens",
+            "generated_tokens",
+            "max_new_tokens",
+            "transcript_bytes",
+        ] {
+            println!("  {key:<16} {}", s(key));
+        }
+        return;
+    }
+    if let Some(l) = v.get("llm").filter(|l| !l.is_null()) {
+        println!("  llm         {l}");
+    }
     if kind == "proof" {
         println!("  inputs      {} (lengths)", s("inputs"));
         println!("  outputs     {} (lengths)", s("outputs"));

@@ -11,7 +11,8 @@
 //! * `prove DIR/model.zkm --input IN.json -o PROOF` — inference and its proof.
 //! * `verify PROOF --vk DIR/model.vk` — exit status 0 iff the proof is valid (a generation
 //!   proof prints the verified prompt and text).
-//! * `inspect FILE` — summary of an ONNX model, `.zkm`, `.vk` or proof.
+//! * `inspect FILE` — summary of an ONNX model, an LLM checkpoint (HF directory or GGUF), `.zkm`,
+//!   `.vk` or proof.
 //! * `demo` — the proof-system core on a synthetic statement, with timings.
 //!
 //! Every command takes `--json` (exactly one JSON object on stdout). Errors go to stderr with
@@ -62,7 +63,7 @@ enum Command {
     Prove(prove::ProveArgs),
     /// Verify a proof against a verifying key (exit status 0 iff valid).
     Verify(verify::VerifyArgs),
-    /// Summarize an ONNX model, a compiled model, a verifying key or a proof.
+    /// Summarize an ONNX model, an LLM checkpoint, a compiled model, a verifying key or a proof.
     Inspect(inspect::InspectArgs),
     /// Prove and verify a demonstration statement with the proof-system core; print timings.
     Demo(demo::DemoArgs),

@@ -103,6 +103,58 @@ fn generate_and_verify_match_transformers() {
     }
 }
 
+/// `compile --gguf` of the Q8_0 llama: generation equals transformers' greedy tokens.
+#[test]
+fn gguf_checkpoint_generates_and_verifies() {
+    let dir = temp_dir("llm-gguf").join("llama");
+    let gguf = ckpt("llama").join("model.gguf");
+    let c = json_of(&ok(&[
+        "compile",
+        "--gguf",
+        s(&gguf),
+        "--context",
+        "32",
+        "--new-tokens",
+        "8",
+        "-o",
+        s(&dir),
+        "--json",
+    ]));
+    assert_eq!(c["architecture"], "LlamaForCausalLM");
+    let case = &golden("llama")["cases"][1];
+    let proof = dir.join("gen.proof");
+    let o = json_of(&ok(&[
+        "generate",
+        s(&dir.join("model.zkm")),
+        "--prompt",
+        case["prompt"].as_str().unwrap(),
+        "--max-new-tokens",
+        "8",
+        "-o",
+        s(&proof),
+        "--json",
+    ]));
+    assert_eq!(ids(&o["generated_tokens"]), ids(&case["generated_ids"]));
+    let v = json_of(&ok(&[
+        "verify",
+        s(&proof),
+        "--vk",
+        s(&dir.join("model.vk")),
+        "--json",
+    ]));
+    assert_eq!(v["text"], case["text"]);
+    let i = json_of(&ok(&["inspect", s(&gguf), "--json"]));
+    assert_eq!(i["kind"], "gguf checkpoint");
+    let e = fails(&[
+        "compile",
+        "--gguf",
+        s(&ckpt("llama").join("config.json")),
+        "-o",
+        s(&dir.join("x")),
+    ]);
+    assert!(e.contains("GGUF") || e.contains("gguf"), "{e}");
+}
+
 #[test]
 fn tampered_generation_proofs_are_rejected() {
     let c = gpt2();

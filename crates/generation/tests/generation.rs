@@ -53,7 +53,10 @@ const L: usize = 32;
 const N: usize = 8;
 
 fn compiled(name: &str) -> ProvingKey {
-    let ck = Checkpoint::open_hf(&dir(name)).unwrap();
+    compiled_from(name, Checkpoint::open_hf(&dir(name)).unwrap())
+}
+
+fn compiled_from(name: &str, ck: Checkpoint) -> ProvingKey {
     let (pk, rep) = compile(&ck, &CompileOptions::new(L, N), &mut |_| {}).unwrap();
     eprintln!("{name}: {rep}");
     assert!(rep.positions >= 128, "{rep}");
@@ -115,6 +118,16 @@ fn llama_greedy_generation_is_proven() {
 #[test]
 fn gemma3_greedy_generation_is_proven() {
     greedy_tokens_equal_transformers_and_verify("gemma3", &compiled("gemma3"));
+}
+
+/// The GGUF files (gpt2 F32, llama Q8_0, gemma3 BF16; scripts/make_gguf.py) compile to keys
+/// whose greedy generations equal transformers' on the HF checkpoints.
+#[test]
+fn gguf_greedy_generation_is_proven() {
+    for name in ["gpt2", "llama", "gemma3"] {
+        let ck = Checkpoint::open_gguf(&dir(name).join("model.gguf")).unwrap();
+        greedy_tokens_equal_transformers_and_verify(name, &compiled_from(name, ck));
+    }
 }
 
 fn rejected(s: Statement) {

@@ -104,6 +104,12 @@ pub enum PolyRole {
         /// Node index.
         node: usize,
     },
+    /// The one-hot attainment selector of max or softmax node `node` (`ops::attain`), on
+    /// the grid `[groups, K̄]`.
+    Selector {
+        /// Node index.
+        node: usize,
+    },
     /// Multiplicities of table `table`.
     Mult {
         /// Table index.
@@ -220,6 +226,44 @@ fn push_limbs(
 /// The shift mapping `[−2^(bits−1), 2^(bits−1))` onto the range table `[0, 2^bits)`.
 pub fn signed_shift(bits: u32) -> i64 {
     1i64 << bits.saturating_sub(1)
+}
+
+/// Plans the attainment selector of a max or softmax node with `rows` groups of at most `k`
+/// members, when `ops::attain` proves them with one: a 0/1 grid `[rows, K̄]`, looked up in the
+/// 1-bit range table.
+fn push_selector(
+    node: usize,
+    rows: usize,
+    k: usize,
+    polys: &mut Vec<(PolyRole, usize)>,
+    lookups: &mut Vec<LookupPlan>,
+    tables: &mut Vec<TableSpec>,
+) -> Result<(), String> {
+    use crate::ops::attain;
+    if !attain::uses_selector(k) {
+        return Ok(());
+    }
+    let grid = rows
+        .checked_mul(k.next_power_of_two())
+        .filter(|&n| n <= attain::MAX_GRID)
+        .ok_or_else(|| format!("{rows} groups of {k}: attainment selector above 2^34 entries"))?;
+    let (nr, nc) = attain::grid_vars(rows, k);
+    let p = polys.len();
+    polys.push((PolyRole::Selector { node }, nr + nc));
+    let spec = TableSpec::Range(1);
+    let table = tables.iter().position(|t| *t == spec).unwrap_or_else(|| {
+        tables.push(spec);
+        tables.len() - 1
+    });
+    lookups.push(LookupPlan {
+        table,
+        cols: vec![Col::Poly(p)],
+        rows: grid,
+        node,
+        shift: 0,
+        scale: 1,
+    });
+    Ok(())
 }
 
 /// How many inputs an op takes (min, max).
@@ -697,6 +741,12 @@ impl Plan {
                             crate::ops::max::MAX_GROUP
                         )));
                     }
+                    let pairs = crate::ops::max::pairs(&grs).len();
+                    if pairs > MAX_TENSOR_ELEMS {
+                        return Err(unsupported(&format!(
+                            "max over {pairs} (output, input) pairs (supported: up to 2^34)"
+                        )));
+                    }
                     let p = polys.len();
                     polys.push((PolyRole::Output { node: ni }, compact_vars(numel)));
                     out_poly[ni] = Some(p);
@@ -704,11 +754,13 @@ impl Plan {
                     lookups.push(LookupPlan {
                         table: t,
                         cols: vec![Col::Diff { node: ni }],
-                        rows: crate::ops::max::pairs(&grs).len(),
+                        rows: pairs,
                         node: ni,
                         shift: 0,
                         scale: 1,
                     });
+                    push_selector(ni, grs.len(), k, &mut polys, &mut lookups, &mut tables)
+                        .map_err(|r| unsupported(&r))?;
                 }
                 QuantOp::Compare {
                     lhs_shift,
@@ -814,6 +866,8 @@ impl Plan {
                             &mut tables,
                         );
                     }
+                    push_selector(ni, rs.len(), len, &mut polys, &mut lookups, &mut tables)
+                        .map_err(|r| unsupported(&r))?;
                 }
                 QuantOp::ArgMax => {
                     let (no, v) = crate::ops::argmax::rows(g, ni)

@@ -297,9 +297,16 @@ pub(crate) fn build_witness<'a>(
                 )
                 .map_err(werr)?;
             let ps = crate::ops::softmax::polys(plan, ni).ok_or_else(|| werr("plan".into()))?;
-            polys[ps.m] = pad_base(&m, 0);
             polys[ps.e] = pad_base(&e, tab.outputs.first().copied().unwrap_or(0));
             polys[ps.b] = pad_base(&b, 0);
+            if let Some(p) = ps.sel {
+                let x = &tr.values[n.inputs[0].0];
+                polys[p] = crate::ops::attain::selector_column(&rs, |r, i| {
+                    zkinfer_field::from_signed::<F>(m[r] - x[i])
+                })
+                .map_err(werr)?;
+            }
+            polys[ps.m] = pad_base(&m, 0);
             for (vals, limbs) in [(&r, &ps.r), (&q, &ps.q)] {
                 for (j, &(p, bits)) in limbs.iter().enumerate() {
                     let l: Vec<i64> = vals
@@ -343,6 +350,15 @@ pub(crate) fn build_witness<'a>(
                         polys[p] = z;
                     }
                 }
+            }
+        }
+        if let Some(p) = crate::ops::attain::selector_poly(plan, ni) {
+            if let Some((grs, max)) = crate::ops::max::groups(g, ni) {
+                let (x, y) = (&tr.values[n.inputs[0].0], &tr.values[n.output.0]);
+                polys[p] = crate::ops::attain::selector_column(&grs, |o, q| {
+                    crate::ops::max::diff(max, y, x, o, q)
+                })
+                .map_err(werr)?;
             }
         }
         if let Some(p) = plan.out_poly[ni] {
@@ -459,12 +475,16 @@ pub(crate) fn prove_witness(
                     Col::Tensor { id, fill } => pad_base(&tr.values[id], fill),
                     Col::Poly(p) => wit.polys[p].clone(),
                     Col::SmArg { node } => {
+                        // `x − m` with the committed maxima `m`.
                         let n = &g.nodes[node];
                         let rs = crate::ops::softmax::rows(g, node).unwrap_or_default();
+                        let m = crate::ops::softmax::polys(plan, node)
+                            .map(|ps| wit.polys[ps.m].as_slice())
+                            .unwrap_or_default();
                         let x = &tr.values[n.inputs[0].0];
                         let mut a = vec![0i64; x.len()];
-                        for row in &rs {
-                            let m = row.iter().map(|&i| x[i]).max().unwrap_or(0);
+                        for (row, &m) in rs.iter().zip(m) {
+                            let m = zkinfer_field::to_signed(m);
                             for &i in row {
                                 a[i] = x[i] - m;
                             }

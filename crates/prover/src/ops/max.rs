@@ -3,28 +3,25 @@
 //!
 //! `y_o = max_{k} x_{g_o[k]}` is proven with the committed `y` by
 //! (1) range: every difference `d_{o,k} = y_o − x_{g_o[k]}` lies in `[0, 2^A)` (one lookup
-//! column listing all pairs), so `y_o ≥` every element; and (2) attainment:
-//! `Π_k d_{o,k} = 0` for every `o`, by a zero-check `Σ_o eq(τ, o)·Π_k D_k(o) = 0` (degree
-//! K+1; `D_k(o) = 1` where a window has fewer than K elements). Together: `y_o` is an element
-//! of the group and no element exceeds it. Min negates the differences. Soundness error:
-//! `(K+1)·log n/|EF|` for the zero-check plus `n/|EF|` for τ and `K/|EF|` for the γ-combination.
+//! column listing all pairs), so `y_o ≥` every element; and (2) attainment (`super::attain`):
+//! some `d_{o,k}` is 0 — a product zero-check for groups of up to 64 members, a committed
+//! one-hot selector for longer ones (up to [`MAX_GROUP`]). Together: `y_o` is an element of
+//! the group and no element exceeds it. Min negates the differences. Soundness error: that
+//! of the attainment protocol (`super::attain`), the split being exact.
 
 use zkinfer_model::kernels::reduce;
 use zkinfer_model::QuantOp;
-use zkinfer_poly::{eq_eval, eq_table};
-use zkinfer_sumcheck::{Composition, Mle};
-use zkinfer_transcript::Duplex;
 
 use super::ctx_vals;
 use crate::error::Error;
-use crate::layout::{compact_vars, dot, eq_prefix};
+use crate::layout::{dot, eq_prefix};
 use crate::side::Side;
-use crate::walk::{ef, Ctx};
-use crate::EF;
+use crate::walk::Ctx;
+use crate::{EF, F};
 use zkinfer_field::p3_field::PrimeCharacteristicRing;
 
-/// Largest group a max is proven for (the zero-check has degree K + 1).
-pub const MAX_GROUP: usize = 64;
+/// Largest group a max is proven for.
+pub const MAX_GROUP: usize = super::attain::MAX_GROUP;
 
 /// A group member that is the constant 0 rather than an input element.
 pub const ZERO: usize = usize::MAX;
@@ -116,65 +113,26 @@ pub fn absorb_diff<S: Side>(
     split_claim(ctx, y, wy, x, wx, value)
 }
 
-/// The attainment zero-check of node `ni`.
+/// Prover: the difference `σ·(y_o − x_q)` as a field element.
+pub fn diff(max: bool, y: &[i64], x: &[i64], o: usize, q: usize) -> F {
+    let d = y.get(o).copied().unwrap_or(0) - if q == ZERO { 0 } else { x.get(q).copied().unwrap_or(0) };
+    zkinfer_field::from_signed(if max { d } else { -d })
+}
+
+/// The attainment check of node `ni` (`super::attain`).
 pub fn attainment<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
     let g = ctx.g;
     let (grs, max) =
         groups(g, ni).ok_or_else(|| Error::rejected(ctx.side.stage(), "max groups"))?;
     let n = &g.nodes[ni];
     let (x, y) = (n.inputs[0].0, n.output.0);
-    let k = grs.iter().map(Vec::len).max().unwrap_or(0);
-    let no = grs.len();
-    let nv = compact_vars(no);
-    let tau: Vec<EF> = (0..nv)
-        .map(|_| ctx.side.t().sample_ext("model.max_tau"))
-        .collect();
-    let wit = ctx.wit;
-    let s = if max { 1 } else { -1 };
-    let (t, evals) = ctx.side.sumcheck(
-        EF::ZERO,
-        nv,
-        &Composition::product(k + 1),
-        1,
-        || {
-            let (yv, xv) = (ctx_vals(wit, y), ctx_vals(wit, x));
-            let mut mles = vec![Mle::Ext(eq_table(&tau))];
-            for j in 0..k {
-                let mut d = vec![EF::ZERO; 1 << nv];
-                for (o, gr) in grs.iter().enumerate() {
-                    d[o] = match gr.get(j) {
-                        Some(&q) => ef(s * (yv[o] - member(xv, q))),
-                        None => EF::ONE,
-                    };
-                }
-                mles.push(Mle::Ext(d));
-            }
-            mles
-        },
-        |p| vec![eq_eval(&tau, p)],
-    )?;
-    let gamma: EF = ctx.side.t().sample_ext("model.max_gamma");
-    let e = eq_prefix(&t, no);
-    let sign = if max { EF::ONE } else { -EF::ONE };
-    let mut wy = vec![EF::ZERO; no];
-    let mut wx = vec![EF::ZERO; ctx.shape(x).iter().product()];
-    let mut constant = EF::ZERO;
-    let mut v = EF::ZERO;
-    let mut gk = EF::ONE;
-    for j in 0..k {
-        v += gk * evals[j + 1];
-        for (o, gr) in grs.iter().enumerate() {
-            match gr.get(j) {
-                Some(&q) => {
-                    wy[o] += gk * sign * e[o];
-                    if q != ZERO {
-                        wx[q] -= gk * sign * e[o];
-                    }
-                }
-                None => constant += gk * e[o],
-            }
-        }
-        gk *= gamma;
-    }
-    split_claim(ctx, y, wy, x, wx, v - constant)
+    let (xv, yv) = (ctx_vals(ctx.wit, x), ctx_vals(ctx.wit, y));
+    let gr = super::attain::Groups {
+        groups: &grs,
+        max,
+        nx: ctx.shape(x).iter().product(),
+    };
+    let sel = super::attain::selector_poly(ctx.plan, ni);
+    let r = super::attain::prove(ctx, gr, sel, |o, q| diff(max, yv, xv, o, q))?;
+    split_claim(ctx, y, r.top, x, r.x, r.value)
 }

@@ -7,6 +7,7 @@
 //! committed, so their claims go to the witness opening.
 
 pub mod argmax;
+pub mod attain;
 pub mod bilinear;
 pub mod compare;
 pub mod conv;

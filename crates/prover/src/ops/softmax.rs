@@ -6,13 +6,16 @@
 //! `q = S − 1 − r`. Proven by:
 //! - lookups: `(x_i − m_row, e_i)` in the exp table (so `x_i ≤ m_row`), `y` in the activation
 //!   range, `b ∈ {0, 1}`, limbs of `r` and `q` in range (so `0 ≤ r < S`);
-//! - attainment of the maxima: `Σ_row eq(τ, row)·Π_k (m_row − x_{row,k}) = 0` (degree L + 1);
+//! - attainment of the maxima (`super::attain`): some `m_row − x_{row,k}` is 0 — a product
+//!   zero-check of degree L + 1 for rows of up to 64 elements, a committed one-hot selector
+//!   for longer rows (up to [`MAX_ROW`]);
 //! - the division and the complement, combined with γ in one degree-3 zero-check over the
 //!   elements: `2^f·e + (S − b)/2 − y·S − r = 0` and `Σ 2^{16j} q_j − S + 1 + r = 0`, where
 //!   `S` and `b` are broadcast per row (linear in `e` and `b`: their claims become weighted
 //!   claims on those polys).
 //!
-//! Soundness error: the zero-checks' `d·log n/|EF|` plus `n/|EF|` for τ and γ.
+//! Soundness error: the attainment protocol's (`super::attain`), plus the division
+//! zero-check's `4·log n/|EF|` for τ, γ and its degree-3 sumcheck.
 
 use zkinfer_model::kernels::reduce;
 use zkinfer_model::QuantOp;
@@ -30,8 +33,8 @@ use crate::walk::{ef, pow2, Ctx, Weighted};
 use crate::{EF, F};
 use zkinfer_field::p3_field::{Field, PrimeCharacteristicRing};
 
-/// Largest softmax row proven (the attainment check has degree L + 1).
-pub const MAX_ROW: usize = 64;
+/// Largest softmax row proven.
+pub const MAX_ROW: usize = super::attain::MAX_GROUP;
 
 /// Rows (element indices per row) of softmax node `ni`.
 pub fn rows(g: &zkinfer_model::QuantizedGraph, ni: usize) -> Option<Vec<Vec<usize>>> {
@@ -63,6 +66,8 @@ pub struct Polys {
     pub r: Vec<(usize, u32)>,
     /// Complement limbs (poly, bits).
     pub q: Vec<(usize, u32)>,
+    /// Attainment selector (long rows, `super::attain`).
+    pub sel: Option<usize>,
 }
 
 /// Finds the polys of node `ni` in the plan.
@@ -91,6 +96,7 @@ pub fn polys(plan: &crate::plan::Plan, ni: usize) -> Option<Polys> {
     let half = limbs.len() / 2;
     p.r = limbs[..half].to_vec();
     p.q = limbs[half..].to_vec();
+    p.sel = super::attain::selector_poly(plan, ni);
     (found == 3).then_some(p)
 }
 
@@ -145,7 +151,6 @@ pub fn relations<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> 
     let x = n.inputs[0].0;
     let nel: usize = ctx.shape(x).iter().product();
     let nrows = rs.len();
-    let len = rs.iter().map(Vec::len).max().unwrap_or(0);
     let mut row_of = vec![0usize; nel];
     for (r, row) in rs.iter().enumerate() {
         for &i in row {
@@ -154,55 +159,23 @@ pub fn relations<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> 
     }
     let wit = ctx.wit;
 
-    // Attainment: Σ_row eq(τ, row)·Π_k (m_row − x_{row,k}) = 0.
-    let nvr = compact_vars(nrows);
-    let tau: Vec<EF> = (0..nvr)
-        .map(|_| ctx.side.t().sample_ext("model.softmax_tau"))
-        .collect();
-    let (t, evals) = ctx.side.sumcheck(
-        EF::ZERO,
-        nvr,
-        &Composition::product(len + 1),
-        1,
-        || {
-            let (mv, xv) = (poly_vals(wit, ps.m), ctx_vals(wit, x));
-            let mut mles = vec![Mle::Ext(eq_table(&tau))];
-            for k in 0..len {
-                let mut d = vec![EF::ZERO; 1 << nvr];
-                for (r, row) in rs.iter().enumerate() {
-                    d[r] = match row.get(k) {
-                        Some(&i) => EF::from(mv[r]) - ef(xv[i]),
-                        None => EF::ONE,
-                    };
-                }
-                mles.push(Mle::Ext(d));
-            }
-            mles
-        },
-        |p| vec![zkinfer_poly::eq_eval(&tau, p)],
-    )?;
-    let gamma: EF = ctx.side.t().sample_ext("model.softmax_gamma");
-    let e = eq_prefix(&t, nrows);
-    let (mut wm, mut wx) = (vec![EF::ZERO; nrows], vec![EF::ZERO; nel]);
-    let (mut v, mut constant, mut gk) = (EF::ZERO, EF::ZERO, EF::ONE);
-    for k in 0..len {
-        v += gk * evals[k + 1];
-        for (r, row) in rs.iter().enumerate() {
-            match row.get(k) {
-                Some(&i) => {
-                    wm[r] += gk * e[r];
-                    wx[i] -= gk * e[r];
-                }
-                None => constant += gk * e[r],
-            }
-        }
-        gk *= gamma;
-    }
+    // Attainment of the maxima (`super::attain`): some m_row − x_{row,k} is 0.
+    let xv = ctx_vals(wit, x);
+    let mv = poly_vals(wit, ps.m);
+    let gr = super::attain::Groups {
+        groups: &rs,
+        max: true,
+        nx: nel,
+    };
+    let red = super::attain::prove(ctx, gr, ps.sel, |r, i| mv[r] - zkinfer_field::from_signed::<F>(xv[i]))?;
     let vm = ctx.side.msg("model.softmax_m", 1, || {
-        vec![poly_dot(&wm, poly_vals(wit, ps.m))]
+        vec![poly_dot(&red.top, mv)]
     })?[0];
-    ctx.poly_claims[ps.m].push(Weighted { w: wm, value: vm });
-    ctx.add(x, wx, v - constant - vm);
+    ctx.poly_claims[ps.m].push(Weighted {
+        w: red.top,
+        value: vm,
+    });
+    ctx.add(x, red.x, red.value - vm);
 
     // Division and complement over the elements.
     let nv = compact_vars(nel);
@@ -360,14 +333,27 @@ pub fn witness(
     x: &[i64],
     y: &[i64],
 ) -> Result<SoftmaxWitness, String> {
-    let mut m = Vec::with_capacity(rs.len());
+    let m = rs
+        .iter()
+        .map(|row| row.iter().map(|&i| x[i]).max().ok_or("empty row"))
+        .collect::<Result<Vec<i64>, _>>()?;
+    witness_with_max(table, rs, out_frac, x, y, m)
+}
+
+/// [`witness`] with the row maxima given (tests forge them).
+pub fn witness_with_max(
+    table: &zkinfer_model::quant::LookupTable,
+    rs: &[Vec<usize>],
+    out_frac: u32,
+    x: &[i64],
+    y: &[i64],
+    m: Vec<i64>,
+) -> Result<SoftmaxWitness, String> {
     let mut e = vec![0i64; x.len()];
     let mut b = Vec::with_capacity(rs.len());
     let mut r = vec![0i64; x.len()];
     let mut q = vec![0i64; x.len()];
-    for row in rs {
-        let mx = row.iter().map(|&i| x[i]).max().ok_or("empty row")?;
-        m.push(mx);
+    for (row, &mx) in rs.iter().zip(&m) {
         let mut s = 0i64;
         for &i in row {
             e[i] = table.get(x[i] - mx).ok_or("exp table domain")?;
