@@ -208,12 +208,12 @@ pub fn read_first_sample(path: &Path, g: &QuantizedGraph) -> Result<Vec<Vec<f32>
 
 /// Quantizes float inputs; warns on stderr when values beyond the calibrated range are clamped.
 pub fn quantize_inputs(g: &QuantizedGraph, x: &[Vec<f32>], warn: bool) -> Vec<Vec<i64>> {
-    let (lo, hi) = g.config.act_range();
     g.inputs
         .iter()
         .zip(x)
         .enumerate()
         .map(|(k, (id, v))| {
+            let (lo, hi) = g.input_range(*id);
             let q = g.quantize_input(*id, v);
             if warn {
                 let frac = g.tensors[id.0].frac;

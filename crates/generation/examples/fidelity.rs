@@ -22,7 +22,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/llm");
     let mut paths: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
     if paths.is_empty() {
-        paths = ["gpt2", "llama", "gemma3"].iter().map(|n| root.join(n)).collect();
+        paths = ["gpt2", "llama", "gemma3"]
+            .iter()
+            .map(|n| root.join(n))
+            .collect();
     }
     let corpus = std::fs::read_to_string(root.join("corpus.txt"))?;
     println!(
@@ -33,7 +36,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let ck = Checkpoint::open(path)?;
         let prefix = ck.tokenizer.encode("")?;
         let body = ck.tokenizer.encode(&corpus)?;
-        let body = body.strip_prefix(prefix.as_slice()).unwrap_or(&body).to_vec();
+        let body = body
+            .strip_prefix(prefix.as_slice())
+            .unwrap_or(&body)
+            .to_vec();
         let prompts: Vec<Vec<u32>> = (0..PROMPTS)
             .map(|i| {
                 let s = i * body.len() / PROMPTS;
@@ -73,7 +79,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 total += f.len();
                 same += usize::from(q == f);
             }
-            let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             println!(
                 "| {name} ({}) | {a}/{w} | {}/{} | {}/{} | {:.4} (logits to {:.1}) | {equal}/{total} | {same}/{} |",
                 ck.config.arch.name(),

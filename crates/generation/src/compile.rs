@@ -81,8 +81,8 @@ impl std::fmt::Display for CompileReport {
 }
 
 /// Windows of `l` tokens of the calibration text, each starting with the tokenizer's prefix
-/// (BOS where the model adds one); the first window's last token is replaced by the largest id
-/// so the ids input is calibrated over the whole vocabulary.
+/// (BOS where the model adds one). (Token ids and positions need no calibration: they are
+/// exact integers of the index width.)
 fn windows(ck: &Checkpoint, text: &str, l: usize, max: usize) -> Result<Vec<Vec<u32>>> {
     let prefix = ck.tokenizer.encode("")?;
     let all = ck.tokenizer.encode(text)?;
@@ -94,15 +94,11 @@ fn windows(ck: &Checkpoint, text: &str, l: usize, max: usize) -> Result<Vec<Vec<
             body.len()
         )));
     }
-    let mut out: Vec<Vec<u32>> = body
+    Ok(body
         .chunks_exact(step)
         .take(max.max(1))
         .map(|c| prefix.iter().chain(c).copied().collect())
-        .collect();
-    if let Some(last) = out.first_mut().and_then(|w| w.last_mut()) {
-        *last = (ck.config.vocab - 1) as u32;
-    }
-    Ok(out)
+        .collect())
 }
 
 /// Float pass inputs of a window emitting at `first..first + n` (clamped to the window).

@@ -129,9 +129,8 @@ pub fn expected_outputs(meta: &LlmMeta, generated: &[u32]) -> Vec<i64> {
         .collect()
 }
 
-/// The quantized graph inputs of a pass: each integer `v` of input `i` becomes
-/// `v · 2^frac_i`, which must be exact (`frac_i ≥ 0`) and inside the activation range —
-/// never clamped.
+/// The quantized graph inputs of a pass: token ids and positions are index-only inputs,
+/// exact integers (scale 2^0) that must lie inside their declared width — never clamped.
 pub fn quantize_pass(g: &QuantizedGraph, ids: &[u64], emit: &[u64]) -> Result<Vec<Vec<i64>>> {
     if g.inputs.len() != 2 {
         return Err(GenError::NotLlm(format!(
@@ -139,18 +138,18 @@ pub fn quantize_pass(g: &QuantizedGraph, ids: &[u64], emit: &[u64]) -> Result<Ve
             g.inputs.len()
         )));
     }
-    let (_, hi) = g.config.act_range();
     [ids, emit]
         .iter()
         .zip(&g.inputs)
         .map(|(vals, id)| {
+            let (_, hi) = g.input_range(*id);
             let t = g
                 .tensors
                 .get(id.0)
                 .ok_or_else(|| GenError::NotLlm("input tensor missing".into()))?;
-            if t.frac < 0 || t.frac > 40 {
+            if t.frac != 0 || !g.index_only(*id) {
                 return Err(GenError::NotLlm(format!(
-                    "input {} has scale 2^{}: integer ids need a non-negative scale",
+                    "input {} is not an integer index input (scale 2^{})",
                     t.name, t.frac
                 )));
             }
@@ -163,18 +162,12 @@ pub fn quantize_pass(g: &QuantizedGraph, ids: &[u64], emit: &[u64]) -> Result<Ve
                 )));
             }
             vals.iter()
-                .map(|&v| {
-                    let q = i64::try_from(v)
-                        .ok()
-                        .and_then(|v| v.checked_mul(1i64 << t.frac));
-                    match q {
-                        Some(q) if q <= hi => Ok(q),
-                        _ => Err(GenError::Request(format!(
-                            "value {v} of input {} exceeds its range (at most {})",
-                            t.name,
-                            hi >> t.frac
-                        ))),
-                    }
+                .map(|&v| match i64::try_from(v) {
+                    Ok(q) if q <= hi => Ok(q),
+                    _ => Err(GenError::Request(format!(
+                        "value {v} of input {} exceeds its range (at most {hi})",
+                        t.name
+                    ))),
                 })
                 .collect()
         })

@@ -29,7 +29,10 @@ fn shard(src: &Path, out: &Path) {
         for name in part.iter() {
             let t = &header[name.as_str()];
             let off = t["data_offsets"].as_array().unwrap();
-            let (a, b) = (off[0].as_u64().unwrap() as usize, off[1].as_u64().unwrap() as usize);
+            let (a, b) = (
+                off[0].as_u64().unwrap() as usize,
+                off[1].as_u64().unwrap() as usize,
+            );
             let start = body.len();
             body.extend_from_slice(&data[a..b]);
             h.insert(
@@ -65,17 +68,26 @@ fn sharded_checkpoint_reads_the_same_tensors() {
     let many = HfWeights::open(&out).unwrap();
     assert_eq!(one.names(), many.names());
     for name in one.names() {
-        assert_eq!(one.tensor(&name).unwrap(), many.tensor(&name).unwrap(), "{name}");
+        assert_eq!(
+            one.tensor(&name).unwrap(),
+            many.tensor(&name).unwrap(),
+            "{name}"
+        );
     }
     assert!(Checkpoint::open_hf(&out).is_ok());
     // A shard missing from disk is named.
     std::fs::remove_file(out.join("model-00002-of-00002.safetensors")).unwrap();
     let e = match HfWeights::open(&out) {
-        Ok(w) => w.names().iter().find_map(|n| w.tensor(n).err()).map(|e| e.to_string()),
+        Ok(w) => w
+            .names()
+            .iter()
+            .find_map(|n| w.tensor(n).err())
+            .map(|e| e.to_string()),
         Err(e) => Some(e.to_string()),
     };
     assert!(
-        e.as_deref().is_some_and(|e| e.contains("model-00002-of-00002")),
+        e.as_deref()
+            .is_some_and(|e| e.contains("model-00002-of-00002")),
         "{e:?}"
     );
     let _ = std::fs::remove_dir_all(&out);

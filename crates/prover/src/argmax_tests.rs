@@ -134,3 +134,51 @@ fn argmax_must_be_a_public_output() {
     };
     assert!(err.to_string().contains("argmax"), "{err}");
 }
+
+/// A 40,000-row embedding table indexed by public token ids at 16-bit activations: ids above
+/// 2^15 are exact integers of the index width, never scaled or clamped into the activation
+/// range; another id is another statement.
+#[test]
+fn embedding_ids_beyond_the_activation_range_are_exact() {
+    use zkinfer_model::kernels::indexed::IndexKind;
+    let (vocab, d) = (40_000, 4);
+    let mut g = FloatGraph::default();
+    let ids = g.add_tensor("ids", vec![3], FloatTensorKind::Input);
+    let table: Vec<f32> = (0..vocab * d)
+        .map(|i| ((i * 7919 % 1009) as f32 / 504.0) - 1.0)
+        .collect();
+    let t = g.add_tensor("wte", vec![vocab, d], FloatTensorKind::Const(table.clone()));
+    let e = g.add_node(
+        "embed",
+        FloatOp::IndexedMove {
+            kind: IndexKind::Gather { axis: 0 },
+        },
+        vec![t, ids],
+        vec![3, d],
+    );
+    g.inputs = vec![ids];
+    g.outputs = vec![e];
+    let x = vec![39_999.0, 7.0, 32_768.0];
+    let (pk, inputs) = quantize_and_compile(&g, &[vec![x.clone()]]);
+    let qi = pk.graph.inputs[0];
+    assert_eq!(pk.graph.tensors[qi.0].frac, 0);
+    assert_eq!(inputs[0], vec![39_999, 7, 32_768]);
+    let proof = prove(&pk, &inputs).expect("prove");
+    verify(&pk.vk, &proof).expect("verify");
+    let out = pk.graph.dequantize(pk.graph.outputs[0], &proof.outputs[0]);
+    for (r, &id) in x.iter().enumerate() {
+        for c in 0..d {
+            let want = table[id as usize * d + c];
+            assert!((out[r * d + c] - want).abs() < 1e-2, "row {r} col {c}");
+        }
+    }
+    let mut bad = proof.clone();
+    bad.inputs[0][0] = 39_998;
+    assert!(verify(&pk.vk, &bad).is_err(), "another id accepted");
+    let mut bad = proof.clone();
+    bad.inputs[0][0] = 40_000;
+    assert!(
+        verify(&pk.vk, &bad).is_err(),
+        "an id past the table accepted"
+    );
+}

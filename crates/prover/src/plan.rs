@@ -104,8 +104,8 @@ pub enum PolyRole {
         /// Node index.
         node: usize,
     },
-    /// The one-hot attainment selector of max or softmax node `node` (`ops::attain`), on
-    /// the grid `[groups, K̄]`.
+    /// The one-hot attainment selector of max or softmax node `node` (`ops::attain`), one
+    /// 0/1 entry per (group, member) pair.
     Selector {
         /// Node index.
         node: usize,
@@ -228,28 +228,22 @@ pub fn signed_shift(bits: u32) -> i64 {
     1i64 << bits.saturating_sub(1)
 }
 
-/// Plans the attainment selector of a max or softmax node with `rows` groups of at most `k`
-/// members, when `ops::attain` proves them with one: a 0/1 grid `[rows, K̄]`, looked up in the
-/// 1-bit range table.
+/// Plans the attainment selector of a max or softmax node with `pairs` (group, member) pairs
+/// in groups of at most `k`, when `ops::attain` proves them with one: a 0/1 column in pairs
+/// order, looked up in the 1-bit range table.
 fn push_selector(
     node: usize,
-    rows: usize,
+    pairs: usize,
     k: usize,
     polys: &mut Vec<(PolyRole, usize)>,
     lookups: &mut Vec<LookupPlan>,
     tables: &mut Vec<TableSpec>,
-) -> Result<(), String> {
-    use crate::ops::attain;
-    if !attain::uses_selector(k) {
-        return Ok(());
+) {
+    if !crate::ops::attain::uses_selector(k) {
+        return;
     }
-    let grid = rows
-        .checked_mul(k.next_power_of_two())
-        .filter(|&n| n <= attain::MAX_GRID)
-        .ok_or_else(|| format!("{rows} groups of {k}: attainment selector above 2^34 entries"))?;
-    let (nr, nc) = attain::grid_vars(rows, k);
     let p = polys.len();
-    polys.push((PolyRole::Selector { node }, nr + nc));
+    polys.push((PolyRole::Selector { node }, compact_vars(pairs)));
     let spec = TableSpec::Range(1);
     let table = tables.iter().position(|t| *t == spec).unwrap_or_else(|| {
         tables.push(spec);
@@ -258,12 +252,11 @@ fn push_selector(
     lookups.push(LookupPlan {
         table,
         cols: vec![Col::Poly(p)],
-        rows: grid,
+        rows: pairs,
         node,
         shift: 0,
         scale: 1,
     });
-    Ok(())
 }
 
 /// How many inputs an op takes (min, max).
@@ -347,6 +340,10 @@ fn validate(g: &QuantizedGraph) -> Result<(), Error> {
         }
         let bits_ok = match t.kind {
             QTensorKind::Const(_) => (1..=MAX_CONST_BITS).contains(&t.bits),
+            // Token ids and positions: exact integers, used only as public indices.
+            QTensorKind::Input if t.bits == zkinfer_model::quant::graph::INDEX_BITS => {
+                t.frac == 0 && g.index_only(zkinfer_model::TensorId(i))
+            }
             _ => t.bits == c.act_bits,
         };
         if !bits_ok {
@@ -742,7 +739,7 @@ impl Plan {
                         )));
                     }
                     let pairs = crate::ops::max::pairs(&grs).len();
-                    if pairs > MAX_TENSOR_ELEMS {
+                    if pairs > crate::ops::attain::MAX_PAIRS {
                         return Err(unsupported(&format!(
                             "max over {pairs} (output, input) pairs (supported: up to 2^34)"
                         )));
@@ -759,8 +756,7 @@ impl Plan {
                         shift: 0,
                         scale: 1,
                     });
-                    push_selector(ni, grs.len(), k, &mut polys, &mut lookups, &mut tables)
-                        .map_err(|r| unsupported(&r))?;
+                    push_selector(ni, pairs, k, &mut polys, &mut lookups, &mut tables);
                 }
                 QuantOp::Compare {
                     lhs_shift,
@@ -866,8 +862,7 @@ impl Plan {
                             &mut tables,
                         );
                     }
-                    push_selector(ni, rs.len(), len, &mut polys, &mut lookups, &mut tables)
-                        .map_err(|r| unsupported(&r))?;
+                    push_selector(ni, numel, len, &mut polys, &mut lookups, &mut tables);
                 }
                 QuantOp::ArgMax => {
                     let (no, v) = crate::ops::argmax::rows(g, ni)

@@ -69,7 +69,6 @@ fn check_statement(
     inputs: &[Vec<i64>],
     outputs: &[Vec<i64>],
 ) -> Result<(), Error> {
-    let (lo, hi) = g.config.act_range();
     for (what, ids, vals) in [
         ("input", &g.inputs, inputs),
         ("output", &g.outputs, outputs),
@@ -89,9 +88,10 @@ fn check_statement(
                     v.len()
                 )));
             }
+            let (lo, hi) = g.input_range(*id);
             if what == "input" && v.iter().any(|&x| x < lo || x > hi) {
                 return Err(Error::Statement(format!(
-                    "{what} {k} has values outside the activation range [{lo}, {hi}]"
+                    "{what} {k} has values outside its range [{lo}, {hi}]"
                 )));
             }
         }
@@ -287,34 +287,16 @@ pub(crate) fn build_witness<'a>(
         {
             let rs = crate::ops::softmax::rows(g, ni).ok_or_else(|| werr("rows".into()))?;
             let tab = &g.tables[exp_table.0];
-            let crate::ops::softmax::SoftmaxWitness { m, e, b, r, q } =
-                crate::ops::softmax::witness(
-                    tab,
-                    &rs,
-                    *out_frac,
-                    &tr.values[n.inputs[0].0],
-                    &tr.values[n.output.0],
-                )
+            let x = &tr.values[n.inputs[0].0];
+            let sw = crate::ops::softmax::witness(tab, &rs, *out_frac, x, &tr.values[n.output.0])
                 .map_err(werr)?;
             let ps = crate::ops::softmax::polys(plan, ni).ok_or_else(|| werr("plan".into()))?;
-            polys[ps.e] = pad_base(&e, tab.outputs.first().copied().unwrap_or(0));
-            polys[ps.b] = pad_base(&b, 0);
+            crate::ops::softmax::write_polys(&ps, tab, &sw, &mut polys);
             if let Some(p) = ps.sel {
-                let x = &tr.values[n.inputs[0].0];
                 polys[p] = crate::ops::attain::selector_column(&rs, |r, i| {
-                    zkinfer_field::from_signed::<F>(m[r] - x[i])
+                    zkinfer_field::from_signed::<F>(sw.m[r] - x[i])
                 })
                 .map_err(werr)?;
-            }
-            polys[ps.m] = pad_base(&m, 0);
-            for (vals, limbs) in [(&r, &ps.r), (&q, &ps.q)] {
-                for (j, &(p, bits)) in limbs.iter().enumerate() {
-                    let l: Vec<i64> = vals
-                        .iter()
-                        .map(|&v| (v >> (LIMB_BITS as usize * j)) & ((1i64 << bits) - 1))
-                        .collect();
-                    polys[p] = pad_base(&l, 0);
-                }
             }
         }
         if let QuantOp::Compare { kind, .. } = &n.op {

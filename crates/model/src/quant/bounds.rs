@@ -58,7 +58,7 @@ pub fn tensor_bounds(g: &QuantizedGraph) -> Vec<u128> {
         .tensors
         .iter()
         .map(|t| match t.kind {
-            QTensorKind::Const(_) => pow2(t.bits.saturating_sub(1)),
+            QTensorKind::Const(_) | QTensorKind::Input => pow2(t.bits.saturating_sub(1)),
             _ => act,
         })
         .collect();
@@ -79,7 +79,17 @@ pub fn tensor_bounds(g: &QuantizedGraph) -> Vec<u128> {
                 .map_or(0, |&v| v as u128),
             QuantOp::Lookup { table } => table_max(g, table.0),
             QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } | QuantOp::Relu => inmax,
-            QuantOp::Move(_) | QuantOp::IndexedMove { .. } | QuantOp::Concat { .. } => inmax,
+            // An indexed move's output holds data (input 0) and updates (input 2), never
+            // the indices (input 1).
+            QuantOp::IndexedMove { .. } => n
+                .inputs
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| k != 1)
+                .map(|(_, i)| b.get(i.0).copied().unwrap_or(u128::MAX))
+                .max()
+                .unwrap_or(0),
+            QuantOp::Move(_) | QuantOp::Concat { .. } => inmax,
             QuantOp::Pad { value, .. } => inmax.max(u128::from(value.unsigned_abs())),
             // Requantized and softmax outputs are range-checked to the activation range.
             _ => act,

@@ -293,11 +293,60 @@ impl QuantOp {
     }
 }
 
+/// Width of an input used only as indices (token ids, positions): integers (`frac` 0) in
+/// `[−2^31, 2^31)`, so that a vocabulary of any size is addressed exactly, whatever the
+/// activation width. Such an input feeds no arithmetic: the verifier turns its public values
+/// into the one-hot weighting of the indexed move.
+pub const INDEX_BITS: u32 = 32;
+
+/// Whether float-graph input `i` is used only as the index operand (input 1) of indexed moves.
+pub fn index_only(g: &crate::graph::FloatGraph, i: TensorId) -> bool {
+    let mut used = false;
+    for n in &g.nodes {
+        for (k, x) in n.inputs.iter().enumerate() {
+            if *x == i {
+                if k != 1 || !matches!(n.op, crate::ops::FloatOp::IndexedMove { .. }) {
+                    return false;
+                }
+                used = true;
+            }
+        }
+    }
+    used && !g.outputs.contains(&i)
+}
+
 impl QuantizedGraph {
+    /// Whether quantized input `id` is used only as the index operand of indexed moves.
+    pub fn index_only(&self, id: TensorId) -> bool {
+        let mut used = false;
+        for n in &self.nodes {
+            for (k, x) in n.inputs.iter().enumerate() {
+                if *x == id {
+                    if k != 1 || !matches!(n.op, QuantOp::IndexedMove { .. }) {
+                        return false;
+                    }
+                    used = true;
+                }
+            }
+        }
+        used && !self.outputs.contains(&id)
+    }
+
+    /// The value range of input `id`: its declared width (the activation range, or
+    /// [`INDEX_BITS`] for an index-only input).
+    pub fn input_range(&self, id: TensorId) -> (i64, i64) {
+        let bits = self
+            .tensors
+            .get(id.0)
+            .map_or(self.config.act_bits, |t| t.bits)
+            .clamp(2, 62);
+        (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
+    }
+
     /// Quantizes a float input of tensor `id`: `clamp(round(x · 2^frac))`.
     pub fn quantize_input(&self, id: TensorId, x: &[f32]) -> Vec<i64> {
         let frac = self.tensors.get(id.0).map(|t| t.frac).unwrap_or(0);
-        let (lo, hi) = self.config.act_range();
+        let (lo, hi) = self.input_range(id);
         x.iter()
             .map(|&v| {
                 (f64::from(v) * super::table::pow2(frac))

@@ -347,14 +347,19 @@ pub fn quantize(
     };
     for &i in &g.inputs {
         let t = g.tensor(i)?;
-        let frac = l.act_frac(i);
+        // Index-only inputs (token ids, positions) are exact integers of their own width.
+        let (frac, bits) = if super::graph::index_only(g, i) {
+            (0, super::graph::INDEX_BITS)
+        } else {
+            (l.act_frac(i), cfg.act_bits)
+        };
         l.q.tensors.push(QTensor {
             name: t.name.clone(),
             shape: t.shape.clone(),
             frac,
             kind: QTensorKind::Input,
             float_id: Some(i),
-            bits: cfg.act_bits,
+            bits,
         });
         let id = TensorId(l.q.tensors.len() - 1);
         l.q.inputs.push(id);
