@@ -86,6 +86,8 @@ pub type EF = zkinfer_field::GoldilocksExt2;
 #[cfg(test)]
 mod argmax_tests;
 #[cfg(test)]
+mod long_rows_tests;
+#[cfg(test)]
 mod onnx_ops_tests;
 #[cfg(test)]
 mod soundness_tests;

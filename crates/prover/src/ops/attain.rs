@@ -8,39 +8,43 @@
 //!   `Σ_o eq(τ, o)·Π_k D_k(o) = 0` (degree K + 1; `D_k(o) = 1` where a group has fewer than K
 //!   members); its K evaluations are combined with γ into one claim. Nothing is committed.
 //!   Error `((K + 2)·log n + K)/|EF|` (the sumcheck, τ, γ).
-//! - **Selector** (longer groups): the prover commits `s` on the grid `[n, K̄]` (`K̄` = K
-//!   rounded up to a power of two; entry `(o, k)` at `o·K̄ + k`, zero beyond row `n`) and
-//!   proves
+//! - **Selector** (longer groups): the prover commits `s`, one entry per (group, member)
+//!   pair in the difference column's order (`i = Σ_{o'<o} |g_{o'}| + k`, `P` pairs, zero in
+//!   the tail), and proves
 //!   (a) `s ∈ {0, 1}`: a lookup into the 1-bit range table, batched with the other lookups;
-//!   (b) every row sums to 1: `Σ_o eq(τ, o)·Σ_k s_{o,k} = Σ_{o<n} eq(τ, o)`. The left side
-//!   is `Σ_k s̃(k, τ) = K̄·s̃(½, …, ½, τ)` (a multilinear's sum over a cube is the cube's size
-//!   times its value at the centre), so this is one evaluation claim on `s`, settled by the
-//!   witness opening. A 0/1 row with field sum 1 and `K̄ < p` entries is one-hot;
-//!   (c) `s_{o,k}·d_{o,k} = 0` at every grid point: `Σ_{o,k} eq(τ', (o, k))·s·d = 0` (degree
-//!   3), with `d = 1` off the groups, so `s` vanishes there. `d̃` at the sumcheck's point is
-//!   linear in `y` and `x` with public weights, and becomes claims on them.
+//!   (b) every group's entries sum to 1: `Σ_i eq(τ, o(i))·s_i = Σ_{o<n} eq(τ, o)`, so each
+//!   group's 0/1 entries (fewer than p) hold exactly one 1;
+//!   (c) `s_i·d_i = 0` for every pair: `Σ_i eq(τ', i)·s_i·d_i = 0`, so the selected member
+//!   has `d = 0` — `y_o` is attained.
 //!
-//!   So the selected member has `d = 0`: `y_o` is attained. As `s ∈ {0, 1}` and
-//!   `d ∈ [0, 2^A)`, `s·d` never wraps around p: no field bound ties K to p beyond `K̄ < p`.
-//!   Error `(log n + 4·log(n·K̄))/|EF|` (τ; τ' and the degree-3 sumcheck), plus the 1-bit
+//!   (b) and (c) run as one degree-3 sumcheck over `log P` variables,
+//!   `Σ_i [eq(τ', i)·s_i·d_i + γ·W_i·s_i] = γ·Σ_{o<n} eq(τ, o)` with `W_i = eq(τ, o(i))`:
+//!   the verifier evaluates `eq(τ', ·)` and `W̃` itself (`O(P)`), `s̃` goes to the witness
+//!   opening and `d̃` — linear in `y` and `x` with public weights — becomes claims on them.
+//!   As `s ∈ {0, 1}` and `d ∈ [0, 2^A)`, `s·d` never wraps around p: no field bound ties K to
+//!   p. Error `(log n + 4·log P + 1)/|EF|` (τ; τ', γ and the sumcheck), plus the 1-bit
 //!   lookup's share of the LogUp-GKR batch error.
 //!
-//! Cost at K = 64 (a `[64, 64]` ReduceMax): the product check's prover evaluates K + 1
-//! factors at K + 2 points per row and round, `O(K²·n)`, and sends `(K + 2)·log n + K`
-//! elements; the selector commits and looks up `n·K̄` entries and runs a degree-3 sumcheck
-//! over them, `O(K·n)` plus the commitment. Measured (`long_rows_tests::attainment_costs`),
-//! both are within a few percent of each other at K = 64, and the product is cheaper below,
-//! so groups up to 64 (ReLU's pairs, pooling windows, short softmax rows) keep it.
+//!   Laying `s` out in pairs order rather than on a `[n, 2^⌈log K⌉]` grid (where the row sums
+//!   are one evaluation of `s` at `(½, …, ½, τ)`) costs the one public factor `W` in the
+//!   sumcheck but never pads a row: on the grid, rows of 65 or 2,049 elements would double
+//!   the commitment, lookup and sumcheck.
+//!
+//! Cost: the product check's prover evaluates K + 1 factors at K + 2 points per group and
+//! round, `O(K²·n)`, and sends `(K + 2)·log n + K` elements, committing nothing; the selector
+//! commits and looks up `P ≈ K·n` entries and runs a degree-3 sumcheck over them. Measured
+//! (`long_rows_tests::attainment_costs`, 2^18 pairs): COSTS_TBD
+//! so groups up to 64 (ReLU's pairs, pooling windows, short softmax rows) keep the product.
 
 use zkinfer_pcs::Claim;
 use zkinfer_poly::{eq_eval, eq_table};
-use zkinfer_sumcheck::{Composition, Mle};
+use zkinfer_sumcheck::{Composition, Mle, Term};
 use zkinfer_transcript::Duplex;
 
 use super::max::ZERO;
 use crate::error::Error;
-use crate::layout::{compact_vars, eq_prefix, eq_tail, log2_ceil};
-use crate::plan::{PolyRole, Plan};
+use crate::layout::{compact_vars, eq_prefix, eq_tail};
+use crate::plan::{Plan, PolyRole};
 use crate::side::Side;
 use crate::walk::Ctx;
 use crate::{EF, F};
@@ -50,20 +54,15 @@ use zkinfer_field::p3_field::{Field, PrimeCharacteristicRing};
 pub const PRODUCT_MAX: usize = 64;
 
 /// Largest group (max/min window or axis, softmax row) proven at all. The selector protocol
-/// has no field bound on K; this caps the grid's padding and the prover's memory.
+/// has no field bound on K (module docs); this bounds the prover's per-group work.
 pub const MAX_GROUP: usize = 1 << 20;
 
-/// Largest selector grid (entries), like the largest tensor.
-pub const MAX_GRID: usize = 1 << 34;
+/// Largest selector (pairs), like the largest tensor.
+pub const MAX_PAIRS: usize = 1 << 34;
 
 /// Whether groups of up to `k` members are proven with a committed selector.
 pub fn uses_selector(k: usize) -> bool {
     k > PRODUCT_MAX
-}
-
-/// Variables of the selector grid of `rows` groups of at most `k` members: (rows, columns).
-pub fn grid_vars(rows: usize, k: usize) -> (usize, usize) {
-    (compact_vars(rows), log2_ceil(k))
 }
 
 /// The committed selector of node `ni`, if it has one.
@@ -111,23 +110,20 @@ impl Groups<'_> {
         }
     }
 
-    /// `d̃(point)`'s dependence on `y` and `x`, given `e = eq(point, ·)` over the grid with
-    /// `2^nc` columns: adds `Σ σ·e·(y_o − x_q)` over the groups' slots to the weights and
-    /// returns the slots' total weight.
-    fn weights(&self, e: &[EF], nc: usize, r: &mut Reduced) -> EF {
-        let sign = self.sign();
-        let mut real = EF::ZERO;
+    /// Calls `f(i, o, q)` for every pair `i` (group `o`, member `q`), in pairs order.
+    fn each_pair(&self, mut f: impl FnMut(usize, usize, usize)) {
+        let mut i = 0;
         for (o, gr) in self.groups.iter().enumerate() {
-            for (j, &q) in gr.iter().enumerate() {
-                let w = e.get((o << nc) + j).copied().unwrap_or(EF::ZERO);
-                real += w;
-                r.top[o] += sign * w;
-                if q != ZERO {
-                    r.x[q] -= sign * w;
-                }
+            for &q in gr {
+                f(i, o, q);
+                i += 1;
             }
         }
-        real
+    }
+
+    /// Number of pairs.
+    pub fn pairs(&self) -> usize {
+        self.groups.iter().map(Vec::len).sum()
     }
 
     fn reduced(&self) -> Reduced {
@@ -215,37 +211,27 @@ fn product<S: Side>(
     Ok(out)
 }
 
-/// The selector grid's `d`: `diff` on the groups' slots, 1 elsewhere.
-fn diff_grid(grs: Groups<'_>, nc: usize, nv: usize, diff: impl Fn(usize, usize) -> F) -> Vec<F> {
-    let mut d = vec![F::ONE; 1 << nv];
-    for (o, gr) in grs.groups.iter().enumerate() {
-        for (j, &q) in gr.iter().enumerate() {
-            d[(o << nc) + j] = diff(o, q);
-        }
-    }
-    d
-}
-
-/// Prover: the selector grid (module docs): 1 at each group's first member with `d = 0`.
-/// Errors naming the first group whose maximum is not attained.
+/// Prover: the selector (module docs): 1 at each group's first member with `d = 0`, in pairs
+/// order. Errors naming the first group whose maximum is not attained.
 pub fn selector_column(
     groups: &[Vec<usize>],
     diff: impl Fn(usize, usize) -> F,
 ) -> Result<Vec<F>, String> {
-    let k = groups.iter().map(Vec::len).max().unwrap_or(0);
-    let (nr, nc) = grid_vars(groups.len(), k);
-    let mut s = vec![F::ZERO; 1 << (nr + nc)];
+    let pairs: usize = groups.iter().map(Vec::len).sum();
+    let mut s = vec![F::ZERO; 1 << compact_vars(pairs)];
+    let mut at = 0;
     for (o, gr) in groups.iter().enumerate() {
         let j = gr
             .iter()
             .position(|&q| diff(o, q) == F::ZERO)
             .ok_or_else(|| format!("the maximum of group {o} is none of its members"))?;
-        s[(o << nc) + j] = F::ONE;
+        s[at + j] = F::ONE;
+        at += gr.len();
     }
     Ok(s)
 }
 
-/// The selector protocol (module docs, (b) and (c)).
+/// The selector protocol (module docs, (b) and (c) in one sumcheck).
 fn selector<S: Side>(
     ctx: &mut Ctx<'_, S>,
     grs: Groups<'_>,
@@ -253,54 +239,78 @@ fn selector<S: Side>(
     diff: impl Fn(usize, usize) -> F,
 ) -> Result<Reduced, Error> {
     let no = grs.groups.len();
-    let (nr, nc) = grid_vars(no, grs.k());
-    let nv = nr + nc;
+    let (nr, nv) = (compact_vars(no), compact_vars(grs.pairs()));
     ctx.side.check(
         ctx.plan.polys.get(sel).map(|p| p.1) == Some(nv),
         "selector layout",
     )?;
-    // (b) Row sums: K̄·s̃(½, …, ½, τ) = Σ_{o<n} eq(τ, o).
     let tau = challenges(ctx, "model.attain_rows", nr);
-    let half = EF::from(F::TWO.inverse());
-    let mut point = vec![half; nc];
-    point.extend_from_slice(&tau);
-    let kbar_inv = EF::from(F::from_u64(1 << nc).inverse());
-    ctx.poly_points.push(Claim {
-        poly: sel,
-        point,
-        value: (EF::ONE - eq_tail(&tau, no)) * kbar_inv,
-    });
-    // (c) s·d = 0 everywhere.
     let tau2 = challenges(ctx, "model.attain_tau", nv);
+    let gamma: EF = ctx.side.t().sample_ext("model.attain_gamma");
+    let eq_rows = eq_table(&tau);
+    let rows_in = EF::ONE - eq_tail(&tau, no);
+    // MLEs: 0 = eq(τ', ·), 1 = W (both public), 2 = s, 3 = d.
+    let comp = Composition::new(
+        4,
+        vec![
+            Term {
+                coeff: EF::ONE,
+                factors: vec![0, 2, 3],
+            },
+            Term {
+                coeff: gamma,
+                factors: vec![1, 2],
+            },
+        ],
+    );
     let wit = ctx.wit;
-    let d = match wit {
-        Some(_) => diff_grid(grs, nc, nv, diff),
-        None => Vec::new(),
-    };
+    let (mut wv, mut d) = (Vec::new(), Vec::new());
+    if wit.is_some() {
+        wv = vec![EF::ZERO; 1 << nv];
+        d = vec![F::ZERO; 1 << nv];
+        grs.each_pair(|i, o, q| {
+            wv[i] = eq_rows[o];
+            d[i] = diff(o, q);
+        });
+    }
+    // The verifier's eq(t, ·), kept for the weights of d̃(t).
+    let mut eq_t = None;
     let (t, evals) = ctx.side.sumcheck(
-        EF::ZERO,
+        gamma * rows_in,
         nv,
-        &Composition::product(3),
-        1,
+        &comp,
+        2,
         || {
             let w = wit.expect("prover");
             vec![
                 Mle::Ext(eq_table(&tau2)),
+                Mle::Ext(wv),
                 Mle::Base(&w.polys[sel]),
                 Mle::Base(&d),
             ]
         },
-        |p| vec![eq_eval(&tau2, p)],
+        |p| {
+            let e = eq_table(p);
+            let mut w_at = EF::ZERO;
+            grs.each_pair(|i, o, _| w_at += e[i] * eq_rows[o]);
+            eq_t = Some(e);
+            vec![eq_eval(&tau2, p), w_at]
+        },
     )?;
     ctx.poly_points.push(Claim {
         poly: sel,
         point: t.clone(),
-        value: evals[1],
+        value: evals[2],
     });
-    // d̃(t) = Σ_real e·σ(y − x) + Σ_elsewhere e, and Σ e = 1.
-    let e = eq_table(&t);
-    let mut out = grs.reduced();
-    let real = grs.weights(&e, nc, &mut out);
-    out.value = evals[2] - (EF::ONE - real);
+    // d̃(t) = Σ_i eq(t, i)·σ(y_o − x_q) (the tail is 0).
+    let e = eq_t.unwrap_or_else(|| eq_table(&t));
+    let (sign, mut out) = (grs.sign(), grs.reduced());
+    grs.each_pair(|i, o, q| {
+        out.top[o] += sign * e[i];
+        if q != ZERO {
+            out.x[q] -= sign * e[i];
+        }
+    });
+    out.value = evals[3];
     Ok(out)
 }

@@ -115,7 +115,12 @@ pub fn absorb_diff<S: Side>(
 
 /// Prover: the difference `σ·(y_o − x_q)` as a field element.
 pub fn diff(max: bool, y: &[i64], x: &[i64], o: usize, q: usize) -> F {
-    let d = y.get(o).copied().unwrap_or(0) - if q == ZERO { 0 } else { x.get(q).copied().unwrap_or(0) };
+    let d = y.get(o).copied().unwrap_or(0)
+        - if q == ZERO {
+            0
+        } else {
+            x.get(q).copied().unwrap_or(0)
+        };
     zkinfer_field::from_signed(if max { d } else { -d })
 }
 

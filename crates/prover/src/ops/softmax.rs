@@ -26,10 +26,10 @@ use zkinfer_transcript::Duplex;
 
 use super::ctx_vals;
 use crate::error::Error;
-use crate::layout::{compact_vars, eq_prefix};
+use crate::layout::{compact_vars, eq_prefix, pad_base};
 use crate::plan::{PolyRole, LIMB_BITS};
 use crate::side::Side;
-use crate::walk::{ef, pow2, Ctx, Weighted};
+use crate::walk::{pow2, Ctx, Weighted};
 use crate::{EF, F};
 use zkinfer_field::p3_field::{Field, PrimeCharacteristicRing};
 
@@ -167,10 +167,12 @@ pub fn relations<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> 
         max: true,
         nx: nel,
     };
-    let red = super::attain::prove(ctx, gr, ps.sel, |r, i| mv[r] - zkinfer_field::from_signed::<F>(xv[i]))?;
-    let vm = ctx.side.msg("model.softmax_m", 1, || {
-        vec![poly_dot(&red.top, mv)]
-    })?[0];
+    let red = super::attain::prove(ctx, gr, ps.sel, |r, i| {
+        mv[r] - zkinfer_field::from_signed::<F>(xv[i])
+    })?;
+    let vm = ctx
+        .side
+        .msg("model.softmax_m", 1, || vec![poly_dot(&red.top, mv)])?[0];
     ctx.poly_claims[ps.m].push(Weighted {
         w: red.top,
         value: vm,
@@ -323,6 +325,28 @@ pub struct SoftmaxWitness {
     pub r: Vec<i64>,
     /// Complements `S − 1 − r`.
     pub q: Vec<i64>,
+}
+
+/// Prover: writes a softmax node's committed maxima, exponentials, parity bits and remainder
+/// and complement limbs (not its output or selector) into `polys`.
+pub fn write_polys(
+    ps: &Polys,
+    table: &zkinfer_model::quant::LookupTable,
+    w: &SoftmaxWitness,
+    polys: &mut [Vec<F>],
+) {
+    polys[ps.m] = pad_base(&w.m, 0);
+    polys[ps.e] = pad_base(&w.e, table.outputs.first().copied().unwrap_or(0));
+    polys[ps.b] = pad_base(&w.b, 0);
+    for (vals, limbs) in [(&w.r, &ps.r), (&w.q, &ps.q)] {
+        for (j, &(p, bits)) in limbs.iter().enumerate() {
+            let l: Vec<i64> = vals
+                .iter()
+                .map(|&v| (v >> (LIMB_BITS as usize * j)) & ((1i64 << bits) - 1))
+                .collect();
+            polys[p] = pad_base(&l, 0);
+        }
+    }
 }
 
 /// Prover: the committed values of a softmax node from its input and output.
