@@ -123,7 +123,7 @@ impl<'a> Reader<'a> {
                     )));
                 }
                 let elem = self.u32(key)?;
-                if !(elem <= 12) {
+                if elem > 12 {
                     return Err(self.err(format!(
                         "metadata `{key}`: unknown array element type {elem}"
                     )));
