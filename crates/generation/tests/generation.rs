@@ -2,6 +2,9 @@
 //! integer model (the tokens must equal `transformers`' greedy tokens in golden.json), prove,
 //! verify; and, on GPT-2, every change to the statement or proof rejected.
 
+// Helpers outside `#[test]` functions unwrap too (clippy.toml only covers test functions).
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -288,4 +291,25 @@ fn a_prover_cannot_emit_the_second_best_token() {
             assert!(verify(&pk.vk, &p).is_err(), "second-best token accepted");
         }
     }
+}
+
+/// A pass of 128 positions (GPT-2's whole context): attention rows of up to 128 keys, proven
+/// with the selector-based row maximum; the golden tokens are unchanged by the longer filler.
+#[test]
+fn a_128_position_context_is_proven() {
+    let ck = Checkpoint::open_hf(&dir("gpt2")).unwrap();
+    let (pk, _) = compile(&ck, &CompileOptions::new(128, 8), &mut |_| {}).unwrap();
+    let c = &cases("gpt2")[1];
+    let g = generate(&pk, &c.prompt_ids, N, &mut |_| {}).unwrap();
+    assert_eq!(g.statement.generated, c.generated);
+    let (p, _) = prove(&pk, &g).unwrap();
+    let v = verify(&pk.vk, &p).unwrap();
+    assert_eq!(v.text, c.text);
+    let mut s = p.statement.clone();
+    s.generated[3] = (s.generated[3] + 1) % 512;
+    let bad = GenerationProof {
+        statement: s,
+        transcript: p.transcript.clone(),
+    };
+    assert!(verify(&pk.vk, &bad).is_err());
 }

@@ -18,7 +18,7 @@ use crate::{Config, EF, F};
 const VK_KIND: [u8; 4] = *b"ZKVK";
 const PK_KIND: [u8; 4] = *b"ZKMD";
 /// Format version of keys and proofs.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 
 /// The verifying key: the quantized graph without weights, the weight commitment and the
 /// proof-system parameters. Its hash is the model commitment `C_M`.

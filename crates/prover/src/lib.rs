@@ -16,7 +16,8 @@
 //! ## Protocol
 //! 1. **Witness commitment** (one WHIR commitment): the remainder limbs of every
 //!    requantization (`M·acc + 2^{s−1} = 2^s·y + r`, `r = Σ_j 2^{16j} r_j`), the outputs of
-//!    table lookups, and one multiplicity vector per table.
+//!    table lookups, max and softmax nodes, the one-hot selectors proving long groups' maxima
+//!    attained (`ops::attain`), and one multiplicity vector per table.
 //! 2. **One LogUp-GKR argument** over all lookups of the proof, with α, β drawn after the
 //!    commitment: every requantized output lies in the activation range (so `y` is the exact
 //!    rounded quotient, no wrap-around), every limb in `[0, 2^16)` (top limb narrower), every
@@ -24,7 +25,9 @@
 //! 3. **Walk** (see `walk` and `ops`): a random evaluation of each public output, then the
 //!    nodes from last to first; claims on a node's output become claims on its inputs —
 //!    through index maps (no proof bytes) for data movement and sums, through the linear
-//!    requantization relation, and through sumchecks for Einsum / Conv / Mul.
+//!    requantization relation, and through sumchecks for Einsum / Conv / Mul and for the
+//!    attainment of maxima (a product zero-check for groups of up to 64, a selector beyond, up
+//!    to 2^20 per group or softmax row).
 //! 4. **Settlement**: claims on public inputs are evaluated by the verifier; claims on
 //!    committed tables (witness polys, constants) are reduced by one degree-2 sumcheck each to
 //!    a point and opened in **two batched WHIR openings** (witness, weights). They run

@@ -349,7 +349,7 @@ fn attainment_costs() {
         ("reducemax [16384, 16]", reduce(16384, 16, ReduceKind::Max)),
         ("reducemax [8192, 32]", reduce(8192, 32, ReduceKind::Max)),
         ("reducemax [4096, 64]", reduce(4096, 64, ReduceKind::Max)),
-        ("reducemax [4096, 65]", reduce(4096, 65, ReduceKind::Max)),
+        ("reducemax [4032, 65]", reduce(4032, 65, ReduceKind::Max)),
         ("reducemax [2048, 128]", reduce(2048, 128, ReduceKind::Max)),
         ("softmax [1024, 64]", softmax(1024, 64)),
         ("softmax [32, 2048]", softmax(32, 2048)),

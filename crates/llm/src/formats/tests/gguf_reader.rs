@@ -102,8 +102,10 @@ struct Reference {
     samples: &'static [(usize, f32)],
 }
 
+/// Values printed by numpy at full f64 precision (more digits than an f32 holds).
 /// Made by numpy's `default_rng(7)` (random bytes, f16 scales in a sane range) and
 /// `gguf.quants.dequantize` of gguf-py 0.19.
+#[allow(clippy::excessive_precision)]
 const REFERENCES: &[Reference] = &[
     Reference {
         ty: GgmlType::Q8_0,
