@@ -74,6 +74,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let out = eval(&fg.graph, &x)?;
                     f.push(out[0][f.len()] as u32);
                 }
+                if let Some(i) = (0..q.len().min(f.len())).find(|&i| q[i] != f[i]) {
+                    let (ids, emit) = pass_layout(&meta, p, &f[..i])?;
+                    let x = vec![
+                        ids.iter().map(|&v| v as f32).collect(),
+                        emit.iter().map(|&v| v as f32).collect(),
+                    ];
+                    let all = zkinfer_model::eval_all(&fg.graph, &x)?;
+                    let v = ck.config.vocab;
+                    let row = &all[fg.logits.0][i * v..(i + 1) * v];
+                    eprintln!(
+                        "{a}/{w}: first divergence at token {i}: float {} ({}) vs proven {} ({})",
+                        f[i], row[f[i] as usize], q[i], row[q[i] as usize]
+                    );
+                }
                 let n = q.len().min(f.len());
                 equal += (0..n).filter(|&i| q[i] == f[i]).count();
                 total += f.len();
