@@ -313,3 +313,37 @@ fn a_128_position_context_is_proven() {
     };
     assert!(verify(&pk.vk, &bad).is_err());
 }
+
+/// Generation stops at an end-of-sequence id: with the 4th golden token declared EOS (the
+/// key binds the EOS ids), 4 of 8 requested tokens are generated, proven and verified as an
+/// EOS stop; continuing past it, or stopping early without it, is rejected.
+#[test]
+fn generation_stops_at_end_of_sequence() {
+    let mut ck = Checkpoint::open_hf(&dir("gpt2")).unwrap();
+    let c = &cases("gpt2")[0];
+    let eos = c.generated[3];
+    assert!(!c.generated[..3].contains(&eos));
+    ck.config.eos = vec![eos];
+    let (pk, _) = compile(&ck, &CompileOptions::new(L, N), &mut |_| {}).unwrap();
+    let g = generate(&pk, &c.prompt_ids, N, &mut |_| {}).unwrap();
+    assert_eq!(g.stop, zkinfer_generation::Stop::Eos);
+    assert_eq!(g.statement.generated, c.generated[..4]);
+    let (p, _) = prove(&pk, &g).unwrap();
+    let v = verify(&pk.vk, &p).unwrap();
+    assert_eq!(v.stop, zkinfer_generation::Stop::Eos);
+    let with = |s: Statement| GenerationProof {
+        statement: s,
+        transcript: p.transcript.clone(),
+    };
+    let mut s = p.statement.clone();
+    s.generated.push(c.generated[4]);
+    assert!(verify(&pk.vk, &with(s)).is_err(), "continued past EOS");
+    let mut s = p.statement.clone();
+    s.generated.pop();
+    assert!(
+        verify(&pk.vk, &with(s)).is_err(),
+        "stopped early without EOS"
+    );
+    // The same tokens under the key without that EOS id are not a finished generation.
+    assert!(verify(&key().vk, &p).is_err());
+}
