@@ -118,6 +118,8 @@ pub fn run(args: &CompileArgs) -> Result<()> {
         ..QuantConfig::default()
     };
     let qg = quant::quantize(&fg, &samples, &qc).context("quantization failed")?;
+    // Refuse what cannot be proven before the fidelity runs and the weight commitment.
+    zkinfer_prover::Plan::new(&qg).context("compile (proof plan) failed")?;
     let quantize_ms = ms_since(t);
 
     let t = Instant::now();

@@ -214,6 +214,8 @@ pub fn compile(
         .map(|(i, w)| window_inputs(w, l - n - (i % 4).min(l - n), n))
         .collect();
     let qg = quant::quantize(&lg.graph, &samples, &opts.quant).map_err(model("quantize"))?;
+    // Refuse what cannot be proven before the fidelity runs and the weight commitment.
+    zkinfer_prover::Plan::new(&qg).map_err(proof("compile"))?;
     on_stage(Stage::Fidelity);
     let rep = report(&lg, &qg, &wins, ck.config.vocab)?;
     let (json, add_bos) = ck.tokenizer.parts();
