@@ -10,6 +10,7 @@ use zkinfer_model::{QuantOp, QuantizedGraph};
 
 use crate::error::Error;
 use crate::layout::{compact_vars, log2_ceil};
+use crate::ops::Family;
 
 /// Bits per remainder limb (the range tables hold at most 2^16 rows).
 pub const LIMB_BITS: u32 = 16;
@@ -35,22 +36,15 @@ pub enum Col {
     },
     /// A committed witness polynomial (already padded with a table row).
     Poly(usize),
-    /// The exp arguments `x_i − m_row(i)` of softmax node `node`, tail-padded with the exp
-    /// table's first input.
-    SmArg {
+    /// A column computed from other columns by node `node`'s op family (differences,
+    /// arguments), never committed: the family supplies its values to the prover
+    /// (`OpFamily::column`) and turns a claim on it into claims on committed data
+    /// (`OpFamily::absorb`). `tag` tells a family's virtual columns apart.
+    Virtual {
         /// Node index.
         node: usize,
-    },
-    /// The differences `±(y_o − x_q)` of max node `node`, tail-padded with 0.
-    Diff {
-        /// Node index.
-        node: usize,
-    },
-    /// The differences `x_{o,t_o} − x_{o,k} − [k < t_o]` of ArgMax node `node` (public `t`),
-    /// tail-padded with 0.
-    ArgDiff {
-        /// Node index.
-        node: usize,
+        /// Which of the family's virtual columns.
+        tag: u8,
     },
 }
 
@@ -167,113 +161,157 @@ pub fn requant(op: &QuantOp) -> Option<&zkinfer_model::quant::Requant> {
 }
 
 /// Limbs narrower than this keep their own range table; wider ones are checked in the 16-bit
-/// table twice (below).
+/// table twice ([`PlanBuilder::limbs`]).
 const OWN_TABLE_MAX_BITS: u32 = 8;
-
-/// Appends committed limbs of a `total`-bit non-negative value (16-bit limbs, the top one
-/// narrower), each range-checked: limb `j` gets role `Limb { node, j: first + j }`.
-///
-/// A `b`-bit top limb with `8 < b < 16` is looked up in the 16-bit table as `limb` and as
-/// `limb·2^(16−b)`: the first makes it an integer below 2^16, so the product is below
-/// 2^32 < p (no wrap-around) and lies below 2^16 exactly when `limb < 2^b`. This replaces a
-/// `2^b`-row table — its multiplicity column and fraction tree — by one more column over the
-/// limb's rows (lenet_5 drops four tables, halving its committed witness).
-#[allow(clippy::too_many_arguments)]
-fn push_limbs(
-    node: usize,
-    total: u32,
-    first: usize,
-    nv: usize,
-    rows: usize,
-    polys: &mut Vec<(PolyRole, usize)>,
-    limbs: &mut Vec<(usize, u32)>,
-    lookups: &mut Vec<LookupPlan>,
-    tables: &mut Vec<TableSpec>,
-) {
-    let mut left = total;
-    let mut j = first;
-    while left > 0 {
-        let bits = left.min(LIMB_BITS);
-        let p = polys.len();
-        polys.push((PolyRole::Limb { node, j }, nv));
-        limbs.push((p, bits));
-        let shared = bits > OWN_TABLE_MAX_BITS;
-        let spec = TableSpec::Range(if shared { LIMB_BITS } else { bits });
-        let table = tables.iter().position(|t| *t == spec).unwrap_or_else(|| {
-            tables.push(spec);
-            tables.len() - 1
-        });
-        let scales: &[i64] = if shared && bits < LIMB_BITS {
-            &[1, 1 << (LIMB_BITS - bits)]
-        } else {
-            &[1]
-        };
-        for &scale in scales {
-            lookups.push(LookupPlan {
-                table,
-                cols: vec![Col::Poly(p)],
-                rows,
-                node,
-                shift: 0,
-                scale,
-            });
-        }
-        left -= bits;
-        j += 1;
-    }
-}
 
 /// The shift mapping `[−2^(bits−1), 2^(bits−1))` onto the range table `[0, 2^bits)`.
 pub fn signed_shift(bits: u32) -> i64 {
     1i64 << bits.saturating_sub(1)
 }
 
-/// Plans the attainment selector of a max or softmax node with `pairs` (group, member) pairs
-/// in groups of at most `k`, when `ops::attain` proves them with one: a 0/1 column in pairs
-/// order, looked up in the 1-bit range table.
-fn push_selector(
-    node: usize,
-    pairs: usize,
-    k: usize,
-    polys: &mut Vec<(PolyRole, usize)>,
-    lookups: &mut Vec<LookupPlan>,
-    tables: &mut Vec<TableSpec>,
-) {
-    if !crate::ops::attain::uses_selector(k) {
-        return;
-    }
-    let p = polys.len();
-    polys.push((PolyRole::Selector { node }, compact_vars(pairs)));
-    let spec = TableSpec::Range(1);
-    let table = tables.iter().position(|t| *t == spec).unwrap_or_else(|| {
-        tables.push(spec);
-        tables.len() - 1
-    });
-    lookups.push(LookupPlan {
-        table,
-        cols: vec![Col::Poly(p)],
-        rows: pairs,
-        node,
-        shift: 0,
-        scale: 1,
-    });
+/// What the op families fill in while the plan is derived (`OpFamily::plan`): committed
+/// polys, lookups and tables, in proof order.
+pub struct PlanBuilder<'g> {
+    /// The graph.
+    pub g: &'g QuantizedGraph,
+    tables: Vec<TableSpec>,
+    lookups: Vec<LookupPlan>,
+    polys: Vec<(PolyRole, usize)>,
+    limbs: Vec<Vec<(usize, u32)>>,
+    out_poly: Vec<Option<usize>>,
 }
 
-/// How many inputs an op takes (min, max).
-fn arity(op: &QuantOp) -> (usize, usize) {
-    match op {
-        QuantOp::Einsum { .. } | QuantOp::Conv { .. } => (2, 3),
-        QuantOp::AddSub { .. }
-        | QuantOp::Mul { .. }
-        | QuantOp::MaxMin { .. }
-        | QuantOp::Compare { .. } => (2, 2),
-        QuantOp::Select { .. } => (3, 3),
-        QuantOp::Concat { .. } => (1, usize::MAX),
-        QuantOp::IndexedMove { kind, .. } => {
-            let k = 2 + usize::from(kind.has_updates());
-            (k, k)
+impl<'g> PlanBuilder<'g> {
+    fn new(g: &'g QuantizedGraph) -> Self {
+        Self {
+            g,
+            tables: Vec::new(),
+            lookups: Vec::new(),
+            polys: Vec::new(),
+            limbs: vec![Vec::new(); g.nodes.len()],
+            out_poly: vec![None; g.nodes.len()],
         }
-        _ => (1, 1),
+    }
+
+    /// The index of table `spec`, added on first use (tables are shared by all lookups).
+    pub fn table(&mut self, spec: TableSpec) -> usize {
+        self.tables
+            .iter()
+            .position(|t| *t == spec)
+            .unwrap_or_else(|| {
+                self.tables.push(spec);
+                self.tables.len() - 1
+            })
+    }
+
+    /// A committed poly of `nv` variables.
+    pub fn poly(&mut self, role: PolyRole, nv: usize) -> usize {
+        self.polys.push((role, nv));
+        self.polys.len() - 1
+    }
+
+    /// Node `node`'s committed output (a lookup, max, comparison or softmax output).
+    pub fn output(&mut self, node: usize, nv: usize) -> usize {
+        let p = self.poly(PolyRole::Output { node }, nv);
+        self.out_poly[node] = Some(p);
+        p
+    }
+
+    /// A lookup of `cols` (`rows` real rows, each entry mapped to `scale·v + shift`) into
+    /// `table`, checking node `node`'s relation.
+    pub fn lookup(&mut self, node: usize, table: TableSpec, cols: Vec<Col>, rows: usize) {
+        self.lookup_scaled(node, table, cols, rows, 0, 1);
+    }
+
+    /// [`Self::lookup`] with a shift and a scale (see [`LookupPlan`]).
+    pub fn lookup_scaled(
+        &mut self,
+        node: usize,
+        table: TableSpec,
+        cols: Vec<Col>,
+        rows: usize,
+        shift: i64,
+        scale: i64,
+    ) {
+        let table = self.table(table);
+        self.lookups.push(LookupPlan {
+            table,
+            cols,
+            rows,
+            node,
+            shift,
+            scale,
+        });
+    }
+
+    /// A committed 0/1 column of `rows` entries (range-checked in the 1-bit table).
+    pub fn bits(&mut self, node: usize, role: PolyRole, rows: usize) -> usize {
+        let p = self.poly(role, compact_vars(rows));
+        self.lookup(node, TableSpec::Range(1), vec![Col::Poly(p)], rows);
+        p
+    }
+
+    /// Appends committed limbs of a `total`-bit non-negative value (16-bit limbs, the top one
+    /// narrower), each range-checked: limb `j` gets role `Limb { node, j: first + j }` and
+    /// joins `Plan::limbs[node]`.
+    ///
+    /// A `b`-bit top limb with `8 < b < 16` is looked up in the 16-bit table as `limb` and as
+    /// `limb·2^(16−b)`: the first makes it an integer below 2^16, so the product is below
+    /// 2^32 < p (no wrap-around) and lies below 2^16 exactly when `limb < 2^b`. This replaces
+    /// a `2^b`-row table — its multiplicity column and fraction tree — by one more column over
+    /// the limb's rows (lenet_5 drops four tables, halving its committed witness).
+    pub fn limbs(&mut self, node: usize, total: u32, first: usize, rows: usize) {
+        let nv = compact_vars(rows);
+        let mut left = total;
+        let mut j = first;
+        while left > 0 {
+            let bits = left.min(LIMB_BITS);
+            let p = self.poly(PolyRole::Limb { node, j }, nv);
+            self.limbs[node].push((p, bits));
+            let shared = bits > OWN_TABLE_MAX_BITS;
+            let spec = TableSpec::Range(if shared { LIMB_BITS } else { bits });
+            let scales: &[i64] = if shared && bits < LIMB_BITS {
+                &[1, 1 << (LIMB_BITS - bits)]
+            } else {
+                &[1]
+            };
+            for &scale in scales {
+                self.lookup_scaled(node, spec.clone(), vec![Col::Poly(p)], rows, 0, scale);
+            }
+            left -= bits;
+            j += 1;
+        }
+    }
+
+    /// A committed auxiliary column of node `node` listed with its limbs but not
+    /// range-checked (`bits` = 0; e.g. the inverses of an equality test).
+    pub fn unchecked_limb(&mut self, node: usize, j: usize, nv: usize) -> usize {
+        let p = self.poly(PolyRole::Limb { node, j }, nv);
+        self.limbs[node].push((p, 0));
+        p
+    }
+
+    fn finish(
+        mut self,
+        consts: Vec<(usize, ConstLayout)>,
+        const_slot: HashMap<usize, usize>,
+    ) -> Plan {
+        for t in 0..self.tables.len() {
+            let nv = match self.tables[t] {
+                TableSpec::Range(b) => b as usize,
+                TableSpec::Graph(i) => log2_ceil(self.g.tables[i].len()),
+            };
+            self.polys.push((PolyRole::Mult { table: t }, nv));
+        }
+        Plan {
+            tables: self.tables,
+            lookups: self.lookups,
+            polys: self.polys,
+            limbs: self.limbs,
+            out_poly: self.out_poly,
+            consts,
+            const_slot,
+        }
     }
 }
 
@@ -376,7 +414,9 @@ fn validate(g: &QuantizedGraph) -> Result<(), Error> {
         }
     }
     for n in &g.nodes {
-        let (lo, hi) = arity(&n.op);
+        let fam = Family::of(&n.op)
+            .ok_or_else(|| bad(&n.name, n.op.name(), "no proof protocol for this op yet"))?;
+        let (lo, hi) = fam.arity(&n.op);
         if n.inputs.len() < lo || n.inputs.len() > hi {
             return Err(bad(&n.name, n.op.name(), "wrong number of inputs"));
         }
@@ -406,15 +446,7 @@ fn validate(g: &QuantizedGraph) -> Result<(), Error> {
                 ),
             ));
         }
-        check_node_params(g, n).map_err(|r| bad(&n.name, n.op.name(), &r))?;
-        let table = match &n.op {
-            QuantOp::Lookup { table } => Some(table.0),
-            QuantOp::Softmax { exp_table, .. } => Some(exp_table.0),
-            _ => None,
-        };
-        if table.is_some_and(|t| t >= g.tables.len()) {
-            return Err(bad(&n.name, n.op.name(), "table id out of range"));
-        }
+        check_node_params(g, n, fam).map_err(|r| bad(&n.name, n.op.name(), &r))?;
     }
     Ok(())
 }
@@ -422,12 +454,12 @@ fn validate(g: &QuantizedGraph) -> Result<(), Error> {
 /// Largest tensor (elements).
 const MAX_TENSOR_ELEMS: usize = 1 << 34;
 /// Largest |fraction| of a tensor or table.
-const MAX_FRAC: u32 = 62;
+pub(crate) const MAX_FRAC: u32 = 62;
 /// Largest |requantization multiplier| (the quantizer keeps 15 bits; 2^40 is its clamp).
 const MAX_MULTIPLIER: u64 = 1 << 40;
 
 /// Whether `shape` broadcasts to `out` (numpy rules, no rank above the output's).
-fn broadcasts(shape: &[usize], out: &[usize]) -> bool {
+pub(crate) fn broadcasts(shape: &[usize], out: &[usize]) -> bool {
     shape.len() <= out.len()
         && shape
             .iter()
@@ -437,7 +469,7 @@ fn broadcasts(shape: &[usize], out: &[usize]) -> bool {
 }
 
 /// A window's per-axis parameters agree in number; kernel sizes, strides and dilations ≥ 1.
-fn window_ok(wn: &zkinfer_model::ops::WindowSpec) -> bool {
+pub(crate) fn window_ok(wn: &zkinfer_model::ops::WindowSpec) -> bool {
     let sp = wn.kernel.len();
     wn.strides.len() == sp
         && wn.dilations.len() == sp
@@ -450,12 +482,13 @@ fn window_ok(wn: &zkinfer_model::ops::WindowSpec) -> bool {
         && wn.kernel.iter().all(|&k| k >= 1)
 }
 
-/// Per-op parameter checks of a (possibly hostile) node, from the graph alone.
+/// Parameter checks of a (possibly hostile) node, from the graph alone: its requantization
+/// here, the rest by its family (`OpFamily::check`).
 fn check_node_params(
     g: &QuantizedGraph,
     n: &zkinfer_model::quant::QuantNode,
+    fam: Family,
 ) -> Result<(), String> {
-    let shape = |k: usize| g.tensors[n.inputs[k].0].shape.as_slice();
     let out = g.tensors[n.output.0].shape.as_slice();
     let numel: usize = out.iter().product();
     if let Some(rq) = requant(&n.op) {
@@ -480,86 +513,7 @@ fn check_node_params(
             return Err("requantization multiplier above 2^40".into());
         }
     }
-    match &n.op {
-        QuantOp::AddSub { .. }
-        | QuantOp::Mul { .. }
-        | QuantOp::Compare { .. }
-        | QuantOp::Select { .. } => {
-            for k in 0..n.inputs.len() {
-                if !broadcasts(shape(k), out) {
-                    return Err(format!(
-                        "operand {k} of shape {:?} does not broadcast to the output {:?}",
-                        shape(k),
-                        out
-                    ));
-                }
-            }
-        }
-        QuantOp::Conv { spec, .. } => {
-            let (x, w) = (shape(0), shape(1));
-            let wn = &spec.window;
-            let sp = wn.kernel.len();
-            let grp = spec.group;
-            let ok = w.len() == sp + 2
-                && x.len() > sp
-                && out.len() == x.len()
-                && w[2..] == wn.kernel[..]
-                && window_ok(wn)
-                && grp >= 1
-                && w[0] % grp == 0
-                && x[x.len() - sp - 1] == w[1] * grp
-                && out[out.len() - sp - 1] == w[0];
-            if !ok {
-                return Err(format!(
-                    "convolution geometry inconsistent: input {x:?}, weight {w:?}, output {out:?}, {wn:?}, groups {grp}"
-                ));
-            }
-            if n.inputs.len() == 3 && shape(2).iter().product::<usize>() != w[0] {
-                return Err("convolution bias is not one value per output channel".into());
-            }
-        }
-        QuantOp::MaxPool(wn) | QuantOp::SumPool { window: wn, .. }
-            if !window_ok(wn) || out.len() < wn.kernel.len() =>
-        {
-            return Err(format!("window geometry inconsistent: {wn:?}"));
-        }
-        QuantOp::ArgMax => {
-            let x = shape(0);
-            if x.is_empty() || out[..] != x[..x.len() - 1] {
-                return Err(format!(
-                    "argmax output {out:?} is not the input {x:?} without its last axis"
-                ));
-            }
-        }
-        QuantOp::IndexedMove { index_frac, .. } if index_frac.unsigned_abs() > MAX_FRAC => {
-            return Err(format!("index fraction {index_frac} out of range"));
-        }
-        QuantOp::Softmax {
-            out_frac,
-            exp_table,
-            ..
-        } => {
-            if *out_frac > g.config.act_bits {
-                return Err(format!(
-                    "softmax output fraction {out_frac} above the activation width"
-                ));
-            }
-            // The maxima are proven attained and every `x − m` is looked up in the table: a
-            // domain reaching above 0 would let a smaller element pass as the maximum.
-            let t = g
-                .tables
-                .get(exp_table.0)
-                .ok_or("exp table id out of range")?;
-            let last = t.in_min.checked_add(t.outputs.len() as i64 - 1);
-            if last != Some(0) || t.outputs.iter().any(|&v| v < 0) {
-                return Err(
-                    "exp table must cover [−n, 0] exactly, with non-negative outputs".into(),
-                );
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+    fam.check(g, n)
 }
 
 impl Plan {
@@ -580,33 +534,22 @@ impl Plan {
                 reason: other.to_string(),
             },
         })?;
-        let mut tables: Vec<TableSpec> = Vec::new();
-        let table_of = |spec: TableSpec, tables: &mut Vec<TableSpec>| {
-            tables.iter().position(|t| *t == spec).unwrap_or_else(|| {
-                tables.push(spec);
-                tables.len() - 1
-            })
-        };
-        let mut lookups = Vec::new();
-        let mut polys = Vec::new();
-        let mut limbs = vec![Vec::new(); g.nodes.len()];
-        let mut out_poly = vec![None; g.nodes.len()];
+        let mut b = PlanBuilder::new(g);
         let mut consts: Vec<(usize, ConstLayout)> = Vec::new();
         let mut const_slot = HashMap::new();
-        let (lo, hi) = g.config.act_range();
-        let act_bits = g.config.act_bits;
         for (ni, n) in g.nodes.iter().enumerate() {
             let unsupported = |why: &str| Error::Unsupported {
                 node: n.name.clone(),
                 op: n.op.name(),
                 reason: why.to_string(),
             };
+            let fam = Family::of(&n.op)
+                .ok_or_else(|| unsupported("no proof protocol for this op yet"))?;
             let out = g
                 .tensors
                 .get(n.output.0)
                 .ok_or_else(|| unsupported("bad output tensor id"))?;
-            let numel: usize = out.shape.iter().product();
-            if numel == 0 {
+            if out.shape.iter().product::<usize>() == 0 {
                 return Err(unsupported("empty output tensor"));
             }
             for (k, inp) in n.inputs.iter().enumerate() {
@@ -615,12 +558,7 @@ impl Plan {
                     .get(inp.0)
                     .ok_or_else(|| unsupported("bad input tensor id"))?;
                 if let QTensorKind::Const(_) = t.kind {
-                    let layout = match (&n.op, k) {
-                        (QuantOp::Conv { spec, .. }, 1) => ConstLayout::Conv {
-                            groups: spec.group.max(1),
-                        },
-                        _ => ConstLayout::Natural,
-                    };
+                    let layout = fam.const_layout(&n.op, k);
                     match const_slot.get(&inp.0) {
                         Some(&s) => {
                             let (_, l): (usize, ConstLayout) = consts[s];
@@ -637,282 +575,9 @@ impl Plan {
                     }
                 }
             }
-            match &n.op {
-                QuantOp::Einsum { .. }
-                | QuantOp::Conv { .. }
-                | QuantOp::SumPool { .. }
-                | QuantOp::AddSub { .. }
-                | QuantOp::Mul { .. }
-                | QuantOp::Rescale { .. }
-                | QuantOp::ReduceSum { .. }
-                | QuantOp::Select { .. } => {
-                    if let QuantOp::Select { .. } = &n.op {
-                        // The condition must be 0/1.
-                        let c = n
-                            .inputs
-                            .first()
-                            .ok_or_else(|| unsupported("no condition"))?;
-                        let rows: usize = g.tensors[c.0].shape.iter().product();
-                        let t = table_of(TableSpec::Range(1), &mut tables);
-                        lookups.push(LookupPlan {
-                            table: t,
-                            cols: vec![Col::Tensor { id: c.0, fill: 0 }],
-                            rows: rows.max(1),
-                            node: ni,
-                            shift: 0,
-                            scale: 1,
-                        });
-                    }
-                    let rq = requant(&n.op).ok_or_else(|| unsupported("no requant"))?;
-                    if rq.lo != lo || rq.hi != hi {
-                        return Err(unsupported(
-                            "requantization clamp differs from the activation range",
-                        ));
-                    }
-                    if let RequantIndex::Axis(a) = rq.index {
-                        if a >= out.shape.len() {
-                            return Err(unsupported("requantization axis out of range"));
-                        }
-                    }
-                    let nv = compact_vars(numel);
-                    let t = table_of(TableSpec::Range(act_bits), &mut tables);
-                    lookups.push(LookupPlan {
-                        table: t,
-                        cols: vec![Col::Tensor {
-                            id: n.output.0,
-                            fill: 0,
-                        }],
-                        rows: numel,
-                        node: ni,
-                        shift: signed_shift(act_bits),
-                        scale: 1,
-                    });
-                    push_limbs(
-                        ni,
-                        rq.shift,
-                        0,
-                        nv,
-                        numel,
-                        &mut polys,
-                        &mut limbs[ni],
-                        &mut lookups,
-                        &mut tables,
-                    );
-                }
-                QuantOp::Lookup { table } => {
-                    let tab = g
-                        .tables
-                        .get(table.0)
-                        .filter(|t| !t.is_empty())
-                        .ok_or_else(|| unsupported("bad table"))?;
-                    if log2_ceil(tab.len()) > 20 {
-                        return Err(unsupported("lookup table above 2^20 rows"));
-                    }
-                    let x = n.inputs.first().ok_or_else(|| unsupported("no input"))?;
-                    let p = polys.len();
-                    polys.push((PolyRole::Output { node: ni }, compact_vars(numel)));
-                    out_poly[ni] = Some(p);
-                    let t = table_of(TableSpec::Graph(table.0), &mut tables);
-                    lookups.push(LookupPlan {
-                        table: t,
-                        cols: vec![
-                            Col::Tensor {
-                                id: x.0,
-                                fill: tab.in_min,
-                            },
-                            Col::Poly(p),
-                        ],
-                        rows: numel,
-                        node: ni,
-                        shift: 0,
-                        scale: 1,
-                    });
-                }
-                QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } | QuantOp::Relu => {
-                    let (grs, _) = crate::ops::max::groups(g, ni)
-                        .ok_or_else(|| unsupported("bad window or axes"))?;
-                    let k = grs.iter().map(Vec::len).max().unwrap_or(0);
-                    if k == 0 || k > crate::ops::max::MAX_GROUP {
-                        return Err(unsupported(&format!(
-                            "max over {k} elements (supported: 1..={})",
-                            crate::ops::max::MAX_GROUP
-                        )));
-                    }
-                    let pairs = crate::ops::max::pairs(&grs).len();
-                    if pairs > crate::ops::attain::MAX_PAIRS {
-                        return Err(unsupported(&format!(
-                            "max over {pairs} (output, input) pairs (supported: up to 2^34)"
-                        )));
-                    }
-                    let p = polys.len();
-                    polys.push((PolyRole::Output { node: ni }, compact_vars(numel)));
-                    out_poly[ni] = Some(p);
-                    let t = table_of(TableSpec::Range(act_bits), &mut tables);
-                    lookups.push(LookupPlan {
-                        table: t,
-                        cols: vec![Col::Diff { node: ni }],
-                        rows: pairs,
-                        node: ni,
-                        shift: 0,
-                        scale: 1,
-                    });
-                    push_selector(ni, pairs, k, &mut polys, &mut lookups, &mut tables);
-                }
-                QuantOp::Compare {
-                    lhs_shift,
-                    rhs_shift,
-                    kind,
-                } => {
-                    let fm = crate::ops::compare::form(*kind)
-                        .ok_or_else(|| unsupported("not a comparison"))?;
-                    let nv = compact_vars(numel);
-                    let p = polys.len();
-                    polys.push((PolyRole::Output { node: ni }, nv));
-                    out_poly[ni] = Some(p);
-                    let t = table_of(TableSpec::Range(1), &mut tables);
-                    lookups.push(LookupPlan {
-                        table: t,
-                        cols: vec![Col::Poly(p)],
-                        rows: numel,
-                        node: ni,
-                        shift: 0,
-                        scale: 1,
-                    });
-                    match fm {
-                        crate::ops::compare::Form::Order { .. } => {
-                            push_limbs(
-                                ni,
-                                crate::ops::compare::excess_bits(act_bits, *lhs_shift, *rhs_shift),
-                                0,
-                                nv,
-                                numel,
-                                &mut polys,
-                                &mut limbs[ni],
-                                &mut lookups,
-                                &mut tables,
-                            );
-                        }
-                        crate::ops::compare::Form::Equal { .. } => {
-                            let p = polys.len();
-                            polys.push((PolyRole::Limb { node: ni, j: 0 }, nv));
-                            limbs[ni].push((p, 0));
-                        }
-                    }
-                }
-                QuantOp::Softmax { exp_table, .. } => {
-                    let rs = crate::ops::softmax::rows(g, ni)
-                        .ok_or_else(|| unsupported("bad softmax axis"))?;
-                    let len = rs.iter().map(Vec::len).max().unwrap_or(0);
-                    if len == 0 || len > crate::ops::softmax::MAX_ROW {
-                        return Err(unsupported(&format!(
-                            "softmax rows of {len} elements (supported: 1..={})",
-                            crate::ops::softmax::MAX_ROW
-                        )));
-                    }
-                    g.tables
-                        .get(exp_table.0)
-                        .filter(|t| t.get(0).is_some_and(|v| v >= 1))
-                        .ok_or_else(|| unsupported("exp table must map 0 to at least 1"))?;
-                    let (nv, nvr) = (compact_vars(numel), compact_vars(rs.len()));
-                    polys.push((PolyRole::SmMax { node: ni }, nvr));
-                    let pe = polys.len();
-                    polys.push((PolyRole::SmExp { node: ni }, nv));
-                    let pb = polys.len();
-                    polys.push((PolyRole::SmBit { node: ni }, nvr));
-                    let py = polys.len();
-                    polys.push((PolyRole::Output { node: ni }, nv));
-                    out_poly[ni] = Some(py);
-                    let t = table_of(TableSpec::Graph(exp_table.0), &mut tables);
-                    lookups.push(LookupPlan {
-                        table: t,
-                        cols: vec![Col::SmArg { node: ni }, Col::Poly(pe)],
-                        rows: numel,
-                        node: ni,
-                        shift: 0,
-                        scale: 1,
-                    });
-                    let t = table_of(TableSpec::Range(act_bits), &mut tables);
-                    lookups.push(LookupPlan {
-                        table: t,
-                        cols: vec![Col::Poly(py)],
-                        rows: numel,
-                        node: ni,
-                        shift: signed_shift(act_bits),
-                        scale: 1,
-                    });
-                    let t = table_of(TableSpec::Range(1), &mut tables);
-                    lookups.push(LookupPlan {
-                        table: t,
-                        cols: vec![Col::Poly(pb)],
-                        rows: rs.len(),
-                        node: ni,
-                        shift: 0,
-                        scale: 1,
-                    });
-                    for part in 0..2 {
-                        push_limbs(
-                            ni,
-                            crate::ops::softmax::rem_bits(act_bits, len),
-                            part * 100,
-                            nv,
-                            numel,
-                            &mut polys,
-                            &mut limbs[ni],
-                            &mut lookups,
-                            &mut tables,
-                        );
-                    }
-                    push_selector(ni, numel, len, &mut polys, &mut lookups, &mut tables);
-                }
-                QuantOp::ArgMax => {
-                    let (no, v) = crate::ops::argmax::rows(g, ni)
-                        .ok_or_else(|| unsupported("argmax over an empty axis"))?;
-                    // The indices are read from the statement: the output must be public and
-                    // feed nothing else.
-                    let public = g.outputs.contains(&n.output);
-                    let consumed = g.nodes.iter().any(|m| m.inputs.contains(&n.output));
-                    if !public || consumed {
-                        return Err(unsupported(
-                            "an argmax output must be a graph output that no node consumes",
-                        ));
-                    }
-                    let rows = no
-                        .checked_mul(v)
-                        .filter(|&r| r <= 1 << 34)
-                        .ok_or_else(|| unsupported("argmax too large"))?;
-                    let t = table_of(TableSpec::Range(act_bits), &mut tables);
-                    lookups.push(LookupPlan {
-                        table: t,
-                        cols: vec![Col::ArgDiff { node: ni }],
-                        rows,
-                        node: ni,
-                        shift: 0,
-                        scale: 1,
-                    });
-                }
-                QuantOp::Move(_)
-                | QuantOp::IndexedMove { .. }
-                | QuantOp::Pad { .. }
-                | QuantOp::Concat { .. } => {}
-                _ => return Err(unsupported("no proof protocol for this op yet")),
-            }
+            fam.plan(&mut b, ni).map_err(|why| unsupported(&why))?;
         }
-        for t in 0..tables.len() {
-            let nv = match tables[t] {
-                TableSpec::Range(b) => b as usize,
-                TableSpec::Graph(i) => log2_ceil(g.tables[i].len()),
-            };
-            polys.push((PolyRole::Mult { table: t }, nv));
-        }
-        Ok(Plan {
-            tables,
-            lookups,
-            polys,
-            limbs,
-            out_poly,
-            consts,
-            const_slot,
-        })
+        Ok(b.finish(consts, const_slot))
     }
 
     /// Number of variables of each committed constant in its padded layout (the weight

@@ -3,9 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use zkinfer_lookup::{LookupProver, LookupShape, LookupSpec, PublicTable, RangeTable, Table};
-use zkinfer_model::kernels::{self, linear, pool, reduce};
 use zkinfer_model::quant::run::run_quantized;
-use zkinfer_model::{QuantOp, QuantizedGraph, Trace};
+use zkinfer_model::{QuantizedGraph, Trace};
 use zkinfer_pcs::MultilinearPcs;
 use zkinfer_transcript::{
     decode_envelope, encode_envelope, DomainSeparator, Duplex, ProverTranscript, VerifierTranscript,
@@ -14,11 +13,10 @@ use zkinfer_transcript::{
 use crate::error::Error;
 use crate::keys::{pcs, ProvingKey, VerifyingKey, FORMAT_VERSION};
 use crate::layout::{compact_vars, pad_base};
-use crate::plan::{requant, Col, Plan, TableSpec, LIMB_BITS};
+use crate::plan::{Col, Plan, TableSpec};
 use crate::side::{ProverSide, Side, VerifierSide};
 use crate::walk::{Ctx, Witness};
 use crate::{Config, EF, F};
-use zkinfer_field::p3_field::PrimeCharacteristicRing;
 use zkinfer_field::FieldConfig;
 
 const PROOF_KIND: [u8; 4] = *b"ZKPF";
@@ -154,211 +152,28 @@ fn lookup_shape<'a>(plan: &Plan, tabs: &'a [Box<dyn Table<F, EF>>]) -> LookupSha
     }
 }
 
-/// The accumulator of a requantizing node: (bilinear core, full accumulator).
-fn accumulator(g: &QuantizedGraph, ni: usize, tr: &Trace) -> Option<(Option<Vec<i64>>, Vec<i64>)> {
-    let n = &g.nodes[ni];
-    let v = |k: usize| tr.values.get(n.inputs.get(k)?.0).map(Vec::as_slice);
-    let s = |k: usize| {
-        g.tensors
-            .get(n.inputs.get(k)?.0)
-            .map(|t| t.shape.as_slice())
-    };
-    let sout = &g.tensors.get(n.output.0)?.shape;
-    let shl = |a: i64, k: u32| a.wrapping_shl(k);
-    Some(match &n.op {
-        QuantOp::Einsum { expr, .. } => {
-            let e = linear::EinsumExpr::parse(expr)?;
-            let core = linear::einsum(&e, v(0)?, s(0)?, v(1)?, s(1)?, sout)?;
-            let acc = match (v(2), s(2)) {
-                (Some(b), Some(sb)) => kernels::binary(&core, sout, b, sb, sout, i64::wrapping_add),
-                _ => core.clone(),
-            };
-            (Some(core), acc)
-        }
-        QuantOp::Conv { spec, .. } => {
-            let core = linear::conv(spec, v(0)?, s(0)?, v(1)?, s(1)?, None, sout)?;
-            let acc = linear::conv(spec, v(0)?, s(0)?, v(1)?, s(1)?, v(2), sout)?;
-            (Some(core), acc)
-        }
-        QuantOp::SumPool { window, .. } => (
-            None,
-            pool::window_fold(window, v(0)?, s(0)?, sout, 0, i64::wrapping_add)?.0,
-        ),
-        QuantOp::AddSub {
-            lhs_shift,
-            rhs_shift,
-            sub,
-            ..
-        } => (
-            None,
-            kernels::binary(v(0)?, s(0)?, v(1)?, s(1)?, sout, |a, b| {
-                if *sub {
-                    shl(a, *lhs_shift).wrapping_sub(shl(b, *rhs_shift))
-                } else {
-                    shl(a, *lhs_shift).wrapping_add(shl(b, *rhs_shift))
-                }
-            }),
-        ),
-        QuantOp::Mul { .. } => (
-            None,
-            kernels::binary(v(0)?, s(0)?, v(1)?, s(1)?, sout, i64::wrapping_mul),
-        ),
-        QuantOp::Rescale { .. } => (None, v(0)?.to_vec()),
-        QuantOp::Select {
-            lhs_shift,
-            rhs_shift,
-            ..
-        } => {
-            let a: Vec<i64> = v(1)?.iter().map(|&x| shl(x, *lhs_shift)).collect();
-            let b: Vec<i64> = v(2)?.iter().map(|&x| shl(x, *rhs_shift)).collect();
-            (
-                None,
-                zkinfer_model::eval::where_select(
-                    &[v(0)?, &a, &b],
-                    &[s(0)?, s(1)?, s(2)?],
-                    sout,
-                    0,
-                )?,
-            )
-        }
-        QuantOp::ReduceSum { axes, .. } => {
-            let x = v(0)?;
-            (
-                None,
-                reduce::reduce_groups(s(0)?, axes)
-                    .iter()
-                    .map(|gr| gr.iter().fold(0i64, |a, &i| a.wrapping_add(x[i])))
-                    .collect(),
-            )
-        }
-        _ => return None,
-    })
-}
-
-/// Everything the prover commits, computed from the trace.
+/// Everything the prover commits, computed from the trace (each node by its family).
 pub(crate) fn build_witness<'a>(
     g: &QuantizedGraph,
     plan: &Plan,
     tr: &'a Trace,
 ) -> Result<Witness<'a>, Error> {
-    let mut core = vec![None; g.nodes.len()];
-    let mut acc = vec![None; g.nodes.len()];
-    let mut polys: Vec<Vec<F>> = vec![Vec::new(); plan.polys.len()];
-    for (ni, n) in g.nodes.iter().enumerate() {
-        let werr = |reason: String| Error::Witness {
-            node: n.name.clone(),
-            op: n.op.name(),
-            reason,
-        };
-        if let Some(rq) = requant(&n.op) {
-            let (c, a) = accumulator(g, ni, tr).ok_or_else(|| werr("accumulator".into()))?;
-            let sout = &g.tensors[n.output.0].shape;
-            let y = &tr.values[n.output.0];
-            let s = rq.shift;
-            let half: i128 = if s > 0 { 1i128 << (s - 1) } else { 0 };
-            let mut limbs: Vec<Vec<i64>> = vec![Vec::with_capacity(y.len()); plan.limbs[ni].len()];
-            for (i, (&ai, &yi)) in a.iter().zip(y).enumerate() {
-                let m = i128::from(rq.multiplier(i, sout));
-                let r = m * i128::from(ai) + half - (i128::from(yi) << s);
-                if r < 0 || r >= 1i128 << s {
-                    return Err(werr(format!(
-                        "output element {i} saturated the activation range (value {} outside [{}, {}]): \
-                         this input exceeds the calibrated range; recompile with it in --calibration",
-                        (m * i128::from(ai) + half) >> s,
-                        rq.lo,
-                        rq.hi
-                    )));
-                }
-                for (j, l) in limbs.iter_mut().enumerate() {
-                    l.push(((r >> (LIMB_BITS as usize * j)) & ((1 << LIMB_BITS) - 1)) as i64);
-                }
-            }
-            for (&(p, _), l) in plan.limbs[ni].iter().zip(&limbs) {
-                polys[p] = pad_base(l, 0);
-            }
-            core[ni] = c;
-            acc[ni] = Some(a);
-        }
-        if let QuantOp::Softmax {
-            exp_table,
-            out_frac,
-            ..
-        } = &n.op
-        {
-            let rs = crate::ops::softmax::rows(g, ni).ok_or_else(|| werr("rows".into()))?;
-            let tab = &g.tables[exp_table.0];
-            let x = &tr.values[n.inputs[0].0];
-            let sw = crate::ops::softmax::witness(tab, &rs, *out_frac, x, &tr.values[n.output.0])
-                .map_err(werr)?;
-            let ps = crate::ops::softmax::polys(plan, ni).ok_or_else(|| werr("plan".into()))?;
-            crate::ops::softmax::write_polys(&ps, tab, &sw, &mut polys);
-            if let Some(p) = ps.sel {
-                polys[p] = crate::ops::attain::selector_column(&rs, |r, i| {
-                    zkinfer_field::from_signed::<F>(sw.m[r] - x[i])
-                })
-                .map_err(werr)?;
-            }
-        }
-        if let QuantOp::Compare { kind, .. } = &n.op {
-            let fm =
-                crate::ops::compare::form(*kind).ok_or_else(|| werr("comparison kind".into()))?;
-            let a = &tr.values[n.inputs[0].0];
-            let b = &tr.values[n.inputs[1].0];
-            let d =
-                crate::ops::compare::diff(g, ni, a, b).ok_or_else(|| werr("difference".into()))?;
-            let y = &tr.values[n.output.0];
-            match fm {
-                crate::ops::compare::Form::Order { .. } => {
-                    let e = crate::ops::compare::aux(fm, &d, y);
-                    for (j, &(p, bits)) in plan.limbs[ni].iter().enumerate() {
-                        let limb: Vec<i64> = e
-                            .iter()
-                            .map(|&v| {
-                                ((v >> (LIMB_BITS as usize * j)) & ((1i128 << bits) - 1)) as i64
-                            })
-                            .collect();
-                        polys[p] = pad_base(&limb, 0);
-                    }
-                    if e.iter().any(|&v| v < 0) {
-                        return Err(werr(
-                            "comparison output inconsistent with its inputs".into(),
-                        ));
-                    }
-                }
-                crate::ops::compare::Form::Equal { .. } => {
-                    if let Some(&(p, _)) = plan.limbs[ni].first() {
-                        let mut z = crate::ops::compare::inverses(&d);
-                        z.resize(1 << plan.polys[p].1, F::ZERO);
-                        polys[p] = z;
-                    }
-                }
-            }
-        }
-        if let Some(p) = crate::ops::attain::selector_poly(plan, ni) {
-            if let Some((grs, max)) = crate::ops::max::groups(g, ni) {
-                let (x, y) = (&tr.values[n.inputs[0].0], &tr.values[n.output.0]);
-                polys[p] = crate::ops::attain::selector_column(&grs, |o, q| {
-                    crate::ops::max::diff(max, y, x, o, q)
-                })
-                .map_err(werr)?;
-            }
-        }
-        if let Some(p) = plan.out_poly[ni] {
-            let fill = match &n.op {
-                QuantOp::Lookup { table } => {
-                    g.tables[table.0].outputs.first().copied().unwrap_or(0)
-                }
-                _ => 0,
-            };
-            polys[p] = pad_base(&tr.values[n.output.0], fill);
-        }
-    }
-    Ok(Witness {
+    let mut wit = Witness {
         trace: tr,
-        polys,
-        core,
-        acc,
-    })
+        polys: vec![Vec::new(); plan.polys.len()],
+        core: vec![None; g.nodes.len()],
+        acc: vec![None; g.nodes.len()],
+    };
+    for (ni, n) in g.nodes.iter().enumerate() {
+        crate::ops::family(g, ni)?
+            .witness(&mut wit, g, plan, ni)
+            .map_err(|reason| Error::Witness {
+                node: n.name.clone(),
+                op: n.op.name(),
+                reason,
+            })?;
+    }
+    Ok(wit)
 }
 
 /// Point claims on one commitment.
@@ -453,51 +268,22 @@ pub(crate) fn prove_witness(
         .map(|l| {
             l.cols
                 .iter()
-                .map(|c| match *c {
-                    Col::Tensor { id, fill } => pad_base(&tr.values[id], fill),
-                    Col::Poly(p) => wit.polys[p].clone(),
-                    Col::SmArg { node } => {
-                        // `x − m` with the committed maxima `m`.
-                        let n = &g.nodes[node];
-                        let rs = crate::ops::softmax::rows(g, node).unwrap_or_default();
-                        let m = crate::ops::softmax::polys(plan, node)
-                            .map(|ps| wit.polys[ps.m].as_slice())
-                            .unwrap_or_default();
-                        let x = &tr.values[n.inputs[0].0];
-                        let mut a = vec![0i64; x.len()];
-                        for (row, &m) in rs.iter().zip(m) {
-                            let m = zkinfer_field::to_signed(m);
-                            for &i in row {
-                                a[i] = x[i] - m;
-                            }
-                        }
-                        pad_base(&a, crate::walk::softmax_fill(g, node))
-                    }
-                    Col::Diff { node } => {
-                        let n = &g.nodes[node];
-                        let (grs, max) = crate::ops::max::groups(g, node).unwrap_or_default();
-                        let d = crate::ops::max::diff_column(
-                            &grs,
-                            max,
-                            &tr.values[n.output.0],
-                            &tr.values[n.inputs[0].0],
-                        );
-                        pad_base(&d, 0)
-                    }
-                    Col::ArgDiff { node } => {
-                        let n = &g.nodes[node];
-                        let (_, v) = crate::ops::argmax::rows(g, node).unwrap_or_default();
-                        let d = crate::ops::argmax::diff_column(
-                            &tr.values[n.inputs[0].0],
-                            &tr.values[n.output.0],
-                            v,
-                        );
-                        pad_base(&d, 0)
-                    }
+                .map(|c| -> Result<Vec<F>, Error> {
+                    Ok(match *c {
+                        Col::Tensor { id, fill } => pad_base(&tr.values[id], fill),
+                        Col::Poly(p) => wit.polys[p].clone(),
+                        Col::Virtual { node, tag } => crate::ops::family(g, node)?
+                            .column(&wit, g, plan, node, tag)
+                            .map_err(|reason| Error::Witness {
+                                node: g.nodes[node].name.clone(),
+                                op: g.nodes[node].op.name(),
+                                reason,
+                            })?,
+                    })
                 })
                 .collect()
         })
-        .collect();
+        .collect::<Result<_, Error>>()?;
     for (l, c) in plan.lookups.iter().zip(&mut cols) {
         if l.shift != 0 || l.scale != 1 {
             let (a, b): (F, F) = (

@@ -67,16 +67,6 @@ pub struct Ctx<'a, S: Side> {
     pub const_points: Vec<Claim<EF>>,
 }
 
-/// The exp table's first input (the softmax argument column's padding).
-pub fn softmax_fill(g: &QuantizedGraph, node: usize) -> i64 {
-    match g.nodes.get(node).map(|n| &n.op) {
-        Some(zkinfer_model::QuantOp::Softmax { exp_table, .. }) => {
-            g.tables.get(exp_table.0).map_or(0, |t| t.in_min)
-        }
-        _ => 0,
-    }
-}
-
 /// `v` as an extension element.
 pub fn ef(v: i64) -> EF {
     EF::from(zkinfer_field::from_signed::<F>(v))
@@ -196,15 +186,8 @@ impl<'a, S: Side> Ctx<'a, S> {
                         let v = v - ef(fill) * eq_tail(&pc.point, l.rows);
                         self.add(id, eq_prefix(&pc.point, l.rows), v);
                     }
-                    Col::Diff { node } => crate::ops::max::absorb_diff(self, node, &pc.point, v)?,
-                    Col::ArgDiff { node } => {
-                        crate::ops::argmax::absorb_diff(self, node, &pc.point, v)?
-                    }
-                    Col::SmArg { node } => {
-                        let fill = softmax_fill(self.g, node);
-                        let v = v - ef(fill) * eq_tail(&pc.point, l.rows);
-                        crate::ops::softmax::absorb_arg(self, node, &pc.point, v)?
-                    }
+                    Col::Virtual { node, tag } => crate::ops::family(self.g, node)?
+                        .absorb(self, node, tag, l.rows, &pc.point, v)?,
                     Col::Poly(p) => self.poly_points.push(Claim {
                         poly: p,
                         point: pc.point.clone(),

@@ -11,15 +11,97 @@
 //! of the lookup argument; the rows need not be short (a 262,144-entry vocabulary is one
 //! column).
 
+use zkinfer_model::quant::QuantNode;
+use zkinfer_model::{QuantOp, QuantizedGraph};
+
+use super::OpFamily;
 use crate::error::Error;
-use crate::layout::eq_prefix;
+use crate::layout::{eq_prefix, pad_base};
+use crate::plan::{Col, Plan, PlanBuilder, TableSpec};
 use crate::side::Side;
-use crate::walk::Ctx;
-use crate::EF;
+use crate::walk::{Ctx, Weighted, Witness};
+use crate::{EF, F};
 use zkinfer_field::p3_field::PrimeCharacteristicRing;
 
+/// The argmax family.
+pub struct ArgMax;
+
+impl OpFamily for ArgMax {
+    fn owns(op: &QuantOp) -> bool {
+        matches!(op, QuantOp::ArgMax)
+    }
+
+    fn check(g: &QuantizedGraph, n: &QuantNode) -> Result<(), String> {
+        let x = &g.tensors[n.inputs[0].0].shape;
+        let out = &g.tensors[n.output.0].shape;
+        if x.is_empty() || out[..] != x[..x.len() - 1] {
+            return Err(format!(
+                "argmax output {out:?} is not the input {x:?} without its last axis"
+            ));
+        }
+        Ok(())
+    }
+
+    fn plan(b: &mut PlanBuilder<'_>, ni: usize) -> Result<(), String> {
+        let g = b.g;
+        let n = &g.nodes[ni];
+        let (no, v) = rows(g, ni).ok_or("argmax over an empty axis")?;
+        // The indices are read from the statement: the output must be public and feed
+        // nothing else.
+        let public = g.outputs.contains(&n.output);
+        let consumed = g.nodes.iter().any(|m| m.inputs.contains(&n.output));
+        if !public || consumed {
+            return Err("an argmax output must be a graph output that no node consumes".into());
+        }
+        let rows = no
+            .checked_mul(v)
+            .filter(|&r| r <= 1 << 34)
+            .ok_or("argmax too large")?;
+        b.lookup(
+            ni,
+            TableSpec::Range(g.config.act_bits),
+            vec![Col::Virtual { node: ni, tag: 0 }],
+            rows,
+        );
+        Ok(())
+    }
+
+    fn column(
+        w: &Witness<'_>,
+        g: &QuantizedGraph,
+        _plan: &Plan,
+        ni: usize,
+        _tag: u8,
+    ) -> Result<Vec<F>, String> {
+        let n = &g.nodes[ni];
+        let (_, v) = rows(g, ni).ok_or("rows")?;
+        let vals = &w.trace.values;
+        Ok(pad_base(
+            &diff_column(&vals[n.inputs[0].0], &vals[n.output.0], v),
+            0,
+        ))
+    }
+
+    fn absorb<S: Side>(
+        ctx: &mut Ctx<'_, S>,
+        ni: usize,
+        _tag: u8,
+        _rows: usize,
+        point: &[EF],
+        value: EF,
+    ) -> Result<(), Error> {
+        absorb_diff(ctx, ni, point, value)
+    }
+
+    /// The output is public: the verifier evaluated this claim itself, and the relation to
+    /// the input is the range lookup on the difference column.
+    fn backward<S: Side>(_ctx: &mut Ctx<'_, S>, _ni: usize, _claim: Weighted) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
 /// `(rows, row length)` of ArgMax node `ni`'s input.
-pub fn rows(g: &zkinfer_model::QuantizedGraph, ni: usize) -> Option<(usize, usize)> {
+pub fn rows(g: &QuantizedGraph, ni: usize) -> Option<(usize, usize)> {
     let n = g.nodes.get(ni)?;
     let sx = &g.tensors.get(n.inputs.first()?.0)?.shape;
     let v = *sx.last()?;

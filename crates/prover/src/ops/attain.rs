@@ -70,6 +70,15 @@ pub fn uses_selector(k: usize) -> bool {
     k > PRODUCT_MAX
 }
 
+/// Plans the attainment selector of a max or softmax node with `pairs` (group, member) pairs
+/// in groups of at most `k`, when groups that long are proven with one: a 0/1 column in
+/// pairs order, looked up in the 1-bit range table.
+pub fn plan_selector(b: &mut crate::plan::PlanBuilder<'_>, node: usize, pairs: usize, k: usize) {
+    if uses_selector(k) {
+        b.bits(node, PolyRole::Selector { node }, pairs);
+    }
+}
+
 /// The committed selector of node `ni`, if it has one.
 pub fn selector_poly(plan: &Plan, ni: usize) -> Option<usize> {
     plan.polys

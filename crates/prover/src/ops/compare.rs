@@ -17,20 +17,126 @@
 //! broadcasts of `c`, `a`, `b`.
 
 use zkinfer_model::kernels::shape as sk;
-use zkinfer_model::{BinaryKind, QuantOp};
+use zkinfer_model::quant::QuantNode;
+use zkinfer_model::{BinaryKind, QuantOp, QuantizedGraph};
 use zkinfer_pcs::Claim;
 use zkinfer_poly::{eq_table, evaluate};
 use zkinfer_sumcheck::{Composition, Mle, Term};
 use zkinfer_transcript::Duplex;
 
-use super::ctx_vals;
+use super::{ctx_vals, to_output_poly, write_output, OpFamily};
 use crate::error::Error;
-use crate::layout::{compact_vars, dot, eq_prefix, pad_ext, scatter};
-use crate::plan::LIMB_BITS;
+use crate::layout::{compact_vars, dot, eq_prefix, pad_base, pad_ext, scatter};
+use crate::plan::{broadcasts, Col, Plan, PlanBuilder, TableSpec, LIMB_BITS};
 use crate::side::Side;
-use crate::walk::{ef, pow2, Ctx};
+use crate::walk::{ef, pow2, Ctx, Weighted, Witness};
 use crate::{EF, F};
 use zkinfer_field::p3_field::PrimeCharacteristicRing;
+
+/// The comparison family (Select is requantized: [`super::requant`], [`select`]).
+pub struct Comparison;
+
+impl OpFamily for Comparison {
+    fn owns(op: &QuantOp) -> bool {
+        matches!(op, QuantOp::Compare { .. })
+    }
+
+    fn arity(_op: &QuantOp) -> (usize, usize) {
+        (2, 2)
+    }
+
+    fn check(g: &QuantizedGraph, n: &QuantNode) -> Result<(), String> {
+        let out = &g.tensors[n.output.0].shape;
+        for (k, t) in n.inputs.iter().enumerate() {
+            let s = &g.tensors[t.0].shape;
+            if !broadcasts(s, out) {
+                return Err(format!(
+                    "operand {k} of shape {s:?} does not broadcast to the output {out:?}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn plan(b: &mut PlanBuilder<'_>, ni: usize) -> Result<(), String> {
+        let g = b.g;
+        let n = &g.nodes[ni];
+        let QuantOp::Compare {
+            lhs_shift,
+            rhs_shift,
+            kind,
+        } = &n.op
+        else {
+            return Err("not a comparison".into());
+        };
+        let fm = form(*kind).ok_or("not a comparison")?;
+        let numel: usize = g.tensors[n.output.0].shape.iter().product();
+        let nv = compact_vars(numel);
+        let p = b.output(ni, nv);
+        b.lookup(ni, TableSpec::Range(1), vec![Col::Poly(p)], numel);
+        match fm {
+            Form::Order { .. } => b.limbs(
+                ni,
+                excess_bits(g.config.act_bits, *lhs_shift, *rhs_shift),
+                0,
+                numel,
+            ),
+            Form::Equal { .. } => {
+                b.unchecked_limb(ni, 0, nv);
+            }
+        }
+        Ok(())
+    }
+
+    fn witness(
+        w: &mut Witness<'_>,
+        g: &QuantizedGraph,
+        plan: &Plan,
+        ni: usize,
+    ) -> Result<(), String> {
+        let n = &g.nodes[ni];
+        let QuantOp::Compare { kind, .. } = &n.op else {
+            return Err("not a comparison".into());
+        };
+        let fm = form(*kind).ok_or("comparison kind")?;
+        let vals = &w.trace.values;
+        let (a, b) = (&vals[n.inputs[0].0], &vals[n.inputs[1].0]);
+        let d = diff(g, ni, a, b).ok_or("difference")?;
+        let y = &vals[n.output.0];
+        match fm {
+            Form::Order { .. } => {
+                let e = aux(fm, &d, y);
+                if e.iter().any(|&v| v < 0) {
+                    return Err("comparison output inconsistent with its inputs".into());
+                }
+                for (j, &(p, bits)) in plan.limbs[ni].iter().enumerate() {
+                    let limb: Vec<i64> = e
+                        .iter()
+                        .map(|&v| ((v >> (LIMB_BITS as usize * j)) & ((1i128 << bits) - 1)) as i64)
+                        .collect();
+                    w.polys[p] = pad_base(&limb, 0);
+                }
+            }
+            Form::Equal { .. } => {
+                if let Some(&(p, _)) = plan.limbs[ni].first() {
+                    let mut z = inverses(&d);
+                    z.resize(1 << plan.polys[p].1, F::ZERO);
+                    w.polys[p] = z;
+                }
+            }
+        }
+        write_output(w, g, plan, ni, 0);
+        Ok(())
+    }
+
+    fn relations<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
+        relation(ctx, ni)
+    }
+
+    fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, claim: Weighted) -> Result<(), Error> {
+        to_output_poly(ctx, ni, claim)
+    }
+}
 
 /// How a comparison is proven.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

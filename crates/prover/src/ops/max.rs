@@ -10,15 +10,115 @@
 //! of the attainment protocol (`super::attain`), the split being exact.
 
 use zkinfer_model::kernels::reduce;
-use zkinfer_model::QuantOp;
+use zkinfer_model::quant::QuantNode;
+use zkinfer_model::{QuantOp, QuantizedGraph};
 
-use super::ctx_vals;
+use super::{attain, ctx_vals, to_output_poly, write_output, OpFamily};
 use crate::error::Error;
-use crate::layout::{dot, eq_prefix};
+use crate::layout::{compact_vars, dot, eq_prefix, pad_base};
+use crate::plan::{window_ok, Col, Plan, PlanBuilder, TableSpec};
 use crate::side::Side;
-use crate::walk::Ctx;
+use crate::walk::{Ctx, Weighted, Witness};
 use crate::{EF, F};
 use zkinfer_field::p3_field::PrimeCharacteristicRing;
+
+/// The max/min family.
+pub struct Max;
+
+impl OpFamily for Max {
+    fn owns(op: &QuantOp) -> bool {
+        matches!(
+            op,
+            QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } | QuantOp::Relu
+        )
+    }
+
+    fn check(g: &QuantizedGraph, n: &QuantNode) -> Result<(), String> {
+        let out = &g.tensors[n.output.0].shape;
+        match &n.op {
+            QuantOp::MaxPool(wn) if !window_ok(wn) || out.len() < wn.kernel.len() => {
+                Err(format!("window geometry inconsistent: {wn:?}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn plan(b: &mut PlanBuilder<'_>, ni: usize) -> Result<(), String> {
+        let g = b.g;
+        let (grs, _) = groups(g, ni).ok_or("bad window or axes")?;
+        let k = grs.iter().map(Vec::len).max().unwrap_or(0);
+        if k == 0 || k > MAX_GROUP {
+            return Err(format!(
+                "max over {k} elements (supported: 1..={MAX_GROUP})"
+            ));
+        }
+        let pairs = pairs(&grs).len();
+        if pairs > attain::MAX_PAIRS {
+            return Err(format!(
+                "max over {pairs} (output, input) pairs (supported: up to 2^34)"
+            ));
+        }
+        let numel: usize = g.tensors[g.nodes[ni].output.0].shape.iter().product();
+        b.output(ni, compact_vars(numel));
+        b.lookup(
+            ni,
+            TableSpec::Range(g.config.act_bits),
+            vec![Col::Virtual { node: ni, tag: 0 }],
+            pairs,
+        );
+        attain::plan_selector(b, ni, pairs, k);
+        Ok(())
+    }
+
+    fn witness(
+        w: &mut Witness<'_>,
+        g: &QuantizedGraph,
+        plan: &Plan,
+        ni: usize,
+    ) -> Result<(), String> {
+        if let Some(p) = attain::selector_poly(plan, ni) {
+            let (grs, max) = groups(g, ni).ok_or("groups")?;
+            let n = &g.nodes[ni];
+            let (x, y) = (&w.trace.values[n.inputs[0].0], &w.trace.values[n.output.0]);
+            w.polys[p] = attain::selector_column(&grs, |o, q| diff(max, y, x, o, q))?;
+        }
+        write_output(w, g, plan, ni, 0);
+        Ok(())
+    }
+
+    fn column(
+        w: &Witness<'_>,
+        g: &QuantizedGraph,
+        _plan: &Plan,
+        ni: usize,
+        _tag: u8,
+    ) -> Result<Vec<F>, String> {
+        let n = &g.nodes[ni];
+        let (grs, max) = groups(g, ni).ok_or("groups")?;
+        let vals = &w.trace.values;
+        let d = diff_column(&grs, max, &vals[n.output.0], &vals[n.inputs[0].0]);
+        Ok(pad_base(&d, 0))
+    }
+
+    fn absorb<S: Side>(
+        ctx: &mut Ctx<'_, S>,
+        ni: usize,
+        _tag: u8,
+        _rows: usize,
+        point: &[EF],
+        value: EF,
+    ) -> Result<(), Error> {
+        absorb_diff(ctx, ni, point, value)
+    }
+
+    fn relations<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
+        attainment(ctx, ni)
+    }
+
+    fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, claim: Weighted) -> Result<(), Error> {
+        to_output_poly(ctx, ni, claim)
+    }
+}
 
 /// Largest group a max is proven for.
 pub const MAX_GROUP: usize = super::attain::MAX_GROUP;
@@ -36,7 +136,7 @@ fn member(x: &[i64], q: usize) -> i64 {
 }
 
 /// The groups of a max/min node (input indices per output) and whether it is a max.
-pub fn groups(g: &zkinfer_model::QuantizedGraph, ni: usize) -> Option<(Vec<Vec<usize>>, bool)> {
+pub fn groups(g: &QuantizedGraph, ni: usize) -> Option<(Vec<Vec<usize>>, bool)> {
     let n = g.nodes.get(ni)?;
     let sx = &g.tensors.get(n.inputs.first()?.0)?.shape;
     let sout = &g.tensors.get(n.output.0)?.shape;

@@ -1,4 +1,8 @@
-//! Per-op reductions: a merged claim on a node's output becomes claims on its inputs.
+//! Op families: each module proves one family of ops and owns everything it contributes to a
+//! proof — its parameter checks, its plan entries (committed polys, lookups, tables), its
+//! witness columns, its virtual lookup columns, the relations it checks, and its reduction
+//! of a claim on its output to claims on its inputs — behind [`OpFamily`]. [`registry!`] lists
+//! the families in one place: adding an op family is one new module and one line there.
 //!
 //! Linear and structural ops (Move, Pad, Concat, Add/Sub, ReduceSum, SumPool, Rescale) move
 //! weights through their index maps: `Σ_i W[i]·y[i] = Σ_j (Aᵀ W)[j]·x[j]` — no proof bytes.
@@ -11,342 +15,264 @@ pub mod attain;
 pub mod bilinear;
 pub mod compare;
 pub mod conv;
+pub mod lookup;
 pub mod max;
+pub mod movement;
+pub mod requant;
 pub mod softmax;
 
-use zkinfer_model::eval::structural_map;
-use zkinfer_model::kernels::indexed::{self, IndexKind, Src};
-use zkinfer_model::kernels::{reduce, shape as sk};
-use zkinfer_model::QuantOp;
+use zkinfer_model::quant::QuantNode;
+use zkinfer_model::{QuantOp, QuantizedGraph};
 
 use crate::error::Error;
-use crate::layout::{dot, scatter};
-use crate::plan::{requant, LIMB_BITS};
+use crate::plan::{ConstLayout, Plan, PlanBuilder};
 use crate::side::Side;
-use crate::walk::{ef, pow2, Ctx, Weighted};
-use crate::EF;
-use zkinfer_field::p3_field::PrimeCharacteristicRing;
+use crate::walk::{Ctx, Weighted, Witness};
+use crate::{EF, F};
 
-/// Processes node `ni`.
+/// What one op family contributes to a proof. Everything is derived from the public graph
+/// (both sides) except [`OpFamily::witness`] and [`OpFamily::column`] (prover only). The
+/// verifier-side methods are the specification; the prover runs the same code through
+/// [`Side`].
+pub trait OpFamily {
+    /// Whether this family proves `op`.
+    fn owns(op: &QuantOp) -> bool;
+
+    /// Number of inputs (min, max).
+    fn arity(_op: &QuantOp) -> (usize, usize) {
+        (1, 1)
+    }
+
+    /// Parameter checks of a (possibly hostile) node from the graph alone, after the
+    /// structural ones (ids in range, arity, requantization multipliers): the reason on
+    /// failure.
+    fn check(_g: &QuantizedGraph, _n: &QuantNode) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// How constant input `k` is laid out in the weight commitment.
+    fn const_layout(_op: &QuantOp, _k: usize) -> ConstLayout {
+        ConstLayout::Natural
+    }
+
+    /// The node's plan entries: committed polys, lookups, tables (the reason on refusal).
+    fn plan(b: &mut PlanBuilder<'_>, ni: usize) -> Result<(), String>;
+
+    /// Prover: writes the node's committed polys (and accumulators) into `w`.
+    fn witness(
+        _w: &mut Witness<'_>,
+        _g: &QuantizedGraph,
+        _plan: &Plan,
+        _ni: usize,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Prover: the padded values of virtual lookup column `tag` of node `ni`
+    /// (`plan::Col::Virtual`), from the trace and the committed polys.
+    fn column(
+        _w: &Witness<'_>,
+        _g: &QuantizedGraph,
+        _plan: &Plan,
+        _ni: usize,
+        _tag: u8,
+    ) -> Result<Vec<F>, String> {
+        Err("no virtual column".into())
+    }
+
+    /// A lookup claim `col(point) = value` on virtual column `tag` of node `ni` (`rows` real
+    /// rows; the lookup's scale and shift already removed) → claims on committed data.
+    fn absorb<S: Side>(
+        ctx: &mut Ctx<'_, S>,
+        _ni: usize,
+        _tag: u8,
+        _rows: usize,
+        _point: &[EF],
+        _value: EF,
+    ) -> Result<(), Error> {
+        Err(Error::rejected(ctx.side.stage(), "no virtual column"))
+    }
+
+    /// Relations checked when the walk reaches the node, before its output claim
+    /// (zero-checks over its committed columns; they may add claims on its output).
+    fn relations<S: Side>(_ctx: &mut Ctx<'_, S>, _ni: usize) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// The merged claim on the node's output → claims on its inputs and committed polys.
+    fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, claim: Weighted) -> Result<(), Error>;
+}
+
+/// Lists the op families: `Variant => Type`. Generates [`Family`], its lookup by op and one
+/// dispatching method per [`OpFamily`] method.
+macro_rules! registry {
+    ($($name:ident => $fam:ty),* $(,)?) => {
+        /// Every op family of the prover.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Family {
+            $(#[doc = concat!("[`", stringify!($fam), "`]")] $name),*
+        }
+
+        impl Family {
+            /// The family proving `op`, if any.
+            pub fn of(op: &QuantOp) -> Option<Self> {
+                $(if <$fam as OpFamily>::owns(op) {
+                    return Some(Family::$name);
+                })*
+                None
+            }
+            /// [`OpFamily::arity`].
+            pub fn arity(self, op: &QuantOp) -> (usize, usize) {
+                match self { $(Family::$name => <$fam as OpFamily>::arity(op)),* }
+            }
+            /// [`OpFamily::check`].
+            pub fn check(self, g: &QuantizedGraph, n: &QuantNode) -> Result<(), String> {
+                match self { $(Family::$name => <$fam as OpFamily>::check(g, n)),* }
+            }
+            /// [`OpFamily::const_layout`].
+            pub fn const_layout(self, op: &QuantOp, k: usize) -> ConstLayout {
+                match self { $(Family::$name => <$fam as OpFamily>::const_layout(op, k)),* }
+            }
+            /// [`OpFamily::plan`].
+            pub fn plan(self, b: &mut PlanBuilder<'_>, ni: usize) -> Result<(), String> {
+                match self { $(Family::$name => <$fam as OpFamily>::plan(b, ni)),* }
+            }
+            /// [`OpFamily::witness`].
+            pub fn witness(
+                self,
+                w: &mut Witness<'_>,
+                g: &QuantizedGraph,
+                plan: &Plan,
+                ni: usize,
+            ) -> Result<(), String> {
+                match self { $(Family::$name => <$fam as OpFamily>::witness(w, g, plan, ni)),* }
+            }
+            /// [`OpFamily::column`].
+            pub fn column(
+                self,
+                w: &Witness<'_>,
+                g: &QuantizedGraph,
+                plan: &Plan,
+                ni: usize,
+                tag: u8,
+            ) -> Result<Vec<F>, String> {
+                match self {
+                    $(Family::$name => <$fam as OpFamily>::column(w, g, plan, ni, tag)),*
+                }
+            }
+            /// [`OpFamily::absorb`].
+            pub fn absorb<S: Side>(
+                self,
+                ctx: &mut Ctx<'_, S>,
+                ni: usize,
+                tag: u8,
+                rows: usize,
+                point: &[EF],
+                value: EF,
+            ) -> Result<(), Error> {
+                match self {
+                    $(Family::$name => {
+                        <$fam as OpFamily>::absorb(ctx, ni, tag, rows, point, value)
+                    }),*
+                }
+            }
+            /// [`OpFamily::relations`].
+            pub fn relations<S: Side>(self, ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
+                match self { $(Family::$name => <$fam as OpFamily>::relations(ctx, ni)),* }
+            }
+            /// [`OpFamily::backward`].
+            pub fn backward<S: Side>(
+                self,
+                ctx: &mut Ctx<'_, S>,
+                ni: usize,
+                claim: Weighted,
+            ) -> Result<(), Error> {
+                match self { $(Family::$name => <$fam as OpFamily>::backward(ctx, ni, claim)),* }
+            }
+        }
+    };
+}
+
+registry! {
+    Requant => requant::Requantized,
+    Movement => movement::Movement,
+    Lookup => lookup::TableLookup,
+    Max => max::Max,
+    Compare => compare::Comparison,
+    Softmax => softmax::Softmax,
+    ArgMax => argmax::ArgMax,
+}
+
+/// The family of node `ni` (graphs reaching the walk passed `Plan::new`, which refuses ops
+/// without one).
+pub fn family(g: &QuantizedGraph, ni: usize) -> Result<Family, Error> {
+    let n = g
+        .nodes
+        .get(ni)
+        .ok_or_else(|| Error::Prover(format!("node {ni} out of range")))?;
+    Family::of(&n.op).ok_or_else(|| Error::Unsupported {
+        node: n.name.clone(),
+        op: n.op.name(),
+        reason: "no proof protocol for this op yet".into(),
+    })
+}
+
+/// Processes node `ni` in the walk: its relations, then its output claim.
 pub fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
     let g = ctx.g;
     let n = &g.nodes[ni];
     ctx.side
         .set_stage(format!("node `{}` ({})", n.name, n.op.name()));
-    if matches!(
-        n.op,
-        QuantOp::MaxPool(_) | QuantOp::ReduceMax { .. } | QuantOp::Relu
-    ) {
-        max::attainment(ctx, ni)?;
+    let fam = family(g, ni)?;
+    fam.relations(ctx, ni)?;
+    match ctx.take(n.output.0) {
+        Some(claim) => fam.backward(ctx, ni, claim),
+        None => Ok(()),
     }
-    if matches!(n.op, QuantOp::Compare { .. }) {
-        compare::relation(ctx, ni)?;
-    }
-    if matches!(n.op, QuantOp::Softmax { .. }) {
-        softmax::relations(ctx, ni)?;
-    }
-    let Some(claim) = ctx.take(n.output.0) else {
-        return Ok(());
-    };
-    if matches!(n.op, QuantOp::ArgMax) {
-        // The output is public (plan): the verifier evaluated this claim itself, and the
-        // relation to the input is the range lookup on `argmax::diff_column`.
-        return Ok(());
-    }
-    let sout = ctx.shape(n.output.0);
-    let input = |k: usize| -> Result<usize, Error> {
-        n.inputs
-            .get(k)
-            .map(|t| t.0)
-            .ok_or_else(|| Error::Prover(format!("node `{}`: missing input {k}", n.name)))
-    };
-    let bad = |why: &str| Error::Unsupported {
-        node: n.name.clone(),
-        op: n.op.name(),
-        reason: why.to_string(),
-    };
-    match &n.op {
-        QuantOp::Lookup { .. }
-        | QuantOp::MaxPool(_)
-        | QuantOp::ReduceMax { .. }
-        | QuantOp::Relu
-        | QuantOp::Compare { .. }
-        | QuantOp::Softmax { .. } => {
-            let p = ctx.plan.out_poly[ni].ok_or_else(|| bad("no committed output"))?;
-            ctx.poly_claims[p].push(claim);
-        }
-        QuantOp::Move(fop) => {
-            let x = input(0)?;
-            let sx = ctx.shape(x);
-            let map = structural_map(fop, sx, sout).ok_or_else(|| bad("not a data movement"))?;
-            let w = scatter(&claim.w, &map, sx.iter().product());
-            ctx.add(x, w, claim.value);
-        }
-        QuantOp::Pad { pads, value } => {
-            let x = input(0)?;
-            let sx = ctx.shape(x);
-            let map = sk::pad_map(sx, pads, sout);
-            let fill: EF = claim
-                .w
-                .iter()
-                .zip(&map)
-                .filter(|(_, m)| m.is_none())
-                .map(|(w, _)| *w)
-                .sum();
-            let w = scatter(&claim.w, &map, sx.iter().product());
-            ctx.add(x, w, claim.value - ef(*value) * fill);
-        }
-        QuantOp::Concat { axis } => concat(ctx, ni, *axis, claim)?,
-        QuantOp::IndexedMove { kind, index_frac } => {
-            indexed_move(ctx, ni, *kind, *index_frac, claim).map_err(|why| bad(&why))?
-        }
-        op => {
-            let rq = requant(op).ok_or_else(|| bad("no proof protocol"))?;
-            let (w, v) = requantize(ctx, ni, rq, claim)?;
-            accumulator(ctx, ni, w, v)?;
-        }
-    }
-    Ok(())
 }
 
-/// `y = (M·acc + c − r)/2^s` with `r = Σ_j 2^{16j} r_j` committed: the claim on `y` becomes
-/// claims on `acc` (weights `W⊙M`) and on each limb. The range checks on `y` and the limbs
-/// (in the lookup argument) make this the integer relation `y = ⌊(M·acc + 2^{s−1})/2^s⌋`.
-fn requantize<S: Side>(
+/// A claim on a node's committed output goes to the witness opening.
+pub fn to_output_poly<S: Side>(
     ctx: &mut Ctx<'_, S>,
     ni: usize,
-    rq: &zkinfer_model::quant::Requant,
     claim: Weighted,
-) -> Result<(Vec<EF>, EF), Error> {
-    let g = ctx.g;
-    let n = &g.nodes[ni];
-    let sout = ctx.shape(n.output.0);
-    let wm: Vec<EF> = claim
-        .w
-        .iter()
-        .enumerate()
-        .map(|(i, &w)| w * ef(rq.multiplier(i, sout)))
-        .collect();
-    let limbs = ctx.plan.limbs[ni].clone();
-    if limbs.is_empty() {
-        // s = 0: y = M·acc exactly.
-        return Ok((wm, claim.value));
-    }
-    let wit = ctx.wit;
-    let v_acc = ctx.side.msg("model.requant_acc", 1, || {
-        let acc = wit.and_then(|w| w.acc[ni].as_deref()).unwrap_or(&[]);
-        vec![dot(&wm, acc)]
-    })?[0];
-    let rest = ctx.side.msg("model.requant_limbs", limbs.len() - 1, || {
-        let w = &claim.w;
-        limbs[1..]
-            .iter()
-            .map(|&(p, _)| {
-                let poly = wit.map(|x| x.polys[p].as_slice()).unwrap_or(&[]);
-                w.iter().zip(poly).map(|(&a, &b)| a * EF::from(b)).sum()
-            })
-            .collect()
-    })?;
-    let c = if rq.shift > 0 {
-        pow2(rq.shift - 1)
-    } else {
-        EF::ZERO
-    };
-    let wsum: EF = claim.w.iter().copied().sum();
-    let v_r = v_acc + c * wsum - pow2(rq.shift) * claim.value;
-    let mut v0 = v_r;
-    for (j, v) in rest.iter().enumerate() {
-        v0 -= pow2(LIMB_BITS * (j as u32 + 1)) * *v;
-    }
-    let values: Vec<EF> = std::iter::once(v0).chain(rest).collect();
-    for (&(p, _), v) in limbs.iter().zip(values) {
-        ctx.poly_claims[p].push(Weighted {
-            w: claim.w.clone(),
-            value: v,
-        });
-    }
-    Ok((wm, v_acc))
+) -> Result<(), Error> {
+    let p = ctx.plan.out_poly[ni]
+        .ok_or_else(|| Error::rejected(ctx.side.stage(), "no committed output"))?;
+    ctx.poly_claims[p].push(claim);
+    Ok(())
 }
 
-/// Reduces a claim on a node's accumulator to claims on its inputs.
-fn accumulator<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, w: Vec<EF>, v: EF) -> Result<(), Error> {
-    let g = ctx.g;
-    let n = &g.nodes[ni];
-    let sout = ctx.shape(n.output.0);
-    let x = n.inputs.first().map(|t| t.0).unwrap_or(0);
-    match &n.op {
-        QuantOp::Rescale { .. } => ctx.add(x, w, v),
-        QuantOp::AddSub {
-            lhs_shift,
-            rhs_shift,
-            sub,
-            ..
-        } => {
-            let b = n.inputs.get(1).map(|t| t.0).unwrap_or(0);
-            let (sa, sb) = (ctx.shape(x), ctx.shape(b));
-            let wa: Vec<EF> = scatter(&w, &sk::broadcast_map(sa, sout), sa.iter().product())
-                .into_iter()
-                .map(|e| e * pow2(*lhs_shift))
-                .collect();
-            let sign = if *sub { -EF::ONE } else { EF::ONE };
-            let wb: Vec<EF> = scatter(&w, &sk::broadcast_map(sb, sout), sb.iter().product())
-                .into_iter()
-                .map(|e| e * pow2(*rhs_shift) * sign)
-                .collect();
-            let va = ctx.side.msg("model.addsub_lhs", 1, || {
-                vec![dot(&wa, ctx_vals(ctx.wit, x))]
-            })?[0];
-            ctx.add(x, wa, va);
-            ctx.add(b, wb, v - va);
-        }
-        QuantOp::ReduceSum { axes, .. } => {
-            let sx = ctx.shape(x);
-            let mut wx = vec![EF::ZERO; sx.iter().product()];
-            for (o, grp) in reduce::reduce_groups(sx, axes).iter().enumerate() {
-                let wo = w.get(o).copied().unwrap_or(EF::ZERO);
-                for &i in grp {
-                    wx[i] += wo;
-                }
-            }
-            ctx.add(x, wx, v);
-        }
-        QuantOp::SumPool { window, .. } => {
-            let sx = ctx.shape(x);
-            let wins = conv::windows(window, sx, sout).ok_or_else(|| Error::Unsupported {
-                node: n.name.clone(),
-                op: n.op.name(),
-                reason: "bad pooling geometry".into(),
-            })?;
-            let mut wx = vec![EF::ZERO; sx.iter().product()];
-            for (o, list) in wins.iter().enumerate() {
-                let wo = w.get(o).copied().unwrap_or(EF::ZERO);
-                for &i in list {
-                    wx[i] += wo;
-                }
-            }
-            ctx.add(x, wx, v);
-        }
-        QuantOp::Mul { .. } => bilinear::mul(ctx, ni, w, v)?,
-        QuantOp::Select { .. } => compare::select(ctx, ni, w, v)?,
-        QuantOp::Einsum { .. } => bilinear::einsum(ctx, ni, w, v)?,
-        QuantOp::Conv { .. } => conv::conv(ctx, ni, w, v)?,
-        _ => {
-            return Err(Error::Unsupported {
-                node: n.name.clone(),
-                op: n.op.name(),
-                reason: "no proof protocol".into(),
-            })
-        }
+/// Prover: writes node `ni`'s committed output, tail-padded with `fill`.
+pub fn write_output(w: &mut Witness<'_>, g: &QuantizedGraph, plan: &Plan, ni: usize, fill: i64) {
+    if let Some(p) = plan.out_poly[ni] {
+        let y = &w.trace.values[g.nodes[ni].output.0];
+        w.polys[p] = crate::layout::pad_base(y, fill);
     }
-    Ok(())
 }
 
 /// Prover-side values of a tensor (empty on the verifier).
-pub fn ctx_vals<'a>(wit: Option<&'a crate::walk::Witness<'a>>, id: usize) -> &'a [i64] {
+pub fn ctx_vals<'a>(wit: Option<&'a Witness<'a>>, id: usize) -> &'a [i64] {
     wit.and_then(|w| w.trace.values.get(id))
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }
 
-/// Concat: the output's weights split into one block per input; the prover sends all but the
-/// last part's value, the last is what remains.
-/// Indexed movement with public indices: both sides read the index tensor from the public
-/// inputs and move the weights through the map, like [`QuantOp::Move`]; a scatter splits the
-/// claim between data and updates with one prover message (the data part's value).
-fn indexed_move<S: Side>(
-    ctx: &mut Ctx<'_, S>,
-    ni: usize,
-    kind: IndexKind,
-    index_frac: i32,
-    claim: Weighted,
-) -> Result<(), String> {
-    let g = ctx.g;
+/// The node's input `k`, or a typed error.
+pub fn input(g: &QuantizedGraph, ni: usize, k: usize) -> Result<usize, Error> {
     let n = &g.nodes[ni];
-    let (x, it) = match n.inputs[..] {
-        [x, it, ..] => (x.0, it.0),
-        _ => return Err("missing inputs".into()),
-    };
-    let pos = g
-        .inputs
-        .iter()
-        .position(|t| t.0 == it)
-        .ok_or("the indices are not a public model input")?;
-    let q = ctx.inputs.get(pos).ok_or("missing public input")?;
-    let idx = indexed::dequant_indices(q, index_frac)?;
-    let upd = n.inputs.get(2).map(|t| t.0);
-    let sx = ctx.shape(x);
-    let supd = upd.map(|u| ctx.shape(u));
-    let map = indexed::indexed_map(kind, sx, ctx.shape(it), &idx, supd, ctx.shape(n.output.0))?;
-    let mut wd = vec![EF::ZERO; sx.iter().product()];
-    let mut wu = vec![EF::ZERO; supd.map_or(0, |s| s.iter().product())];
-    for (s, &w) in map.iter().zip(&claim.w) {
-        match *s {
-            Src::Data(j) => wd[j] += w,
-            Src::Update(j) => wu[j] += w,
-        }
-    }
-    let Some(u) = upd else {
-        ctx.add(x, wd, claim.value);
-        return Ok(());
-    };
-    let wit = ctx.wit;
-    let vd = ctx
-        .side
-        .msg("model.scatter_data", 1, || vec![dot(&wd, ctx_vals(wit, x))])
-        .map_err(|e| e.to_string())?
-        .first()
-        .copied()
-        .ok_or("missing scatter message")?;
-    ctx.add(x, wd, vd);
-    ctx.add(u, wu, claim.value - vd);
-    Ok(())
+    n.inputs
+        .get(k)
+        .map(|t| t.0)
+        .ok_or_else(|| Error::Prover(format!("node `{}`: missing input {k}", n.name)))
 }
 
-fn concat<S: Side>(
-    ctx: &mut Ctx<'_, S>,
-    ni: usize,
-    axis: usize,
-    claim: Weighted,
-) -> Result<(), Error> {
-    let g = ctx.g;
+/// An `Unsupported` error for node `ni`.
+pub fn unsupported(g: &QuantizedGraph, ni: usize, why: &str) -> Error {
     let n = &g.nodes[ni];
-    let sout = ctx.shape(n.output.0);
-    let outer: usize = sout[..axis].iter().product();
-    let mut parts: Vec<Vec<EF>> = Vec::new();
-    let mut off = 0;
-    for t in &n.inputs {
-        let s = ctx.shape(t.0);
-        let (d, inner) = (s[axis], s[axis + 1..].iter().product::<usize>());
-        let mut w = vec![EF::ZERO; s.iter().product()];
-        for o in 0..outer {
-            for a in 0..d {
-                for i in 0..inner {
-                    let src = (o * d + a) * inner + i;
-                    let dst = (o * sout[axis] + off + a) * inner + i;
-                    w[src] = claim.w.get(dst).copied().unwrap_or(EF::ZERO);
-                }
-            }
-        }
-        off += d;
-        parts.push(w);
+    Error::Unsupported {
+        node: n.name.clone(),
+        op: n.op.name(),
+        reason: why.to_string(),
     }
-    let k = parts.len();
-    let wit = ctx.wit;
-    let ids: Vec<usize> = n.inputs.iter().map(|t| t.0).collect();
-    let vals = ctx.side.msg("model.concat_parts", k - 1, || {
-        parts[..k - 1]
-            .iter()
-            .zip(&ids)
-            .map(|(w, &id)| dot(w, ctx_vals(wit, id)))
-            .collect()
-    })?;
-    let last = claim.value - vals.iter().copied().sum::<EF>();
-    for ((w, id), v) in parts
-        .into_iter()
-        .zip(ids)
-        .zip(vals.into_iter().chain([last]))
-    {
-        ctx.add(id, w, v);
-    }
-    Ok(())
 }

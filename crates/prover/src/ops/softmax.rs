@@ -18,26 +18,186 @@
 //! zero-check's `4·log n/|EF|` for τ, γ and its degree-3 sumcheck.
 
 use zkinfer_model::kernels::reduce;
-use zkinfer_model::QuantOp;
+use zkinfer_model::quant::QuantNode;
+use zkinfer_model::{QuantOp, QuantizedGraph};
 use zkinfer_pcs::Claim;
 use zkinfer_poly::eq_table;
 use zkinfer_sumcheck::{Composition, Mle, Term};
 use zkinfer_transcript::Duplex;
 
-use super::ctx_vals;
+use super::{attain, ctx_vals, to_output_poly, write_output, OpFamily};
 use crate::error::Error;
-use crate::layout::{compact_vars, eq_prefix, pad_base};
-use crate::plan::{PolyRole, LIMB_BITS};
+use crate::layout::{compact_vars, eq_prefix, eq_tail, pad_base};
+use crate::plan::{signed_shift, Col, Plan, PlanBuilder, PolyRole, TableSpec, LIMB_BITS};
 use crate::side::Side;
-use crate::walk::{pow2, Ctx, Weighted};
+use crate::walk::{ef, pow2, Ctx, Weighted, Witness};
 use crate::{EF, F};
 use zkinfer_field::p3_field::{Field, PrimeCharacteristicRing};
+
+/// The softmax family.
+pub struct Softmax;
+
+/// The exp table of softmax node `ni`.
+fn exp_table(g: &QuantizedGraph, ni: usize) -> Option<&zkinfer_model::quant::LookupTable> {
+    match &g.nodes.get(ni)?.op {
+        QuantOp::Softmax { exp_table, .. } => g.tables.get(exp_table.0),
+        _ => None,
+    }
+}
+
+/// The exp table's first input: the padding of the argument column.
+fn arg_fill(g: &QuantizedGraph, ni: usize) -> i64 {
+    exp_table(g, ni).map_or(0, |t| t.in_min)
+}
+
+impl OpFamily for Softmax {
+    fn owns(op: &QuantOp) -> bool {
+        matches!(op, QuantOp::Softmax { .. })
+    }
+
+    fn check(g: &QuantizedGraph, n: &QuantNode) -> Result<(), String> {
+        let QuantOp::Softmax {
+            out_frac,
+            exp_table,
+            ..
+        } = &n.op
+        else {
+            return Err("not a softmax".into());
+        };
+        if *out_frac > g.config.act_bits {
+            return Err(format!(
+                "softmax output fraction {out_frac} above the activation width"
+            ));
+        }
+        // The maxima are proven attained and every `x − m` is looked up in the table: a
+        // domain reaching above 0 would let a smaller element pass as the maximum.
+        let t = g
+            .tables
+            .get(exp_table.0)
+            .ok_or("exp table id out of range")?;
+        let last = t.in_min.checked_add(t.outputs.len() as i64 - 1);
+        if last != Some(0) || t.outputs.iter().any(|&v| v < 0) {
+            return Err("exp table must cover [−n, 0] exactly, with non-negative outputs".into());
+        }
+        Ok(())
+    }
+
+    fn plan(b: &mut PlanBuilder<'_>, ni: usize) -> Result<(), String> {
+        let g = b.g;
+        let QuantOp::Softmax { exp_table: et, .. } = &g.nodes[ni].op else {
+            return Err("not a softmax".into());
+        };
+        let rs = rows(g, ni).ok_or("bad softmax axis")?;
+        let len = rs.iter().map(Vec::len).max().unwrap_or(0);
+        if len == 0 || len > MAX_ROW {
+            return Err(format!(
+                "softmax rows of {len} elements (supported: 1..={MAX_ROW})"
+            ));
+        }
+        exp_table(g, ni)
+            .filter(|t| t.get(0).is_some_and(|v| v >= 1))
+            .ok_or("exp table must map 0 to at least 1")?;
+        let act_bits = g.config.act_bits;
+        let numel: usize = g.tensors[g.nodes[ni].output.0].shape.iter().product();
+        let (nv, nvr) = (compact_vars(numel), compact_vars(rs.len()));
+        b.poly(PolyRole::SmMax { node: ni }, nvr);
+        let pe = b.poly(PolyRole::SmExp { node: ni }, nv);
+        let pb = b.poly(PolyRole::SmBit { node: ni }, nvr);
+        let py = b.output(ni, nv);
+        b.lookup(
+            ni,
+            TableSpec::Graph(et.0),
+            vec![Col::Virtual { node: ni, tag: 0 }, Col::Poly(pe)],
+            numel,
+        );
+        b.lookup_scaled(
+            ni,
+            TableSpec::Range(act_bits),
+            vec![Col::Poly(py)],
+            numel,
+            signed_shift(act_bits),
+            1,
+        );
+        b.lookup(ni, TableSpec::Range(1), vec![Col::Poly(pb)], rs.len());
+        for part in 0..2 {
+            b.limbs(ni, rem_bits(act_bits, len), part * 100, numel);
+        }
+        attain::plan_selector(b, ni, numel, len);
+        Ok(())
+    }
+
+    fn witness(
+        w: &mut Witness<'_>,
+        g: &QuantizedGraph,
+        plan: &Plan,
+        ni: usize,
+    ) -> Result<(), String> {
+        let n = &g.nodes[ni];
+        let QuantOp::Softmax { out_frac, .. } = &n.op else {
+            return Err("not a softmax".into());
+        };
+        let rs = rows(g, ni).ok_or("rows")?;
+        let tab = exp_table(g, ni).ok_or("exp table")?;
+        let x = &w.trace.values[n.inputs[0].0];
+        let sw = witness(tab, &rs, *out_frac, x, &w.trace.values[n.output.0])?;
+        let ps = polys(plan, ni).ok_or("plan")?;
+        write_polys(&ps, tab, &sw, &mut w.polys);
+        if let Some(p) = ps.sel {
+            w.polys[p] = attain::selector_column(&rs, |r, i| {
+                zkinfer_field::from_signed::<F>(sw.m[r] - x[i])
+            })?;
+        }
+        write_output(w, g, plan, ni, 0);
+        Ok(())
+    }
+
+    /// `x_i − m_row(i)` with the committed maxima `m`.
+    fn column(
+        w: &Witness<'_>,
+        g: &QuantizedGraph,
+        plan: &Plan,
+        ni: usize,
+        _tag: u8,
+    ) -> Result<Vec<F>, String> {
+        let rs = rows(g, ni).ok_or("rows")?;
+        let ps = polys(plan, ni).ok_or("plan")?;
+        let x = &w.trace.values[g.nodes[ni].inputs[0].0];
+        let mut a = vec![0i64; x.len()];
+        for (row, &m) in rs.iter().zip(&w.polys[ps.m]) {
+            let m = zkinfer_field::to_signed(m);
+            for &i in row {
+                a[i] = x[i] - m;
+            }
+        }
+        Ok(pad_base(&a, arg_fill(g, ni)))
+    }
+
+    fn absorb<S: Side>(
+        ctx: &mut Ctx<'_, S>,
+        ni: usize,
+        _tag: u8,
+        rows: usize,
+        point: &[EF],
+        value: EF,
+    ) -> Result<(), Error> {
+        let v = value - ef(arg_fill(ctx.g, ni)) * eq_tail(point, rows);
+        absorb_arg(ctx, ni, point, v)
+    }
+
+    fn relations<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize) -> Result<(), Error> {
+        relations(ctx, ni)
+    }
+
+    fn backward<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, claim: Weighted) -> Result<(), Error> {
+        to_output_poly(ctx, ni, claim)
+    }
+}
 
 /// Largest softmax row proven.
 pub const MAX_ROW: usize = super::attain::MAX_GROUP;
 
 /// Rows (element indices per row) of softmax node `ni`.
-pub fn rows(g: &zkinfer_model::QuantizedGraph, ni: usize) -> Option<Vec<Vec<usize>>> {
+pub fn rows(g: &QuantizedGraph, ni: usize) -> Option<Vec<Vec<usize>>> {
     let n = g.nodes.get(ni)?;
     let QuantOp::Softmax { axis, .. } = &n.op else {
         return None;
@@ -71,7 +231,7 @@ pub struct Polys {
 }
 
 /// Finds the polys of node `ni` in the plan.
-pub fn polys(plan: &crate::plan::Plan, ni: usize) -> Option<Polys> {
+pub fn polys(plan: &Plan, ni: usize) -> Option<Polys> {
     let mut p = Polys::default();
     let mut found = 0;
     for (i, (role, _)) in plan.polys.iter().enumerate() {
@@ -96,11 +256,11 @@ pub fn polys(plan: &crate::plan::Plan, ni: usize) -> Option<Polys> {
     let half = limbs.len() / 2;
     p.r = limbs[..half].to_vec();
     p.q = limbs[half..].to_vec();
-    p.sel = super::attain::selector_poly(plan, ni);
+    p.sel = attain::selector_poly(plan, ni);
     (found == 3).then_some(p)
 }
 
-fn poly_vals<'a>(ctx_wit: Option<&'a crate::walk::Witness<'a>>, p: usize) -> &'a [F] {
+fn poly_vals<'a>(ctx_wit: Option<&'a Witness<'a>>, p: usize) -> &'a [F] {
     ctx_wit.map(|w| w.polys[p].as_slice()).unwrap_or(&[])
 }
 
