@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::config::LlmConfig;
 use crate::error::{LlmError, Result};
-use crate::formats::gguf::{GgufValue, GgufWeights};
+use crate::formats::gguf::GgufWeights;
 use crate::formats::safetensors::HfWeights;
 use crate::formats::WeightSource;
 use crate::tokenizer::Tokenizer;
@@ -59,19 +59,7 @@ impl Checkpoint {
     pub fn open_gguf(path: &Path) -> Result<Self> {
         let weights = GgufWeights::open(path)?;
         let config = LlmConfig::from_json(&weights.hf_config()?)?;
-        let json = weights.tokenizer_json()?;
-        let g = weights.gguf();
-        // The rebuilt tokenizer adds BOS itself when the file asks for it; this only covers a
-        // post-processor that does not.
-        let add_bos = g
-            .meta("tokenizer.ggml.add_bos_token")
-            .and_then(GgufValue::as_bool)
-            == Some(true);
-        let bos = g
-            .meta("tokenizer.ggml.bos_token_id")
-            .and_then(GgufValue::as_u64)
-            .and_then(|b| u32::try_from(b).ok());
-        let tokenizer = Tokenizer::from_json(&json, bos.filter(|_| add_bos))?;
+        let tokenizer = Tokenizer::from_gguf(weights.gguf())?;
         check_vocab(&tokenizer, &config)?;
         Ok(Checkpoint {
             config,

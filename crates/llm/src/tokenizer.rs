@@ -73,6 +73,24 @@ impl Tokenizer {
         Self::from_json(&json, add_bos)
     }
 
+    /// The tokenizer stored in a GGUF file's `tokenizer.ggml.*` metadata (byte-level BPE or
+    /// SentencePiece BPE), BOS added as the file says.
+    pub fn from_gguf(g: &crate::formats::gguf::Gguf) -> Result<Self> {
+        use crate::formats::gguf::GgufValue;
+        let json = crate::formats::gguf::tokenizer_json(g)?.to_string();
+        // The rebuilt tokenizer adds BOS itself when the file asks for it; this only covers a
+        // post-processor that does not.
+        let add_bos = g
+            .meta("tokenizer.ggml.add_bos_token")
+            .and_then(GgufValue::as_bool)
+            == Some(true);
+        let bos = g
+            .meta("tokenizer.ggml.bos_token_id")
+            .and_then(GgufValue::as_u64)
+            .and_then(|b| u32::try_from(b).ok());
+        Self::from_json(&json, bos.filter(|_| add_bos))
+    }
+
     /// The `tokenizer.json` document and BOS request this tokenizer was built from:
     /// `Tokenizer::from_json(json, add_bos)` rebuilds it.
     pub fn parts(&self) -> (&str, Option<u32>) {

@@ -326,7 +326,8 @@ impl GgufWeights {
     /// A Hugging Face `tokenizer.json` rebuilt from the `tokenizer.ggml.*` metadata.
     ///
     /// Supported: model `gpt2` (byte-level BPE with merges; pre-tokenizers `gpt-2` and
-    /// `llama-bpe`), with BOS (and EOS) added by a template post-processor when
+    /// `llama-bpe`) and model `llama` (SentencePiece BPE: pieces and scores), with BOS (and
+    /// EOS) added by a template post-processor when
     /// `tokenizer.ggml.add_bos_token` (`add_eos_token`) is true.
     pub fn tokenizer_json(&self) -> Result<String> {
         super::tokenizer::tokenizer_json(&self.gguf).map(|v| v.to_string())

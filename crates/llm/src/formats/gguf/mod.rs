@@ -25,6 +25,7 @@ mod hf_config;
 mod parse;
 pub(crate) mod rope_freqs;
 pub(crate) mod tokenizer;
+pub(crate) use tokenizer::tokenizer_json;
 mod weights;
 
 use std::collections::{BTreeMap, HashMap};

@@ -347,3 +347,75 @@ fn mutated_files_never_panic() {
         assert!(parsed > 0, "{name}: some mutations should still parse");
     }
 }
+
+/// A SentencePiece (`llama`-model) vocabulary: `a b ab` with scores.
+fn spm_file(scores: Vec<GgufValue>) -> GgufFile {
+    let s = |v: &str| GgufValue::String(v.into());
+    let mut f = GgufFile::new();
+    f.kv("general.architecture", s("llama"))
+        .kv("tokenizer.ggml.model", s("llama"))
+        .kv(
+            "tokenizer.ggml.tokens",
+            GgufValue::Array(vec![s("<unk>"), s("a"), s("b"), s("ab")]),
+        )
+        .kv("tokenizer.ggml.scores", GgufValue::Array(scores))
+        .kv("tokenizer.ggml.unknown_token_id", GgufValue::U32(0))
+        .kv("tokenizer.ggml.add_space_prefix", GgufValue::Bool(false));
+    f
+}
+
+#[test]
+fn hostile_sentencepiece_vocabularies_are_errors() {
+    let ok = spm_file(vec![
+        GgufValue::F32(0.0),
+        GgufValue::F32(-1.0),
+        GgufValue::F32(-2.0),
+        GgufValue::F32(-0.5),
+    ]);
+    let t = crate::Tokenizer::from_gguf(&ok.parse().expect("parse")).expect("tokenizer");
+    assert_eq!(t.encode("abba").expect("encode"), vec![3, 2, 1]);
+    for (scores, what) in [
+        (vec![GgufValue::F32(0.0); 3], "3 entries for 4 tokens"),
+        (
+            vec![
+                GgufValue::F32(0.0),
+                GgufValue::F32(f32::NAN),
+                GgufValue::F32(0.0),
+                GgufValue::F32(0.0),
+            ],
+            "non-number",
+        ),
+        (vec![GgufValue::String("x".into()); 4], "non-number"),
+    ] {
+        let g = spm_file(scores).parse().expect("parse");
+        match crate::Tokenizer::from_gguf(&g) {
+            Err(LlmError::Tokenizer(m)) => assert!(m.contains(what), "{m}"),
+            other => panic!("expected a tokenizer error with `{what}`, got {other:?}"),
+        }
+    }
+}
+
+/// Random byte flips in the SentencePiece fixtures: whatever parses must tokenize or fail
+/// cleanly.
+#[test]
+fn mutated_sentencepiece_files_never_panic() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spm");
+    for name in ["llama2_style.gguf", "gemma_style.gguf"] {
+        let base = std::fs::read(dir.join(name)).expect("fixture");
+        for _ in 0..300 {
+            let mut b = base.clone();
+            for _ in 0..1 + rng.below(4) {
+                let i = rng.below(b.len());
+                b[i] ^= 1 << rng.below(8);
+            }
+            let Ok(g) = Gguf::from_bytes("t", b) else {
+                continue;
+            };
+            if let Ok(t) = crate::Tokenizer::from_gguf(&g) {
+                let _ = t.encode("The quick brown fox, été 中文");
+                let _ = t.decode(&[1, 2, 3, 300, 100_000]);
+            }
+        }
+    }
+}
