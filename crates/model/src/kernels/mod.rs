@@ -2,6 +2,7 @@
 //! Integer arithmetic wraps instead of panicking: the bounds analysis proves no wrap happens
 //! on honest runs, and the checker must survive arbitrary (corrupted) traces.
 
+pub mod gemm;
 pub mod indexed;
 pub mod linear;
 pub mod pool;
@@ -9,11 +10,24 @@ pub mod reduce;
 pub mod shape;
 
 /// Scalar type of a kernel.
-pub trait Elem: Copy + Default + PartialOrd + std::fmt::Debug {
+pub trait Elem: Copy + Default + PartialOrd + std::fmt::Debug + Send + Sync {
     /// a + b (wrapping for integers).
     fn add(self, o: Self) -> Self;
     /// a · b (wrapping for integers).
     fn mul(self, o: Self) -> Self;
+    /// The batched product of [`gemm::GemmPlan`] (sums in k order).
+    fn gemm(plan: &gemm::GemmPlan, a: &[Self], b: &[Self]) -> Vec<Self> {
+        plan.run(
+            a,
+            b,
+            |x| x,
+            |x: &[Self], y: &[Self]| {
+                x.iter()
+                    .zip(y)
+                    .fold(Self::default(), |s, (&p, &q)| s.add(p.mul(q)))
+            },
+        )
+    }
 }
 
 impl Elem for f32 {
@@ -31,6 +45,35 @@ impl Elem for i64 {
     }
     fn mul(self, o: Self) -> Self {
         self.wrapping_mul(o)
+    }
+    /// Operands that fit in i32 (every quantized activation and weight) are packed as i32:
+    /// their products are exact in i64 and vectorize; wrapping sums are order-free, so the
+    /// result is the same as in i64 throughout.
+    fn gemm(plan: &gemm::GemmPlan, a: &[Self], b: &[Self]) -> Vec<Self> {
+        let fits = |v: &[i64]| v.iter().all(|&x| i32::try_from(x).is_ok());
+        if fits(a) && fits(b) {
+            plan.run(
+                a,
+                b,
+                |x| x as i32,
+                |x: &[i32], y: &[i32]| {
+                    x.iter().zip(y).fold(0i64, |s, (&p, &q)| {
+                        s.wrapping_add(i64::from(p) * i64::from(q))
+                    })
+                },
+            )
+        } else {
+            plan.run(
+                a,
+                b,
+                |x| x,
+                |x: &[i64], y: &[i64]| {
+                    x.iter()
+                        .zip(y)
+                        .fold(0i64, |s, (&p, &q)| s.wrapping_add(p.wrapping_mul(q)))
+                },
+            )
+        }
     }
 }
 
