@@ -1,5 +1,6 @@
-//! End-to-end tests of the LLM commands: `compile --hf`, `generate`, `verify` on the bundled
-//! tiny GPT-2 (tokens equal to `transformers`' greedy tokens in golden.json), tampered proofs,
+//! End-to-end tests of the LLM commands: `compile --hf`/`--gguf`, `generate`, `verify` on the
+//! bundled tiny GPT-2, Llama (GGUF) and Gemma 3 (tokens equal to `transformers`' greedy tokens
+//! in golden.json), tampered proofs,
 //! requests that do not fit, and malformed checkpoints (a clean error, nothing written).
 
 #![allow(clippy::unwrap_used)]
@@ -153,6 +154,50 @@ fn gguf_checkpoint_generates_and_verifies() {
         s(&dir.join("x")),
     ]);
     assert!(e.contains("GGUF") || e.contains("gguf"), "{e}");
+}
+
+/// `compile --hf` of the Gemma 3 checkpoint (local/global layers, sliding window, QK-norm):
+/// generation equals transformers' greedy tokens.
+#[test]
+fn gemma3_checkpoint_generates_and_verifies() {
+    let dir = temp_dir("llm-gemma3").join("gemma3");
+    let c = json_of(&ok(&[
+        "compile",
+        "--hf",
+        s(&ckpt("gemma3")),
+        "--context",
+        "32",
+        "--new-tokens",
+        "8",
+        "-o",
+        s(&dir),
+        "--json",
+    ]));
+    assert_eq!(c["architecture"], "Gemma3ForCausalLM");
+    let case = &golden("gemma3")["cases"][0];
+    let proof = dir.join("gen.proof");
+    let o = json_of(&ok(&[
+        "generate",
+        s(&dir.join("model.zkm")),
+        "--prompt",
+        case["prompt"].as_str().unwrap(),
+        "--max-new-tokens",
+        "8",
+        "-o",
+        s(&proof),
+        "--json",
+    ]));
+    assert_eq!(ids(&o["prompt_tokens"]), ids(&case["prompt_ids"]));
+    assert_eq!(ids(&o["generated_tokens"]), ids(&case["generated_ids"]));
+    let v = json_of(&ok(&[
+        "verify",
+        s(&proof),
+        "--vk",
+        s(&dir.join("model.vk")),
+        "--json",
+    ]));
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["text"], case["text"]);
 }
 
 #[test]
