@@ -123,11 +123,23 @@ pub fn run(args: &CompileArgs) -> Result<()> {
     let quantize_ms = ms_since(t);
 
     let t = Instant::now();
-    let fid = quant::fidelity(&fg, &qg, &samples).context("fidelity check failed")?;
-    if let Some(s) = samples.first() {
-        let tr = quant::run(&qg, s).context("integer run on the first calibration sample")?;
-        quant::check(&qg, &tr).context("witness check on the first calibration sample")?;
+    // Every calibration sample must be provable: a requantization it saturates would make
+    // `prove` fail on the very input the model was calibrated with.
+    for (k, s) in samples.iter().enumerate() {
+        let tr = quant::run_strict(&qg, s).with_context(|| {
+            format!(
+                "calibration sample {k} of {} cannot be proven at {} activation bits: the \
+                 quantized model saturates on it (its activations exceed what the calibrated \
+                 scales hold)",
+                cal_path.display(),
+                args.bits
+            )
+        })?;
+        if k == 0 {
+            quant::check(&qg, &tr).context("witness check on the first calibration sample")?;
+        }
     }
+    let fid = quant::fidelity(&fg, &qg, &samples).context("fidelity check failed")?;
     let fidelity_ms = ms_since(t);
 
     let (n_nodes, n_float_nodes, n_tables) = (qg.nodes.len(), fg.nodes.len(), qg.tables.len());

@@ -42,7 +42,16 @@ pub fn run(args: &ProveArgs) -> Result<()> {
 
     let t = Instant::now();
     let q = common::quantize_inputs(g, &x, true);
-    let tr = quant::run_quantized(g, &q).context("integer inference failed")?;
+    // Strict: a saturating requantization has no proof. Compile ran every calibration sample
+    // strictly, so this input lies beyond the calibrated ranges.
+    let tr = quant::run_quantized_strict(g, &q).map_err(|e| match e {
+        zkinfer_model::ModelError::Saturated { .. } => anyhow::anyhow!(
+            "integer inference failed: {e}; this input drives the model beyond the ranges \
+             calibrated at compile (no proof exists for a clamped value): recompile with \
+             inputs like it in the calibration file"
+        ),
+        e => anyhow::Error::new(e).context("integer inference failed"),
+    })?;
     quant::check(g, &tr).context("witness check failed")?;
     let run_ms = ms_since(t);
 

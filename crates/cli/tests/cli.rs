@@ -299,6 +299,35 @@ fn truncated_proof_rejected() {
     cli_rejects(f, "empty", &[]);
 }
 
+/// A calibration sample the quantized model saturates on is refused by `compile` (the node
+/// and the value it needed named, nothing written): `prove` on that very input could not
+/// succeed.
+#[test]
+fn saturating_calibration_is_refused_at_compile() {
+    let src = root().join("examples/models/small_cnn");
+    let dir = temp_dir("saturate");
+    let mut input: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("input.json")).unwrap()).unwrap();
+    let n = input["input_data"][0].as_array().unwrap().len();
+    input["input_data"] = serde_json::json!([(0..n)
+        .map(|i| if i % 2 == 0 { 1e13 } else { -1e13 })
+        .collect::<Vec<f64>>()]);
+    let cal = dir.join("huge.json");
+    std::fs::write(&cal, input.to_string()).unwrap();
+    let out = dir.join("out");
+    let e = fails(&[
+        "compile",
+        s(&src.join("network.onnx")),
+        "--calibration",
+        s(&cal),
+        "-o",
+        s(&out),
+    ]);
+    assert!(e.contains("calibration sample 0"), "{e}");
+    assert!(e.contains("saturates") && e.contains("needs"), "{e}");
+    assert!(!out.exists(), "output directory created");
+}
+
 #[test]
 fn malformed_onnx_rejected_without_output() {
     let f = fixture();

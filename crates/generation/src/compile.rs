@@ -151,7 +151,14 @@ fn report(
         while first < w.len() {
             let inputs = window_inputs(w, first, lg.emit);
             let fl = eval_all(&lg.graph, &inputs).map_err(model("float reference"))?;
-            let tr = quant::run(qg, &inputs).map_err(model("integer run"))?;
+            // Strict: a calibration window that saturates a requantization could not be
+            // proven, so compile refuses it rather than report a clamped fidelity.
+            let tr = quant::run_strict(qg, &inputs).map_err(|e| {
+                GenError::Request(format!(
+                    "the calibration text cannot be proven at these bit widths (window of {} tokens, positions {first}..): {e}",
+                    w.len()
+                ))
+            })?;
             let flog = &fl[lg.logits.0];
             let qlog = qg.dequantize(ql, tr.get(ql).unwrap_or(&[]));
             let count = lg.emit.min(w.len() - first);
@@ -208,10 +215,16 @@ pub fn compile(
     let lg = build(&ck.config, ck.weights.as_ref(), l, n)?;
     on_stage(Stage::Quantize);
     let wins = windows(ck, &opts.calibration_text, l, opts.max_windows)?;
+    // Every position of every window is an emitting position of some calibration pass (the
+    // final norm and the head run at emitting positions only): a prompt of any length then
+    // emits where the scales were calibrated, and the fidelity passes below are these.
     let samples: Vec<Vec<Vec<f32>>> = wins
         .iter()
-        .enumerate()
-        .map(|(i, w)| window_inputs(w, l - n - (i % 4).min(l - n), n))
+        .flat_map(|w| {
+            (0..w.len())
+                .step_by(n)
+                .map(move |first| window_inputs(w, first, n))
+        })
         .collect();
     let qg = quant::quantize(&lg.graph, &samples, &opts.quant).map_err(model("quantize"))?;
     // Refuse what cannot be proven before the fidelity runs and the weight commitment.

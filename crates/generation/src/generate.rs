@@ -1,6 +1,6 @@
 //! Greedy generation with the integer model, then the proof of its final pass.
 
-use zkinfer_model::quant::run_quantized;
+use zkinfer_model::quant::run_quantized_strict;
 use zkinfer_model::Trace;
 use zkinfer_prover::{ProveTimings, ProvingKey};
 
@@ -78,7 +78,8 @@ pub fn generate(
     loop {
         let (ids, emit) = pass_layout(&meta, prompt, &generated)?;
         let q = quantize_pass(&pk.graph, &ids, &emit)?;
-        let trace = run_quantized(&pk.graph, &q).map_err(model("integer run"))?;
+        // Strict: a saturating requantization has no proof; say so before generating on.
+        let trace = run_quantized_strict(&pk.graph, &q).map_err(model("integer run"))?;
         let i = generated.len();
         let tok = trace
             .get(out)

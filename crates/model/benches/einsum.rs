@@ -69,10 +69,13 @@ fn operand(n: usize, bits: u32, seed: u64) -> Vec<i64> {
         .collect()
 }
 
+/// (name, expression, A shape, B shape, output shape).
+type Case = (&'static str, &'static str, [usize; 2], [usize; 2], [usize; 2]);
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("einsum_i64_gpt2_124m");
     group.sample_size(10);
-    let cases: &[(&str, &str, [usize; 2], [usize; 2], [usize; 2])] = &[
+    let cases: &[Case] = &[
         // x[32, 768] · W_fc[3072, 768]ᵀ: the MLP up-projection (75 M multiply-adds).
         ("mlp_up", "ik,jk->ij", [32, 768], [3072, 768], [32, 3072]),
         // x[32, 768] · W[768, 2304]: the fused QKV projection, weight in [in, out] (57 M).

@@ -48,6 +48,23 @@ pub enum ModelError {
         /// Which bound fails.
         reason: String,
     },
+    /// A requantization's exact result lies outside the activation range: the integer run
+    /// would clamp it, and no proof of a clamped value exists.
+    #[error("node `{node}` ({op}) saturates: output element {element} needs {value}, the activation range is [{lo}, {hi}]")]
+    Saturated {
+        /// Node name.
+        node: String,
+        /// Op name.
+        op: String,
+        /// Flat index of the first saturated output element.
+        element: usize,
+        /// Its exact (unclamped) requantized value.
+        value: i128,
+        /// Activation range.
+        lo: i64,
+        /// Activation range.
+        hi: i64,
+    },
     /// A trace violates a layer relation.
     #[error("trace check failed at node #{node_index} `{node}` ({op}), output index {index}: expected {expected}, got {got}")]
     CheckFailed {

@@ -132,3 +132,49 @@ fn bias_of_a_dead_channel_fits_the_accumulator() {
     let rep = quant::fidelity(&g, &q, &[s]).expect("fidelity");
     assert!(rep.max_rel_err < 1e-3, "{rep}");
 }
+
+/// A product far beyond what 16-bit activations hold at the coarsest scale (2^15 · 2^30):
+/// the clamping run reports the clamped value, the strict run — what a proof needs — names
+/// the node and the value it needed, and unsaturated inputs pass both alike.
+#[test]
+fn saturation_is_named_by_the_strict_run() {
+    let (mut g, x) = one_input(vec![2]);
+    let w = g.add_tensor(
+        "w",
+        vec![2, 2],
+        FloatTensorKind::Const(vec![1e8, 0.0, 0.0, 1e8]),
+    );
+    let y = g.add_node(
+        "huge",
+        FloatOp::Einsum {
+            expr: "i,ij->j".into(),
+        },
+        vec![x, w],
+        vec![2],
+    );
+    g.outputs.push(y);
+    let s = vec![vec![1e7f32, -1e7]];
+    let q = quant::quantize(&g, std::slice::from_ref(&s), &QuantConfig::default()).expect("q");
+    let clamped = quant::run(&q, &s).expect("clamping run");
+    let (lo, hi) = q.config.act_range();
+    assert!(clamped.values[q.outputs[0].0]
+        .iter()
+        .all(|&v| v == lo || v == hi));
+    match quant::run_strict(&q, &s) {
+        Err(zkinfer_model::ModelError::Saturated {
+            node,
+            element,
+            value,
+            ..
+        }) => {
+            assert_eq!(node, "huge");
+            assert_eq!(element, 0);
+            assert!(value > i128::from(hi), "{value}");
+        }
+        other => panic!("expected a saturation error, got {other:?}"),
+    }
+    let small = vec![vec![1e-3f32, -2e-3]];
+    let a = quant::run(&q, &small).expect("run");
+    let b = quant::run_strict(&q, &small).expect("strict run");
+    assert_eq!(a, b);
+}

@@ -16,5 +16,5 @@ pub use fidelity::{fidelity, FidelityReport};
 pub use graph::{QTensor, QTensorKind, QuantConfig, QuantNode, QuantOp, QuantizedGraph};
 pub use lower::{calibrate, quantize, Calibration};
 pub use requant::{Requant, RequantIndex};
-pub use run::{run, run_quantized, Trace};
+pub use run::{run, run_quantized, run_quantized_strict, run_strict, Trace};
 pub use table::{LookupTable, TableId};

@@ -119,6 +119,21 @@ impl Requant {
             .collect()
     }
 
+    /// The first element whose exact result `⌊(M·acc + 2^(s−1))/2^s⌋` lies outside
+    /// `[lo, hi]` (where [`Self::apply_all`] clamps), with that result.
+    pub fn first_saturation(&self, acc: &[i64], shape: &[usize]) -> Option<(usize, i128)> {
+        let half: i128 = if self.shift > 0 {
+            1i128 << (self.shift - 1)
+        } else {
+            0
+        };
+        acc.iter().enumerate().find_map(|(i, &a)| {
+            let v = (i128::from(self.multiplier(i, shape)) * i128::from(a) + half)
+                >> self.shift.min(126);
+            (v < i128::from(self.lo) || v > i128::from(self.hi)).then_some((i, v))
+        })
+    }
+
     /// Largest |M|.
     pub fn max_multiplier(&self) -> i64 {
         self.multipliers.iter().map(|m| m.abs()).max().unwrap_or(0)

@@ -1,6 +1,7 @@
 //! Exact integer inference: every tensor of the run, as i64, indexed by tensor id.
 
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 
 use super::graph::{QTensorKind, QuantOp, QuantizedGraph};
 use crate::error::{invalid, ModelError, Result};
@@ -30,6 +31,27 @@ pub fn eval_qnode(
     shapes: &[&[usize]],
     sout: &[usize],
 ) -> Option<Vec<i64>> {
+    eval_qnode_watched(g, op, ins, shapes, sout, None)
+}
+
+/// [`eval_qnode`], recording in `sat` the first requantized element that saturates (its
+/// index and exact value).
+fn eval_qnode_watched(
+    g: &QuantizedGraph,
+    op: &QuantOp,
+    ins: &[&[i64]],
+    shapes: &[&[usize]],
+    sout: &[usize],
+    sat: Option<&Cell<Option<(usize, i128)>>>,
+) -> Option<Vec<i64>> {
+    let apply = |rq: &super::Requant, acc: &[i64], shape: &[usize]| -> Vec<i64> {
+        if let Some(cell) = sat {
+            if cell.get().is_none() {
+                cell.set(rq.first_saturation(acc, shape));
+            }
+        }
+        rq.apply_all(acc, shape)
+    };
     let x = *ins.first()?;
     let sx = *shapes.first()?;
     Some(match op {
@@ -39,7 +61,7 @@ pub fn eval_qnode(
             if let (Some(b), Some(sb)) = (ins.get(2), shapes.get(2)) {
                 acc = kernels::binary(&acc, sout, b, sb, sout, |a: i64, b| a.wrapping_add(b));
             }
-            requant.apply_all(&acc, sout)
+            apply(requant, &acc, sout)
         }
         QuantOp::Conv { spec, requant } => {
             let acc = linear::conv(
@@ -51,10 +73,11 @@ pub fn eval_qnode(
                 ins.get(2).copied(),
                 sout,
             )?;
-            requant.apply_all(&acc, sout)
+            apply(requant, &acc, sout)
         }
         QuantOp::MaxPool(w) => pool::window_fold(w, x, sx, sout, i64::MIN, i64::max)?.0,
-        QuantOp::SumPool { window, requant } => requant.apply_all(
+        QuantOp::SumPool { window, requant } => apply(
+            requant,
             &pool::window_fold(window, x, sx, sout, 0, i64::wrapping_add)?.0,
             sout,
         ),
@@ -72,12 +95,14 @@ pub fn eval_qnode(
                     a.wrapping_add(b)
                 }
             };
-            requant.apply_all(
+            apply(
+                requant,
                 &kernels::binary(x, sx, ins.get(1)?, shapes.get(1)?, sout, f),
                 sout,
             )
         }
-        QuantOp::Mul { requant } => requant.apply_all(
+        QuantOp::Mul { requant } => apply(
+            requant,
             &kernels::binary(x, sx, ins.get(1)?, shapes.get(1)?, sout, i64::wrapping_mul),
             sout,
         ),
@@ -95,7 +120,8 @@ pub fn eval_qnode(
                     a.min(b)
                 }
             };
-            requant.apply_all(
+            apply(
+                requant,
                 &kernels::binary(x, sx, ins.get(1)?, shapes.get(1)?, sout, f),
                 sout,
             )
@@ -128,7 +154,8 @@ pub fn eval_qnode(
                 .iter()
                 .map(|v| v.wrapping_shl(*rhs_shift))
                 .collect();
-            requant.apply_all(
+            apply(
+                requant,
                 &crate::eval::where_select(
                     &[x, &a, &b],
                     &[sx, shapes.get(1)?, shapes.get(2)?],
@@ -142,7 +169,7 @@ pub fn eval_qnode(
             let t = g.tables.get(table.0)?;
             x.iter().map(|&v| t.get(v)).collect::<Option<Vec<i64>>>()?
         }
-        QuantOp::Rescale { requant } => requant.apply_all(x, sout),
+        QuantOp::Rescale { requant } => apply(requant, x, sout),
         QuantOp::Relu => x.iter().map(|&v| v.max(0)).collect(),
         QuantOp::Move(fop) => sk::gather_map(x, &structural_map(fop, sx, sout)?, 0),
         QuantOp::IndexedMove { kind, index_frac } => {
@@ -170,7 +197,7 @@ pub fn eval_qnode(
                 .iter()
                 .map(|gr| gr.iter().fold(0i64, |a, &i| a.wrapping_add(x[i])))
                 .collect();
-            requant.apply_all(&acc, sout)
+            apply(requant, &acc, sout)
         }
         QuantOp::ReduceMax { axes, max } => reduce::reduce_groups(sx, axes)
             .iter()
@@ -213,8 +240,20 @@ pub fn eval_qnode(
     })
 }
 
-/// Runs the quantized graph on already-quantized inputs.
+/// Runs the quantized graph on already-quantized inputs. A requantization whose exact
+/// result leaves the activation range is clamped (the float-like semantics a fidelity report
+/// measures); [`run_quantized_strict`] refuses it instead.
 pub fn run_quantized(g: &QuantizedGraph, inputs: &[Vec<i64>]) -> Result<Trace> {
+    run_inner(g, inputs, false)
+}
+
+/// [`run_quantized`] that refuses the first saturating requantization
+/// ([`ModelError::Saturated`], naming the node): exactly the runs a proof exists for.
+pub fn run_quantized_strict(g: &QuantizedGraph, inputs: &[Vec<i64>]) -> Result<Trace> {
+    run_inner(g, inputs, true)
+}
+
+fn run_inner(g: &QuantizedGraph, inputs: &[Vec<i64>], strict: bool) -> Result<Trace> {
     if inputs.len() != g.inputs.len() {
         return Err(ModelError::InvalidInput(format!(
             "expected {} inputs, got {}",
@@ -266,8 +305,19 @@ pub fn run_quantized(g: &QuantizedGraph, inputs: &[Vec<i64>]) -> Result<Trace> {
             .get(n.output.0)
             .ok_or_else(|| invalid(&n.name, "bad output id"))?
             .shape;
-        let out = eval_qnode(g, &n.op, &ins, &shapes, sout)
+        let sat = Cell::new(None);
+        let out = eval_qnode_watched(g, &n.op, &ins, &shapes, sout, strict.then_some(&sat))
             .ok_or_else(|| invalid(&n.name, "integer evaluation failed (shape or table domain)"))?;
+        if let (Some((element, value)), Some(rq)) = (sat.get(), n.op.requant()) {
+            return Err(ModelError::Saturated {
+                node: n.name.clone(),
+                op: n.op.name(),
+                element,
+                value,
+                lo: rq.lo,
+                hi: rq.hi,
+            });
+        }
         if out.len() != numel(sout) {
             return Err(invalid(
                 &n.name,
@@ -279,8 +329,18 @@ pub fn run_quantized(g: &QuantizedGraph, inputs: &[Vec<i64>]) -> Result<Trace> {
     Ok(Trace { values })
 }
 
-/// Quantizes float inputs and runs the graph.
+/// Quantizes float inputs and runs the graph (clamping, like [`run_quantized`]).
 pub fn run(g: &QuantizedGraph, inputs: &[Vec<f32>]) -> Result<Trace> {
+    run_quantized(g, &quantize_inputs(g, inputs)?)
+}
+
+/// Quantizes float inputs and runs the graph, refusing saturation like
+/// [`run_quantized_strict`].
+pub fn run_strict(g: &QuantizedGraph, inputs: &[Vec<f32>]) -> Result<Trace> {
+    run_quantized_strict(g, &quantize_inputs(g, inputs)?)
+}
+
+fn quantize_inputs(g: &QuantizedGraph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<i64>>> {
     let q: Vec<Vec<i64>> = g
         .inputs
         .iter()
@@ -294,5 +354,5 @@ pub fn run(g: &QuantizedGraph, inputs: &[Vec<f32>]) -> Result<Trace> {
             inputs.len()
         )));
     }
-    run_quantized(g, &q)
+    Ok(q)
 }
