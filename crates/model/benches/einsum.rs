@@ -70,7 +70,13 @@ fn operand(n: usize, bits: u32, seed: u64) -> Vec<i64> {
 }
 
 /// (name, expression, A shape, B shape, output shape).
-type Case = (&'static str, &'static str, [usize; 2], [usize; 2], [usize; 2]);
+type Case = (
+    &'static str,
+    &'static str,
+    [usize; 2],
+    [usize; 2],
+    [usize; 2],
+);
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("einsum_i64_gpt2_124m");

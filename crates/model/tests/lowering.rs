@@ -178,3 +178,34 @@ fn saturation_is_named_by_the_strict_run() {
     let b = quant::run_strict(&q, &small).expect("strict run");
     assert_eq!(a, b);
 }
+
+/// A causal mask: `where(keep, scores, −∞)` where the masked scores are the large ones, so the
+/// output's calibrated range is narrower (a finer scale) than the scores'. The −∞ fill must
+/// land on the activation minimum at the output's scale, not saturate on the way there.
+#[test]
+fn mask_fill_lands_on_the_minimum_without_saturating() {
+    let (mut g, x) = one_input(vec![4]);
+    let keep = g.add_tensor(
+        "keep",
+        vec![4],
+        FloatTensorKind::Const(vec![1.0, 1.0, 0.0, 0.0]),
+    );
+    let fill = g.add_tensor(
+        "fill",
+        vec![1],
+        FloatTensorKind::Const(vec![f32::NEG_INFINITY]),
+    );
+    let y = g.add_node("masked", FloatOp::Where, vec![keep, x, fill], vec![4]);
+    g.outputs.push(y);
+    let s = vec![vec![0.5f32, -0.25, 40.0, 90.0]];
+    let q = quant::quantize(&g, std::slice::from_ref(&s), &QuantConfig::default()).expect("q");
+    let tr = quant::run_strict(&q, &s).expect("the mask does not saturate");
+    let (lo, _) = q.config.act_range();
+    let out = &tr.values[q.outputs[0].0];
+    assert_eq!(&out[2..], &[lo, lo], "{out:?}");
+    let back = q.dequantize(q.outputs[0], out);
+    assert!(
+        (back[0] - 0.5).abs() < 1e-3 && (back[1] + 0.25).abs() < 1e-3,
+        "{back:?}"
+    );
+}

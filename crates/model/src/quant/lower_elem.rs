@@ -1,6 +1,6 @@
 //! Lowering of element-wise, structural, reduction and softmax ops.
 
-use super::graph::QuantOp;
+use super::graph::{QTensorKind, QuantOp};
 use super::lower::Lowering;
 use super::requant::Requant;
 use super::table::pow2;
@@ -180,9 +180,15 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
             let ((qa, fa), (qb, fb)) = limit_gap(l, name, (qa, fa), (qb, fb));
             let f = fa.max(fb);
             let requant = Requant::from_ratio(pow2(fy - f), lo, hi);
+            let (sa, sb) = ((f - fa) as u32, (f - fb) as u32);
+            // A constant branch (a mask's −∞ fill) is clamped where the select's own
+            // requantization maps it into the activation range: clamped at its own scale and
+            // rescaled to a finer output it would saturate, and no proof exists for that.
+            let qa = fit_select_const(l, name, qa, sa, &requant);
+            let qb = fit_select_const(l, name, qb, sb, &requant);
             let op = QuantOp::Select {
-                lhs_shift: (f - fa) as u32,
-                rhs_shift: (f - fb) as u32,
+                lhs_shift: sa,
+                rhs_shift: sb,
                 requant,
             };
             Ok(l.push(name, op, vec![qc, qa, qb], out_shape, fy, fid))
@@ -377,6 +383,60 @@ fn limit_gap(
         (r, target)
     };
     (down(a, 0), down(b, 1))
+}
+
+/// A constant select branch `q` (shifted left by `shift` before `requant`) with every value
+/// clamped to those `requant` keeps inside the activation range (a new constant when any
+/// value changes; activations are returned as they are).
+fn fit_select_const(
+    l: &mut Lowering,
+    name: &str,
+    q: TensorId,
+    shift: u32,
+    requant: &Requant,
+) -> TensorId {
+    let t = &l.q.tensors[q.0];
+    let QTensorKind::Const(data) = &t.kind else {
+        return q;
+    };
+    let m = requant.multipliers.first().copied().unwrap_or(0);
+    let out = |x: i64| -> i128 {
+        let half = if requant.shift > 0 {
+            1i128 << (requant.shift - 1)
+        } else {
+            0
+        };
+        (i128::from(m) * (i128::from(x) << shift) + half) >> requant.shift.min(126)
+    };
+    let (lo, hi) = (i128::from(requant.lo), i128::from(requant.hi));
+    // The output is monotone in x (m ≥ 0 for a ratio): bisect the extreme inputs that stay
+    // in range.
+    let (mut a, mut b) = (requant.lo, 0i64);
+    while a < b {
+        let mid = a + (b - a) / 2;
+        if out(mid) >= lo {
+            b = mid;
+        } else {
+            a = mid + 1;
+        }
+    }
+    let x_lo = a;
+    let (mut a, mut b) = (0i64, requant.hi);
+    while a < b {
+        let mid = a + (b - a + 1) / 2;
+        if out(mid) <= hi {
+            a = mid;
+        } else {
+            b = mid - 1;
+        }
+    }
+    let x_hi = a;
+    if data.iter().all(|&v| (x_lo..=x_hi).contains(&v)) {
+        return q;
+    }
+    let fitted: Vec<i64> = data.iter().map(|&v| v.clamp(x_lo, x_hi)).collect();
+    let (shape, frac, fid) = (t.shape.clone(), t.frac, t.float_id);
+    l.add_const(&format!("{name}.fitted"), shape, fitted, frac, fid)
 }
 
 fn const_frac_hint(l: &mut Lowering, t: TensorId) -> Result<Option<i32>> {
