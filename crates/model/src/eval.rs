@@ -26,7 +26,8 @@ pub fn structural_map(op: &FloatOp, sin: &[usize], sout: &[usize]) -> Option<Vec
     })
 }
 
-/// Evaluates the graph on the given inputs; returns every tensor's value (constants included).
+/// Evaluates the graph on the given inputs; returns every input's and activation's value
+/// (constants are empty, except graph outputs: read the rest from the graph).
 pub fn eval_all(g: &FloatGraph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
     if inputs.len() != g.inputs.len() {
         return Err(ModelError::InvalidInput(format!(
@@ -35,14 +36,8 @@ pub fn eval_all(g: &FloatGraph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
             inputs.len()
         )));
     }
-    let mut vals: Vec<Vec<f32>> = g
-        .tensors
-        .iter()
-        .map(|t| match &t.kind {
-            FloatTensorKind::Const(d) => d.clone(),
-            _ => Vec::new(),
-        })
-        .collect();
+    // Constants are read from the graph, not copied (an LLM's weights would be held twice).
+    let mut vals: Vec<Vec<f32>> = vec![Vec::new(); g.tensors.len()];
     for (id, v) in g.inputs.iter().zip(inputs) {
         let t = g.tensor(*id)?;
         if v.len() != numel(&t.shape) {
@@ -63,7 +58,14 @@ pub fn eval_all(g: &FloatGraph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
             .iter()
             .map(|i| g.tensors[i.0].shape.as_slice())
             .collect();
-        let ins: Vec<&[f32]> = node.inputs.iter().map(|i| vals[i.0].as_slice()).collect();
+        let ins: Vec<&[f32]> = node
+            .inputs
+            .iter()
+            .map(|i| match &g.tensors[i.0].kind {
+                FloatTensorKind::Const(d) => d.as_slice(),
+                _ => vals[i.0].as_slice(),
+            })
+            .collect();
         let sout = g.tensors[node.output.0].shape.clone();
         let out = eval_node(&node.op, &ins, &shapes, &sout)
             .ok_or_else(|| invalid(&node.name, "shape mismatch in evaluation"))?;
@@ -74,6 +76,11 @@ pub fn eval_all(g: &FloatGraph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
             ));
         }
         vals[node.output.0] = out;
+    }
+    for o in &g.outputs {
+        if let FloatTensorKind::Const(d) = &g.tensors[o.0].kind {
+            vals[o.0] = d.clone();
+        }
     }
     Ok(vals)
 }

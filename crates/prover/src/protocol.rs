@@ -154,11 +154,12 @@ fn lookup_shape<'a>(plan: &Plan, tabs: &'a [Box<dyn Table<F, EF>>]) -> LookupSha
 
 /// Everything the prover commits, computed from the trace (each node by its family).
 pub(crate) fn build_witness<'a>(
-    g: &QuantizedGraph,
+    g: &'a QuantizedGraph,
     plan: &Plan,
     tr: &'a Trace,
 ) -> Result<Witness<'a>, Error> {
     let mut wit = Witness {
+        graph: g,
         trace: tr,
         polys: vec![Vec::new(); plan.polys.len()],
         core: vec![None; g.nodes.len()],
@@ -270,7 +271,7 @@ pub(crate) fn prove_witness(
                 .iter()
                 .map(|c| -> Result<Vec<F>, Error> {
                     Ok(match *c {
-                        Col::Tensor { id, fill } => pad_base(&tr.values[id], fill),
+                        Col::Tensor { id, fill } => pad_base(wit.value(id), fill),
                         Col::Poly(p) => wit.polys[p].clone(),
                         Col::Virtual { node, tag } => crate::ops::family(g, node)?
                             .column(&wit, g, plan, node, tag)

@@ -261,7 +261,7 @@ pub(crate) fn rerun_after(
     tr: &mut zkinfer_model::quant::Trace,
 ) {
     for m in &g.nodes[from + 1..] {
-        let ins: Vec<&[i64]> = m.inputs.iter().map(|i| tr.values[i.0].as_slice()).collect();
+        let ins: Vec<&[i64]> = m.inputs.iter().map(|i| tr.value(g, i.0)).collect();
         let shapes: Vec<&[usize]> = m
             .inputs
             .iter()

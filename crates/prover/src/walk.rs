@@ -33,6 +33,8 @@ pub struct Weighted {
 
 /// What the prover knows beyond the public statement.
 pub struct Witness<'a> {
+    /// The graph (constants are read from it, not copied into the trace).
+    pub graph: &'a QuantizedGraph,
     /// The integer run.
     pub trace: &'a Trace,
     /// Committed witness polynomials (plan order).
@@ -41,6 +43,13 @@ pub struct Witness<'a> {
     pub core: Vec<Option<Vec<i64>>>,
     /// Per node: the full accumulator, for requantizing nodes.
     pub acc: Vec<Option<Vec<i64>>>,
+}
+
+impl<'a> Witness<'a> {
+    /// Values of tensor `id`: constants from the graph, the rest from the run.
+    pub fn value(&self, id: usize) -> &'a [i64] {
+        self.trace.value(self.graph, id)
+    }
 }
 
 /// The walk's state.
@@ -109,7 +118,7 @@ impl<'a, S: Side> Ctx<'a, S> {
     /// Values of tensor `id` (prover only; empty on the verifier).
     pub fn vals(&self, id: usize) -> &'a [i64] {
         match self.wit {
-            Some(w) => w.trace.values.get(id).map(Vec::as_slice).unwrap_or(&[]),
+            Some(w) => w.value(id),
             None => &[],
         }
     }

@@ -28,7 +28,8 @@ pub fn check(g: &QuantizedGraph, trace: &Trace) -> Result<()> {
         ));
     }
     let (lo, hi) = g.config.act_range();
-    for (t, v) in g.tensors.iter().zip(&trace.values) {
+    for (id, t) in g.tensors.iter().enumerate() {
+        let v = trace.value(g, id);
         if v.len() != numel(&t.shape) {
             return Err(bad(
                 &t.name,
@@ -36,9 +37,6 @@ pub fn check(g: &QuantizedGraph, trace: &Trace) -> Result<()> {
             ));
         }
         match &t.kind {
-            QTensorKind::Const(d) if d != v => {
-                return Err(bad(&t.name, "constant differs from the committed weights"))
-            }
             QTensorKind::Const(_) => {}
             _ => {
                 if let Some(i) = v.iter().position(|&x| x < lo || x > hi) {
@@ -51,11 +49,7 @@ pub fn check(g: &QuantizedGraph, trace: &Trace) -> Result<()> {
         }
     }
     for (ni, n) in g.nodes.iter().enumerate() {
-        let ins: Vec<&[i64]> = n
-            .inputs
-            .iter()
-            .map(|i| trace.values.get(i.0).map(Vec::as_slice).unwrap_or(&[]))
-            .collect();
+        let ins: Vec<&[i64]> = n.inputs.iter().map(|i| trace.value(g, i.0)).collect();
         let got = trace
             .values
             .get(n.output.0)

@@ -93,17 +93,28 @@ pub fn calibrate(g: &FloatGraph, samples: &[Vec<Vec<f32>>]) -> Result<Calibratio
             .collect(),
         min_abs: vec![f64::INFINITY; g.tensors.len()],
     };
-    for s in samples {
-        for (i, v) in eval_all(g, s)?.iter().enumerate() {
-            for &x in v {
-                let a = f64::from(x).abs();
-                if a.is_finite() {
-                    c.max_abs[i] = c.max_abs[i].max(a);
-                    if a > 0.0 {
-                        c.min_abs[i] = c.min_abs[i].min(a);
-                    }
+    let mut observe = |i: usize, v: &[f32]| {
+        for &x in v {
+            let a = f64::from(x).abs();
+            if a.is_finite() {
+                c.max_abs[i] = c.max_abs[i].max(a);
+                if a > 0.0 {
+                    c.min_abs[i] = c.min_abs[i].min(a);
                 }
             }
+        }
+    };
+    // Constants once (the same in every sample); the run's values per sample.
+    for (i, t) in g.tensors.iter().enumerate() {
+        if let crate::graph::FloatTensorKind::Const(d) = &t.kind {
+            if !samples.is_empty() {
+                observe(i, d);
+            }
+        }
+    }
+    for s in samples {
+        for (i, v) in eval_all(g, s)?.iter().enumerate() {
+            observe(i, v);
         }
     }
     Ok(c)

@@ -9,17 +9,28 @@ use crate::eval::structural_map;
 use crate::graph::{numel, TensorId};
 use crate::kernels::{self, linear, pool, reduce, shape as sk};
 
-/// Every tensor of an integer run (constants included), indexed by [`TensorId`].
+/// Every computed tensor of an integer run (inputs and activations), indexed by
+/// [`TensorId`]. Constants are not copied (an LLM's weights would be held twice): their
+/// entries are empty, and [`Trace::value`] reads them from the graph.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trace {
-    /// `values[id]` is the row-major content of tensor `id`.
+    /// `values[id]` is the row-major content of input or activation `id` (empty for a
+    /// constant).
     pub values: Vec<Vec<i64>>,
 }
 
 impl Trace {
-    /// Values of tensor `id`.
+    /// Values of input or activation `id` (empty for a constant: see [`Trace::value`]).
     pub fn get(&self, id: TensorId) -> Option<&[i64]> {
         self.values.get(id.0).map(Vec::as_slice)
+    }
+
+    /// Values of any tensor `id` of `g`: constants from the graph, the rest from the run.
+    pub fn value<'a>(&'a self, g: &'a QuantizedGraph, id: usize) -> &'a [i64] {
+        match g.tensors.get(id).map(|t| &t.kind) {
+            Some(QTensorKind::Const(d)) => d,
+            _ => self.values.get(id).map_or(&[], Vec::as_slice),
+        }
     }
 }
 
@@ -261,14 +272,7 @@ fn run_inner(g: &QuantizedGraph, inputs: &[Vec<i64>], strict: bool) -> Result<Tr
             inputs.len()
         )));
     }
-    let mut values: Vec<Vec<i64>> = g
-        .tensors
-        .iter()
-        .map(|t| match &t.kind {
-            QTensorKind::Const(d) => d.clone(),
-            _ => Vec::new(),
-        })
-        .collect();
+    let mut values: Vec<Vec<i64>> = vec![Vec::new(); g.tensors.len()];
     for (id, v) in g.inputs.iter().zip(inputs) {
         let t = g
             .tensors
@@ -288,7 +292,10 @@ fn run_inner(g: &QuantizedGraph, inputs: &[Vec<i64>], strict: bool) -> Result<Tr
         let ins: Vec<&[i64]> = n
             .inputs
             .iter()
-            .map(|i| values.get(i.0).map(Vec::as_slice).unwrap_or(&[]))
+            .map(|i| match g.tensors.get(i.0).map(|t| &t.kind) {
+                Some(QTensorKind::Const(d)) => d.as_slice(),
+                _ => values.get(i.0).map_or(&[][..], Vec::as_slice),
+            })
             .collect();
         let shapes: Vec<&[usize]> = n
             .inputs
@@ -325,6 +332,11 @@ fn run_inner(g: &QuantizedGraph, inputs: &[Vec<i64>], strict: bool) -> Result<Tr
             ));
         }
         values[n.output.0] = out;
+    }
+    for o in &g.outputs {
+        if let Some(QTensorKind::Const(d)) = g.tensors.get(o.0).map(|t| &t.kind) {
+            values[o.0] = d.clone();
+        }
     }
     Ok(Trace { values })
 }

@@ -75,9 +75,8 @@ impl OpFamily for ArgMax {
     ) -> Result<Vec<F>, String> {
         let n = &g.nodes[ni];
         let (_, v) = rows(g, ni).ok_or("rows")?;
-        let vals = &w.trace.values;
         Ok(pad_base(
-            &diff_column(&vals[n.inputs[0].0], &vals[n.output.0], v),
+            &diff_column(w.value(n.inputs[0].0), w.value(n.output.0), v),
             0,
         ))
     }

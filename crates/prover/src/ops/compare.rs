@@ -99,10 +99,9 @@ impl OpFamily for Comparison {
             return Err("not a comparison".into());
         };
         let fm = form(*kind).ok_or("comparison kind")?;
-        let vals = &w.trace.values;
-        let (a, b) = (&vals[n.inputs[0].0], &vals[n.inputs[1].0]);
+        let (a, b) = (w.value(n.inputs[0].0), w.value(n.inputs[1].0));
         let d = diff(g, ni, a, b).ok_or("difference")?;
-        let y = &vals[n.output.0];
+        let y = w.value(n.output.0);
         match fm {
             Form::Order { .. } => {
                 let e = aux(fm, &d, y);

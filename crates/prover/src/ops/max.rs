@@ -79,7 +79,7 @@ impl OpFamily for Max {
         if let Some(p) = attain::selector_poly(plan, ni) {
             let (grs, max) = groups(g, ni).ok_or("groups")?;
             let n = &g.nodes[ni];
-            let (x, y) = (&w.trace.values[n.inputs[0].0], &w.trace.values[n.output.0]);
+            let (x, y) = (w.value(n.inputs[0].0), w.value(n.output.0));
             w.polys[p] = attain::selector_column(&grs, |o, q| diff(max, y, x, o, q))?;
         }
         write_output(w, g, plan, ni, 0);
@@ -95,8 +95,7 @@ impl OpFamily for Max {
     ) -> Result<Vec<F>, String> {
         let n = &g.nodes[ni];
         let (grs, max) = groups(g, ni).ok_or("groups")?;
-        let vals = &w.trace.values;
-        let d = diff_column(&grs, max, &vals[n.output.0], &vals[n.inputs[0].0]);
+        let d = diff_column(&grs, max, w.value(n.output.0), w.value(n.inputs[0].0));
         Ok(pad_base(&d, 0))
     }
 

@@ -246,16 +246,14 @@ pub fn to_output_poly<S: Side>(
 /// Prover: writes node `ni`'s committed output, tail-padded with `fill`.
 pub fn write_output(w: &mut Witness<'_>, g: &QuantizedGraph, plan: &Plan, ni: usize, fill: i64) {
     if let Some(p) = plan.out_poly[ni] {
-        let y = &w.trace.values[g.nodes[ni].output.0];
+        let y = w.value(g.nodes[ni].output.0);
         w.polys[p] = crate::layout::pad_base(y, fill);
     }
 }
 
 /// Prover-side values of a tensor (empty on the verifier).
 pub fn ctx_vals<'a>(wit: Option<&'a Witness<'a>>, id: usize) -> &'a [i64] {
-    wit.and_then(|w| w.trace.values.get(id))
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+    wit.map_or(&[], |w| w.value(id))
 }
 
 /// The node's input `k`, or a typed error.

@@ -207,7 +207,7 @@ fn accumulator_values(
     tr: &Trace,
 ) -> Option<(Option<Vec<i64>>, Vec<i64>)> {
     let n = &g.nodes[ni];
-    let v = |k: usize| tr.values.get(n.inputs.get(k)?.0).map(Vec::as_slice);
+    let v = |k: usize| Some(tr.value(g, n.inputs.get(k)?.0));
     let s = |k: usize| {
         g.tensors
             .get(n.inputs.get(k)?.0)

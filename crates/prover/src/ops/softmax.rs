@@ -138,8 +138,8 @@ impl OpFamily for Softmax {
         };
         let rs = rows(g, ni).ok_or("rows")?;
         let tab = exp_table(g, ni).ok_or("exp table")?;
-        let x = &w.trace.values[n.inputs[0].0];
-        let sw = witness(tab, &rs, *out_frac, x, &w.trace.values[n.output.0])?;
+        let x = w.value(n.inputs[0].0);
+        let sw = witness(tab, &rs, *out_frac, x, w.value(n.output.0))?;
         let ps = polys(plan, ni).ok_or("plan")?;
         write_polys(&ps, tab, &sw, &mut w.polys);
         if let Some(p) = ps.sel {
@@ -161,7 +161,7 @@ impl OpFamily for Softmax {
     ) -> Result<Vec<F>, String> {
         let rs = rows(g, ni).ok_or("rows")?;
         let ps = polys(plan, ni).ok_or("plan")?;
-        let x = &w.trace.values[g.nodes[ni].inputs[0].0];
+        let x = w.value(g.nodes[ni].inputs[0].0);
         let mut a = vec![0i64; x.len()];
         for (row, &m) in rs.iter().zip(&w.polys[ps.m]) {
             let m = zkinfer_field::to_signed(m);
