@@ -44,13 +44,62 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let x = window(2);
     let mut fl = Vec::new();
     let mut it = Vec::new();
+    let (mut fo, mut tr) = (Vec::new(), None);
     for _ in 0..3 {
         let t = Instant::now();
-        eval::eval(&lg.graph, &x)?;
+        fo = eval::eval(&lg.graph, &x)?;
         fl.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        quant::run(&qg, &x)?;
+        tr = Some(quant::run_strict(&qg, &x)?);
         it.push(t.elapsed().as_secs_f64());
+    }
+    // The logits of the unseen window: float against the dequantized integer run.
+    let ql = qg
+        .tensors
+        .iter()
+        .rposition(|t| t.float_id == Some(lg.logits))
+        .map(zkinfer_model::TensorId)
+        .ok_or("no quantized logits")?;
+    let fl_all = zkinfer_model::eval_all(&lg.graph, &x)?;
+    let q = qg.dequantize(ql, tr.as_ref().and_then(|t| t.get(ql)).unwrap_or(&[]));
+    let f = &fl_all[lg.logits.0];
+    let err = f
+        .iter()
+        .zip(&q)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    let top = f.iter().fold(0f32, |m, v| m.max(v.abs()));
+    println!(
+        "unseen window: max logit error {err:.4} (logits up to {top:.2}), {} outputs",
+        fo.len()
+    );
+    // Where the error enters: each quantized activation against its float tensor, in graph
+    // order; the first ten whose error exceeds 1 % of the tensor's range.
+    let tr = tr.ok_or("no run")?;
+    let mut shown = 0;
+    for (id, t) in qg.tensors.iter().enumerate() {
+        let Some(fid) = t.float_id else { continue };
+        if !matches!(t.kind, zkinfer_model::quant::QTensorKind::Activation) || shown >= 10 {
+            continue;
+        }
+        let fv = &fl_all[fid.0];
+        let qv = qg.dequantize(zkinfer_model::TensorId(id), tr.value(&qg, id));
+        if fv.len() != qv.len() || fv.is_empty() {
+            continue;
+        }
+        let range = fv.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+        let e = fv
+            .iter()
+            .zip(&qv)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        if e > 0.01 * range {
+            println!(
+                "  {:<40} error {e:.4} of range {range:.3} (frac {})",
+                t.name, t.frac
+            );
+            shown += 1;
+        }
     }
     println!(
         "pass of {l} positions emitting {n}: float {:.3} s, integer {:.3} s (median of 3)",
