@@ -209,3 +209,39 @@ fn mask_fill_lands_on_the_minimum_without_saturating() {
         "{back:?}"
     );
 }
+
+/// A causal row where the kept score is the row's only one and far above nothing: the masked
+/// keys must get exactly zero probability (the mask's minimum lies far enough below every
+/// score), and the kept one all of it.
+#[test]
+fn masked_keys_get_no_attention() {
+    let (mut g, x) = one_input(vec![1, 4]);
+    let keep = g.add_tensor(
+        "keep",
+        vec![1, 4],
+        FloatTensorKind::Const(vec![1.0, 0.0, 0.0, 0.0]),
+    );
+    let fill = g.add_tensor(
+        "fill",
+        vec![1],
+        FloatTensorKind::Const(vec![f32::NEG_INFINITY]),
+    );
+    let m = g.add_node("masked", FloatOp::Where, vec![keep, x, fill], vec![1, 4]);
+    let p = g.add_node(
+        "probs",
+        FloatOp::Softmax {
+            axis: 1,
+            log: false,
+        },
+        vec![m],
+        vec![1, 4],
+    );
+    g.outputs.push(p);
+    // Scores within ±4 (the scale the scores alone would get), the kept one the row maximum.
+    let s = vec![vec![-0.57f32, 3.9, -3.9, 2.0]];
+    let q = quant::quantize(&g, std::slice::from_ref(&s), &QuantConfig::default()).expect("q");
+    let tr = quant::run_strict(&q, &s).expect("run");
+    let probs = q.dequantize(q.outputs[0], tr.get(q.outputs[0]).expect("probs"));
+    assert_eq!(&probs[1..], &[0.0, 0.0, 0.0], "{probs:?}");
+    assert!((probs[0] - 1.0).abs() < 1e-3, "{probs:?}");
+}

@@ -174,6 +174,7 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                 l.push(&format!("{name}.cond"), op, vec![qc, zero], cshape, 0, None)
             };
             let (a, b) = (node.inputs[1], node.inputs[2]);
+            let fy = mask_frac(l, a, b, fy);
             let (oa, ob) = (const_frac_hint(l, b)?, const_frac_hint(l, a)?);
             let (qa, fa) = l.operand(a, ab, oa.or(Some(fy)))?;
             let (qb, fb) = l.operand(b, ab, ob.or(Some(fy)))?;
@@ -385,6 +386,27 @@ fn limit_gap(
     (down(a, 0), down(b, 1))
 }
 
+/// The output fraction of `where(c, a, b)` when one branch is a constant holding −∞ (an
+/// attention mask's fill): coarse enough that the activation minimum lies `M = A·ln 2 + 1`
+/// below every value of the other branch, so `exp(fill − row max) < 2^−A` rounds to exactly 0
+/// in any exp table and a masked key gets no attention. (At the other branch's own scale the
+/// minimum can sit a few units below the row maximum: GPT-2 124M put half of a row's mass on
+/// masked keys.) Costs `log2((R + M)/R)` bits of the other branch's resolution.
+fn mask_frac(l: &Lowering, a: TensorId, b: TensorId, fy: i32) -> i32 {
+    let neg_inf = |t: TensorId| {
+        l.fg.const_data(t)
+            .is_some_and(|d| d.iter().any(|v| v.is_infinite() && *v < 0.0))
+    };
+    let other = match (neg_inf(a), neg_inf(b)) {
+        (false, true) => a,
+        (true, false) => b,
+        _ => return fy,
+    };
+    let r = l.cal.max_abs.get(other.0).copied().unwrap_or(0.0);
+    let margin = f64::from(l.cfg.act_bits) * std::f64::consts::LN_2 + 1.0;
+    fy.min(l.frac_for(r + margin, l.cfg.act_bits, l.cfg.headroom_bits))
+}
+
 /// A constant select branch `q` (shifted left by `shift` before `requant`) with every value
 /// clamped to those `requant` keeps inside the activation range (a new constant when any
 /// value changes; activations are returned as they are).
@@ -411,16 +433,28 @@ fn fit_select_const(
     let (lo, hi) = (i128::from(requant.lo), i128::from(requant.hi));
     // The output is monotone in x (m ≥ 0 for a ratio): bisect the extreme inputs that stay
     // in range.
-    let (mut a, mut b) = (requant.lo, 0i64);
-    while a < b {
-        let mid = a + (b - a) / 2;
-        if out(mid) >= lo {
-            b = mid;
-        } else {
-            a = mid + 1;
+    let lowest = |from: i64| {
+        let (mut a, mut b) = (from, 0i64);
+        while a < b {
+            let mid = a + (b - a) / 2;
+            if out(mid) >= lo {
+                b = mid;
+            } else {
+                a = mid + 1;
+            }
         }
-    }
-    let x_lo = a;
+        a
+    };
+    let x_lo = lowest(requant.lo);
+    // −∞ entries (a mask's fill) become the value that lands on the activation minimum at
+    // the output's scale, even below the branch's own range (a wider constant).
+    let x_ninf = lowest(-(1i64 << 40));
+    let ninf: Vec<bool> = match t.float_id.and_then(|f| l.fg.const_data(f)) {
+        Some(fd) if fd.len() == data.len() => {
+            fd.iter().map(|v| v.is_infinite() && *v < 0.0).collect()
+        }
+        _ => vec![false; data.len()],
+    };
     let (mut a, mut b) = (0i64, requant.hi);
     while a < b {
         let mid = a + (b - a + 1) / 2;
@@ -431,10 +465,14 @@ fn fit_select_const(
         }
     }
     let x_hi = a;
-    if data.iter().all(|&v| (x_lo..=x_hi).contains(&v)) {
+    let fitted: Vec<i64> = data
+        .iter()
+        .zip(&ninf)
+        .map(|(&v, &n)| if n { x_ninf } else { v.clamp(x_lo, x_hi) })
+        .collect();
+    if &fitted == data {
         return q;
     }
-    let fitted: Vec<i64> = data.iter().map(|&v| v.clamp(x_lo, x_hi)).collect();
     let (shape, frac, fid) = (t.shape.clone(), t.frac, t.float_id);
     l.add_const(&format!("{name}.fitted"), shape, fitted, frac, fid)
 }
