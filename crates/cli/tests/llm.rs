@@ -109,40 +109,9 @@ fn generate_and_verify_match_transformers() {
 fn gguf_checkpoint_generates_and_verifies() {
     let dir = temp_dir("llm-gguf").join("llama");
     let gguf = ckpt("llama").join("model.gguf");
-    let c = json_of(&ok(&[
-        "compile",
-        "--gguf",
-        s(&gguf),
-        "--context",
-        "32",
-        "--new-tokens",
-        "8",
-        "-o",
-        s(&dir),
-        "--json",
-    ]));
-    assert_eq!(c["architecture"], "LlamaForCausalLM");
     let case = &golden("llama")["cases"][1];
-    let proof = dir.join("gen.proof");
-    let o = json_of(&ok(&[
-        "generate",
-        s(&dir.join("model.zkm")),
-        "--prompt",
-        case["prompt"].as_str().unwrap(),
-        "--max-new-tokens",
-        "8",
-        "-o",
-        s(&proof),
-        "--json",
-    ]));
+    let (o, v) = compile_generate_verify("--gguf", &gguf, &dir, "LlamaForCausalLM", case);
     assert_eq!(ids(&o["generated_tokens"]), ids(&case["generated_ids"]));
-    let v = json_of(&ok(&[
-        "verify",
-        s(&proof),
-        "--vk",
-        s(&dir.join("model.vk")),
-        "--json",
-    ]));
     assert_eq!(v["text"], case["text"]);
     let i = json_of(&ok(&["inspect", s(&gguf), "--json"]));
     assert_eq!(i["kind"], "gguf checkpoint");
@@ -161,20 +130,36 @@ fn gguf_checkpoint_generates_and_verifies() {
 #[test]
 fn gemma3_checkpoint_generates_and_verifies() {
     let dir = temp_dir("llm-gemma3").join("gemma3");
+    let case = &golden("gemma3")["cases"][0];
+    let (o, v) = compile_generate_verify("--hf", &ckpt("gemma3"), &dir, "Gemma3ForCausalLM", case);
+    assert_eq!(ids(&o["prompt_tokens"]), ids(&case["prompt_ids"]));
+    assert_eq!(ids(&o["generated_tokens"]), ids(&case["generated_ids"]));
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["text"], case["text"]);
+}
+
+/// `compile FLAG SRC` (context 32, 8 new tokens) into `dir`, checking the architecture, then
+/// `generate` on the golden `case`'s prompt and `verify`: the generate and verify JSON.
+fn compile_generate_verify(
+    flag: &str,
+    src: &Path,
+    dir: &Path,
+    arch: &str,
+    case: &Value,
+) -> (Value, Value) {
     let c = json_of(&ok(&[
         "compile",
-        "--hf",
-        s(&ckpt("gemma3")),
+        flag,
+        s(src),
         "--context",
         "32",
         "--new-tokens",
         "8",
         "-o",
-        s(&dir),
+        s(dir),
         "--json",
     ]));
-    assert_eq!(c["architecture"], "Gemma3ForCausalLM");
-    let case = &golden("gemma3")["cases"][0];
+    assert_eq!(c["architecture"], arch);
     let proof = dir.join("gen.proof");
     let o = json_of(&ok(&[
         "generate",
@@ -187,8 +172,6 @@ fn gemma3_checkpoint_generates_and_verifies() {
         s(&proof),
         "--json",
     ]));
-    assert_eq!(ids(&o["prompt_tokens"]), ids(&case["prompt_ids"]));
-    assert_eq!(ids(&o["generated_tokens"]), ids(&case["generated_ids"]));
     let v = json_of(&ok(&[
         "verify",
         s(&proof),
@@ -196,8 +179,7 @@ fn gemma3_checkpoint_generates_and_verifies() {
         s(&dir.join("model.vk")),
         "--json",
     ]));
-    assert_eq!(v["valid"], true);
-    assert_eq!(v["text"], case["text"]);
+    (o, v)
 }
 
 #[test]
