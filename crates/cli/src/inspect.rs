@@ -193,7 +193,7 @@ fn graph_summary(g: &QuantizedGraph, vk: &VerifyingKey) -> Value {
     };
     json!({
         "commitment": vk.commitment().ok().map(|c| hex(&c)),
-        "weight_root": vk.weight_root.map(|r| hex(&r)),
+        "weight_roots": vk.weight_groups.iter().map(|w| hex(&w.root)).collect::<Vec<_>>(),
         "nodes": g.nodes.len(),
         "ops": ops,
         "tensors": g.tensors.len(),
@@ -296,10 +296,13 @@ fn print_human(v: &Value) {
         println!("  transcript  {} bytes", s("transcript_bytes"));
         return;
     }
-    for key in ["commitment", "weight_root", "input_shapes_from"] {
+    for key in ["commitment", "input_shapes_from"] {
         if let Some(x) = v.get(key).and_then(Value::as_str) {
             println!("  {key:<11} {x}");
         }
+    }
+    if let Some(roots) = v.get("weight_roots").and_then(Value::as_array) {
+        println!("  weights in  {} commitment group(s)", roots.len());
     }
     println!("  nodes       {}", s("nodes"));
     if let Some(ops) = v.get("ops").and_then(Value::as_object) {

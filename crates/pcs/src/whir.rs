@@ -80,18 +80,22 @@ pub struct WhirCommitment {
     pub layout: Vec<usize>,
 }
 
-/// What the prover keeps from `commit` (stacked witness, codeword and Merkle tree).
+/// What the prover keeps from `commit`: the stacked polynomial `P` (held once, in p3's
+/// layout), its codeword and Merkle tree.
 pub struct WhirProverData<C: FieldConfig> {
     inner: InnerData<C>,
     commitment: WhirCommitment,
-    /// The stacked polynomial `P` (2^K evaluations), for the claim-batching sumcheck.
-    stacked: Vec<C::F>,
 }
 
 impl<C: FieldConfig> WhirProverData<C> {
     /// The commitment these data open.
     pub fn commitment(&self) -> &WhirCommitment {
         &self.commitment
+    }
+
+    /// The stacked polynomial `P` (2^K evaluations), for the claim-batching sumcheck.
+    fn stacked(&self) -> &[C::F] {
+        self.inner.table(0).poly(0).into_slice()
     }
 }
 
@@ -236,6 +240,88 @@ where
         observe_commitment::<C::F, _, _>(&mut ch, MerkleCap::<C::F, [u8; 32]>::new(vec![root]));
         ch
     }
+
+    /// [`MultilinearPcs::open`] consuming the prover data: no copy of the codeword and tree
+    /// (use it for a commitment opened once, e.g. a proof's witness or a streamed weight group).
+    pub fn open_owned(
+        &self,
+        data: WhirProverData<C>,
+        claims: &[Claim<C::EF>],
+        t: &mut ProverTranscript<C::F>,
+    ) -> Result<(), PcsError> {
+        self.open_with(data, claims, t, |d| d.inner)
+    }
+
+    fn open_with<D: std::borrow::Borrow<WhirProverData<C>>>(
+        &self,
+        data: D,
+        claims: &[Claim<C::EF>],
+        t: &mut ProverTranscript<C::F>,
+        take: impl FnOnce(D) -> InnerData<C>,
+    ) -> Result<(), PcsError> {
+        let layout = &data.borrow().commitment.layout.clone();
+        self.check_claims(layout, claims)?;
+        if claims.is_empty() {
+            return Ok(());
+        }
+        let num_vars = self.stacked_vars(layout);
+        let inner = self.inner(num_vars)?;
+        let gamma = self.observe_claims(claims, t);
+        // The batched weight W (see `batched_weight_at`), one scaled eq table per claim.
+        let offsets = stack_offsets(layout);
+        let mut w = vec![C::EF::ZERO; 1 << num_vars];
+        for (c, g) in claims.iter().zip(gamma.powers()) {
+            let o = offsets[c.poly];
+            let e = eq_table_scaled(&c.point, g);
+            for (wi, ei) in w[o..o + e.len()].iter_mut().zip(e) {
+                *wi += ei;
+            }
+        }
+        // Σ_x P(x)·W(x) = Σ_j γ^j·v_j → one claim P(r) = s.
+        let target = batched_value(claims, gamma);
+        let Some(out) =
+            zkinfer_sumcheck::prove_inner_product(target, data.borrow().stacked(), w, t)
+        else {
+            // Misuse: name the first claim whose value is not the evaluation.
+            let index = claims
+                .iter()
+                .position(|c| {
+                    let o = offsets[c.poly];
+                    zkinfer_poly::evaluate(
+                        &data.borrow().stacked()[o..o + (1 << c.point.len())],
+                        &c.point,
+                    ) != c.value
+                })
+                .unwrap_or(0);
+            return Err(PcsError::ClaimValue { index });
+        };
+        let s_r = out.evals[0];
+        t.write_ext(L_STACKED, &[s_r]);
+        let seed = t.sample_seed(L_SEED);
+        let mut ch = Self::challenger(seed, data.borrow().commitment.root);
+        let proof = inner
+            .open_at(
+                take(data),
+                &Self::protocol(num_vars),
+                &[Self::p3_point(&out.point)],
+                &mut ch,
+            )
+            .map_err(|e| PcsError::Config {
+                num_vars,
+                reason: format!("{e:?}"),
+            })?;
+        debug_assert!(proof
+            .evals
+            .first()
+            .is_some_and(|e| e.current().first() == Some(&s_r)));
+        // The values are the caller's claims: only the WHIR proof proper goes on the wire.
+        let bytes = postcard::to_allocvec(&proof.whir).map_err(|_| PcsError::Config {
+            num_vars,
+            reason: "proof serialization failed".into(),
+        })?;
+        t.write_bytes(L_PROOF, &bytes);
+        Ok(())
+    }
 }
 
 fn encode_claims<EF: Clone>(claims: &[Claim<EF>]) -> (Vec<u8>, Vec<EF>, Vec<EF>) {
@@ -348,7 +434,8 @@ where
         for (p, &o) in polys.iter().zip(&stack_offsets(&layout)) {
             stacked[o..o + p.len()].copy_from_slice(p);
         }
-        let table = Table::new(RowMajorMatrix::new(stacked.clone(), stacked.len()));
+        let width = stacked.len();
+        let table = Table::new(RowMajorMatrix::new(stacked, width));
         let witness = Lay::<C>::new_witness(vec![table], self.params.fold);
         debug_assert_eq!(witness.num_variables(), num_vars);
         // Commit only absorbs the root into this throwaway challenger; openings re-bind it.
@@ -368,7 +455,6 @@ where
             WhirProverData {
                 inner: data,
                 commitment,
-                stacked,
             },
         ))
     }
@@ -407,65 +493,9 @@ where
         claims: &[Claim<C::EF>],
         t: &mut ProverTranscript<C::F>,
     ) -> Result<(), PcsError> {
-        let layout = &data.commitment.layout;
-        self.check_claims(layout, claims)?;
-        if claims.is_empty() {
-            return Ok(());
-        }
-        let num_vars = self.stacked_vars(layout);
-        let inner = self.inner(num_vars)?;
-        let gamma = self.observe_claims(claims, t);
-        // The batched weight W (see `batched_weight_at`), one scaled eq table per claim.
-        let offsets = stack_offsets(layout);
-        let mut w = vec![C::EF::ZERO; 1 << num_vars];
-        for (c, g) in claims.iter().zip(gamma.powers()) {
-            let o = offsets[c.poly];
-            let e = eq_table_scaled(&c.point, g);
-            for (wi, ei) in w[o..o + e.len()].iter_mut().zip(e) {
-                *wi += ei;
-            }
-        }
-        // Σ_x P(x)·W(x) = Σ_j γ^j·v_j → one claim P(r) = s.
-        let target = batched_value(claims, gamma);
-        let Some(out) = zkinfer_sumcheck::prove_inner_product(target, &data.stacked, w, t) else {
-            // Misuse: name the first claim whose value is not the evaluation.
-            let index = claims
-                .iter()
-                .position(|c| {
-                    let o = offsets[c.poly];
-                    zkinfer_poly::evaluate(&data.stacked[o..o + (1 << c.point.len())], &c.point)
-                        != c.value
-                })
-                .unwrap_or(0);
-            return Err(PcsError::ClaimValue { index });
-        };
-        let s_r = out.evals[0];
-        t.write_ext(L_STACKED, &[s_r]);
-        let seed = t.sample_seed(L_SEED);
-        let mut ch = Self::challenger(seed, data.commitment.root);
-        // `open_at` consumes its data (it records claims into the layout), hence the clone.
-        let proof = inner
-            .open_at(
-                data.inner.clone(),
-                &Self::protocol(num_vars),
-                &[Self::p3_point(&out.point)],
-                &mut ch,
-            )
-            .map_err(|e| PcsError::Config {
-                num_vars,
-                reason: format!("{e:?}"),
-            })?;
-        debug_assert!(proof
-            .evals
-            .first()
-            .is_some_and(|e| e.current().first() == Some(&s_r)));
-        // The values are the caller's claims: only the WHIR proof proper goes on the wire.
-        let bytes = postcard::to_allocvec(&proof.whir).map_err(|_| PcsError::Config {
-            num_vars,
-            reason: "proof serialization failed".into(),
-        })?;
-        t.write_bytes(L_PROOF, &bytes);
-        Ok(())
+        // p3's `open_at` consumes its data (it records claims into the layout): a borrowed
+        // commitment is cloned (codeword and tree included); see [`WhirPcs::open_owned`].
+        self.open_with(data, claims, t, |d| d.inner.clone())
     }
 
     fn verify(

@@ -1,24 +1,21 @@
 //! Compile: commit every constant once; the proving key (`model.zkm`) and the verifying key
 //! (`model.vk`, no weights).
 
-use std::sync::{Mutex, OnceLock};
-use std::thread::JoinHandle;
-
 use serde::{Deserialize, Serialize};
 use zkinfer_model::quant::QTensorKind;
 use zkinfer_model::QuantizedGraph;
-use zkinfer_pcs::{MultilinearPcs, WhirCommitment, WhirParams, WhirPcs, WhirProverData};
+use zkinfer_pcs::{WhirCommitment, WhirParams, WhirPcs};
 use zkinfer_transcript::{decode_envelope, encode_envelope};
 
 use crate::error::Error;
-use crate::layout::Padded;
-use crate::plan::{const_dims, Plan};
-use crate::{Config, EF, F};
+use crate::plan::Plan;
+use crate::weights::{Held, Opening, WeightGroup, GROUP_VARS, GROUP_VARS_RANGE};
+use crate::{Config, EF};
 
 const VK_KIND: [u8; 4] = *b"ZKVK";
 const PK_KIND: [u8; 4] = *b"ZKMD";
 /// Format version of keys and proofs.
-pub const FORMAT_VERSION: u16 = 5;
+pub const FORMAT_VERSION: u16 = 6;
 
 /// The verifying key: the quantized graph without weights, the weight commitment and the
 /// proof-system parameters. Its hash is the model commitment `C_M`.
@@ -28,15 +25,13 @@ pub struct VerifyingKey {
     pub graph: QuantizedGraph,
     /// PCS parameters (serialized `WhirParams`).
     pub pcs_params: Vec<u8>,
-    /// Merkle root of the weight commitment (None for a graph without constants).
-    pub weight_root: Option<[u8; 32]>,
     /// Variables of each committed constant, in plan order.
     pub weight_layout: Vec<usize>,
-    /// Each committed constant's value at the binding point derived from the root
-    /// (`bind::weight_point`): fixes which codeword the root stands for before any proof.
-    pub weight_binding: Vec<EF>,
-    /// The weight-range proof (`range`): every committed constant lies in its declared width.
-    pub weight_range_proof: Vec<u8>,
+    /// log2 of the most padded entries of one weight group (in [`GROUP_VARS_RANGE`]).
+    pub weight_group_vars: u8,
+    /// The weight commitment, in groups of consecutive constants (`weights::split` of the
+    /// layout): each with its root, binding values and weight-range proof.
+    pub weight_groups: Vec<WeightGroup>,
     /// Application data bound into the model commitment (e.g. an LLM's tokenizer and
     /// statement layout); empty for plain models. The proof system does not interpret it.
     pub app: Vec<u8>,
@@ -73,26 +68,49 @@ impl VerifyingKey {
         Ok(*h.finalize().as_bytes())
     }
 
-    /// The weight commitment's binding claims (empty without constants).
-    pub(crate) fn weight_binding_claims(&self) -> Result<Vec<zkinfer_pcs::Claim<EF>>, Error> {
-        let Some(root) = &self.weight_root else {
-            return Ok(Vec::new());
-        };
-        crate::bind::weight_claims(root, &self.weight_layout, &self.weight_binding).ok_or_else(
-            || {
-                Error::Statement(
-                    "verifying key: weight binding values do not match its layout".into(),
-                )
-            },
-        )
+    /// The weight groups' constant ranges (an error for a group size out of range).
+    pub(crate) fn weight_ranges(&self) -> Result<Vec<std::ops::Range<usize>>, Error> {
+        if !GROUP_VARS_RANGE.contains(&self.weight_group_vars) {
+            return Err(Error::Statement(format!(
+                "verifying key: weight group size 2^{} outside 2^{}..=2^{}",
+                self.weight_group_vars,
+                GROUP_VARS_RANGE.start(),
+                GROUP_VARS_RANGE.end()
+            )));
+        }
+        Ok(crate::weights::split(
+            &self.weight_layout,
+            self.weight_group_vars,
+        ))
     }
 
-    /// The weight commitment, if any.
-    pub fn weight_commitment(&self) -> Option<WhirCommitment> {
-        self.weight_root.map(|root| WhirCommitment {
-            root,
-            layout: self.weight_layout.clone(),
-        })
+    /// Each weight group's constant range, commitment and binding claims (with constant
+    /// indices local to the group). Errors when the groups do not match the layout.
+    pub(crate) fn weight_openings(&self) -> Result<Vec<GroupOpening>, Error> {
+        let ranges = self.weight_ranges()?;
+        if ranges.len() != self.weight_groups.len() {
+            return Err(Error::Statement(
+                "verifying key weight groups do not match its layout".into(),
+            ));
+        }
+        ranges
+            .into_iter()
+            .zip(&self.weight_groups)
+            .map(|(r, g)| {
+                let layout = &self.weight_layout[r.clone()];
+                let binding =
+                    crate::bind::weight_claims(&g.root, layout, &g.binding).ok_or_else(|| {
+                        Error::Statement(
+                            "verifying key: weight binding values do not match its layout".into(),
+                        )
+                    })?;
+                Ok(GroupOpening {
+                    range: r,
+                    commitment: crate::weights::commitment(g, layout),
+                    binding,
+                })
+            })
+            .collect()
     }
 
     /// Encodes (versioned envelope).
@@ -129,6 +147,16 @@ impl VerifyingKey {
     }
 }
 
+/// One weight group as the walk's claims meet it.
+pub(crate) struct GroupOpening {
+    /// The group's constants (indices into the plan's constants).
+    pub range: std::ops::Range<usize>,
+    /// Its commitment.
+    pub commitment: WhirCommitment,
+    /// Its binding claims (indices local to the group).
+    pub binding: Vec<zkinfer_pcs::Claim<EF>>,
+}
+
 /// The proving key: the full quantized graph, its plan, the verifying key and the weight
 /// commitment's prover data.
 pub struct ProvingKey {
@@ -137,48 +165,7 @@ pub struct ProvingKey {
     /// The verifying key.
     pub vk: VerifyingKey,
     pub(crate) plan: Plan,
-    weights: Weights,
-}
-
-type WeightData = Option<WhirProverData<Config>>;
-
-/// The weight commitment's prover data: computed, or being recomputed on a background thread
-/// (see [`ProvingKey::from_bytes_background`]).
-struct Weights {
-    ready: OnceLock<Result<WeightData, String>>,
-    pending: Mutex<Option<JoinHandle<Result<WeightData, String>>>>,
-}
-
-impl Weights {
-    fn ready(d: WeightData) -> Self {
-        Self {
-            ready: OnceLock::from(Ok(d)),
-            pending: Mutex::new(None),
-        }
-    }
-
-    /// The data, waiting for the background commitment if one is running; its root is
-    /// checked against `root` (the verifying key's) once.
-    fn get(&self, root: Option<[u8; 32]>) -> Result<&WeightData, Error> {
-        let r = self.ready.get_or_init(|| {
-            let handle = self.pending.lock().ok().and_then(|mut h| h.take());
-            let d = match handle.map(JoinHandle::join) {
-                Some(Ok(r)) => r?,
-                Some(Err(_)) => return Err("the weight commitment thread panicked".into()),
-                None => return Err("no weight commitment".into()),
-            };
-            if d.as_ref().map(|w| w.commitment().root) != root {
-                return Err(
-                    "stored verifying key does not match the weights (corrupted file?)".into(),
-                );
-            }
-            Ok(d)
-        });
-        r.as_ref().map_err(|e| Error::Decode {
-            what: "model",
-            reason: e.clone(),
-        })
-    }
+    weights: Held,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -197,45 +184,6 @@ fn strip(g: &QuantizedGraph) -> QuantizedGraph {
     s
 }
 
-/// The commitment's prover data, layout, binding values and the padded constants.
-type CommittedWeights = (
-    Option<WhirProverData<Config>>,
-    Vec<usize>,
-    Vec<EF>,
-    Vec<Vec<F>>,
-);
-
-fn commit_weights(g: &QuantizedGraph, plan: &Plan) -> Result<CommittedWeights, Error> {
-    if plan.consts.is_empty() {
-        return Ok((None, Vec::new(), Vec::new(), Vec::new()));
-    }
-    let mut tables: Vec<Vec<F>> = Vec::with_capacity(plan.consts.len());
-    for &(id, layout) in &plan.consts {
-        let t = &g.tensors[id];
-        let QTensorKind::Const(d) = &t.kind else {
-            return Err(Error::Prover(format!("`{}` is not a constant", t.name)));
-        };
-        let pl = Padded::new(&const_dims(&t.shape, layout));
-        tables.push(
-            pl.pad(d)
-                .into_iter()
-                .map(zkinfer_field::from_signed::<F>)
-                .collect(),
-        );
-    }
-    let refs: Vec<&[F]> = tables.iter().map(Vec::as_slice).collect();
-    let layout: Vec<usize> = tables
-        .iter()
-        .map(|t| t.len().trailing_zeros() as usize)
-        .collect();
-    let (_, data) = pcs()
-        .commit(&refs)
-        .map_err(|e| Error::Prover(format!("weight commitment: {e}")))?;
-    let zeta = crate::bind::weight_point(&data.commitment().root, &layout);
-    let binding = crate::bind::values(&refs, &zeta);
-    Ok((Some(data), layout, binding, tables))
-}
-
 /// Compiles a quantized graph: checks every op has a protocol, commits all constants in one
 /// PCS commitment and builds the keys.
 pub fn compile(graph: QuantizedGraph) -> Result<ProvingKey, Error> {
@@ -245,27 +193,47 @@ pub fn compile(graph: QuantizedGraph) -> Result<ProvingKey, Error> {
 /// [`compile`] with application data `app` bound into the verifying key (and so into the
 /// model commitment).
 pub fn compile_with(graph: QuantizedGraph, app: Vec<u8>) -> Result<ProvingKey, Error> {
+    compile_grouped(graph, app, GROUP_VARS)
+}
+
+/// [`compile_with`] with weight groups of at most 2^`group_vars` padded entries (in
+/// [`GROUP_VARS_RANGE`]; smaller groups need less memory and give larger proofs).
+pub fn compile_grouped(
+    graph: QuantizedGraph,
+    app: Vec<u8>,
+    group_vars: u8,
+) -> Result<ProvingKey, Error> {
+    if !GROUP_VARS_RANGE.contains(&group_vars) {
+        return Err(Error::Prover(format!(
+            "weight group size 2^{group_vars} outside 2^{}..=2^{}",
+            GROUP_VARS_RANGE.start(),
+            GROUP_VARS_RANGE.end()
+        )));
+    }
     let plan = Plan::new(&graph)?;
-    let (weights, weight_layout, weight_binding, tables) = commit_weights(&graph, &plan)?;
-    let mut vk = VerifyingKey {
+    let weight_layout = plan.weight_layout(&graph);
+    // A model of one group keeps its commitment; larger ones recommit per proof.
+    let keep = crate::weights::split(&weight_layout, group_vars).len() <= 1;
+    let (weight_groups, kept) =
+        crate::weights::commit_all(&graph, &plan, &weight_layout, group_vars, keep)?;
+    let vk = VerifyingKey {
         graph: strip(&graph),
         pcs_params: WhirParams::default().to_bytes(),
-        weight_root: weights.as_ref().map(|w| w.commitment().root),
         weight_layout,
-        weight_binding,
-        weight_range_proof: Vec::new(),
+        weight_group_vars: group_vars,
+        weight_groups,
         app,
     };
-    if let Some(data) = &weights {
-        let refs: Vec<&[F]> = tables.iter().map(Vec::as_slice).collect();
-        vk.weight_range_proof = crate::range::prove(&vk, &plan.consts, &refs, data)?;
-    }
-    drop(tables);
+    let weights = if keep {
+        Held::Kept(kept)
+    } else {
+        Held::Streamed(Default::default())
+    };
     Ok(ProvingKey {
         graph,
         vk,
         plan,
-        weights: Weights::ready(weights),
+        weights,
     })
 }
 
@@ -297,10 +265,21 @@ impl ProvingKey {
         Ok((f.graph, f.vk))
     }
 
-    /// The weight commitment's prover data (waits for a background re-commitment and checks
-    /// its root against the verifying key).
-    pub(crate) fn weight_data(&self) -> Result<&WeightData, Error> {
-        self.weights.get(self.vk.weight_root)
+    /// Calls `f(group, data)` for every weight group in order (waiting for a background
+    /// re-commitment where one runs); each group's root is checked against the verifying key
+    /// before `f` sees it.
+    pub(crate) fn for_each_weight_group(
+        &self,
+        f: impl FnMut(usize, Opening<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.weights.for_each(
+            &self.graph,
+            &self.plan,
+            &self.vk.weight_layout,
+            self.vk.weight_group_vars,
+            &self.vk.weight_groups,
+            f,
+        )
     }
 
     /// Decodes `model.zkm` and starts re-committing the weights on a background thread, so the
@@ -316,40 +295,35 @@ impl ProvingKey {
                 reason: "stored verifying key does not match the graph (corrupted file?)".into(),
             });
         }
-        // The thread needs its own graph and plan (the planning is done once, here).
-        let (g2, plan2) = (graph.clone(), plan.clone());
-        let handle = std::thread::Builder::new()
-            .name("weight-commit".into())
-            .spawn(move || {
-                let (data, ..) = commit_weights(&g2, &plan2).map_err(|e| e.to_string())?;
-                Ok(data)
-            })
-            .map_err(|e| Error::Prover(format!("cannot start the weight commitment: {e}")))?;
-        let pk = ProvingKey {
-            graph,
-            vk,
-            plan,
-            weights: Weights {
-                ready: OnceLock::new(),
-                pending: Mutex::new(Some(handle)),
-            },
-        };
-        if pk.plan.weight_layout(&pk.graph) != pk.vk.weight_layout
-            || pk.vk.pcs_params != WhirParams::default().to_bytes()
+        if plan.weight_layout(&graph) != vk.weight_layout
+            || vk.pcs_params != WhirParams::default().to_bytes()
+            || vk.weight_ranges()?.len() != vk.weight_groups.len()
         {
             return Err(Error::Decode {
                 what: "model",
                 reason: "stored verifying key does not match the weights (corrupted file?)".into(),
             });
         }
-        Ok(pk)
+        // The thread needs its own graph and plan (the planning is done once, here).
+        let weights = Held::stream(
+            graph.clone(),
+            plan.clone(),
+            vk.weight_layout.clone(),
+            vk.weight_group_vars,
+        )?;
+        Ok(ProvingKey {
+            graph,
+            vk,
+            plan,
+            weights,
+        })
     }
 
     /// Decodes `model.zkm`, re-commits the weights and checks the root matches the stored key.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let (graph, vk) = Self::decode_unchecked(bytes)?;
         let f = PkFile { graph, vk };
-        let pk = compile(f.graph)?;
+        let pk = compile_grouped(f.graph, f.vk.app.clone(), f.vk.weight_group_vars)?;
         if pk.vk != f.vk {
             return Err(Error::Decode {
                 what: "model",

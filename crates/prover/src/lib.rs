@@ -5,7 +5,7 @@
 //! ```
 //!
 //! [`compile`] commits every constant of a [`zkinfer_model::QuantizedGraph`] once (one WHIR
-//! commitment) and yields a [`ProvingKey`] and a [`VerifyingKey`] (graph without weights +
+//! commitment per weight group of at most 2^25 padded entries, see `weights`) and yields a [`ProvingKey`] and a [`VerifyingKey`] (graph without weights +
 //! commitment; its hash is the model commitment `C_M`). [`prove`] runs the integer inference
 //! and proves it; [`verify`] checks a [`ModelProof`] with the verifying key alone.
 //!
@@ -30,12 +30,13 @@
 //!    to 2^20 per group or softmax row).
 //! 4. **Settlement**: claims on public inputs are evaluated by the verifier; claims on
 //!    committed tables (witness polys, constants) are reduced by one degree-2 sumcheck each to
-//!    a point and opened in **two batched WHIR openings** (witness, weights). They run
-//!    concurrently on two forked transcript branches (`ProverTranscript::fork`), each
-//!    starting after every claim of both openings is absorbed; the verifier reads them in
-//!    order. The weights' prover data may still be re-committing in the background
-//!    ([`ProvingKey::from_bytes_background`]); the weight opening waits for it and checks its
-//!    root against the verifying key.
+//!    a point and opened in **batched WHIR openings**: one for the witness, one per weight
+//!    group the walk reached (in group order, on one branch). The two branches run
+//!    concurrently on forked transcripts (`ProverTranscript::fork`), each starting after
+//!    every claim of all openings is absorbed; the verifier reads them in order. The weight
+//!    groups may still be re-committing in the background
+//!    ([`ProvingKey::from_bytes_background`]); each group's opening waits for it and checks
+//!    its root against the verifying key.
 //!
 //! Requantization refuses to saturate: an activation outside its range (an input beyond the
 //! calibration) is a prover error naming node and element, not a silently clamped proof.
@@ -43,8 +44,8 @@
 //! ## Soundness
 //! Error ≤ Σ over sumchecks of `degree·vars/|EF|` + Σ over claim merges and output points of
 //! `k/|EF|` + the LogUp-GKR error (`(rows + table rows)·(depth + 2)/|EF|` per batch, see
-//! zkinfer-lookup) + twice the PCS error (zkinfer-pcs docs; the two openings' branches are
-//! forked from one state, so each opening's error counts once). With |EF| ≈ 2^128 and at most
+//! zkinfer-lookup) + (1 + number of weight groups opened) × the PCS error (zkinfer-pcs docs;
+//! the openings' branches are forked from one state, so each opening's error counts once). With |EF| ≈ 2^128 and at most
 //! ~2^30 rows, everything but the PCS term is below 2^-90; the PCS term dominates. Each
 //! commitment is bound when written (`bind`: every polynomial's value at a point drawn right
 //! after the root, or derived from the weight root and stored in the vk), so no term carries
@@ -71,13 +72,15 @@ mod protocol;
 mod range;
 mod side;
 mod walk;
+mod weights;
 
 pub use error::Error;
-pub use keys::{compile, compile_with, ProvingKey, VerifyingKey, FORMAT_VERSION};
+pub use keys::{compile, compile_grouped, compile_with, ProvingKey, VerifyingKey, FORMAT_VERSION};
 pub use plan::Plan;
 pub use protocol::{
     check_key, prove, prove_trace, prove_trace_timed, verify, ModelProof, ProveTimings,
 };
+pub use weights::{WeightGroup, GROUP_VARS, GROUP_VARS_RANGE};
 
 /// The field configuration of model proofs (a 64-bit field: bounds are checked below 2^62).
 pub type Config = zkinfer_field::GoldilocksConfig;
@@ -96,3 +99,5 @@ mod onnx_ops_tests;
 mod soundness_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod weight_groups_tests;

@@ -5,13 +5,13 @@ use serde::{Deserialize, Serialize};
 use zkinfer_lookup::{LookupProver, LookupShape, LookupSpec, PublicTable, RangeTable, Table};
 use zkinfer_model::quant::run::run_quantized;
 use zkinfer_model::{QuantizedGraph, Trace};
-use zkinfer_pcs::MultilinearPcs;
+use zkinfer_pcs::{Claim, MultilinearPcs};
 use zkinfer_transcript::{
     decode_envelope, encode_envelope, DomainSeparator, Duplex, ProverTranscript, VerifierTranscript,
 };
 
 use crate::error::Error;
-use crate::keys::{pcs, ProvingKey, VerifyingKey, FORMAT_VERSION};
+use crate::keys::{pcs, GroupOpening, ProvingKey, VerifyingKey, FORMAT_VERSION};
 use crate::layout::{compact_vars, pad_base};
 use crate::plan::{Col, Plan, TableSpec};
 use crate::side::{ProverSide, Side, VerifierSide};
@@ -353,25 +353,26 @@ pub(crate) fn prove_witness(
         poly_points.extend(bound);
         d
     });
-    if !const_points.is_empty() {
-        const_points.extend(vk.weight_binding_claims()?);
-    }
+    let groups = vk.weight_openings()?;
     // The two openings run concurrently on forked transcripts (their claims are bound above);
-    // the weight data may still be coming from a background re-commitment.
+    // the weight groups may still be coming from a background re-commitment.
     let mut br = t.fork(&OPEN_BRANCHES);
     let (bw, bc) = br.split_at_mut(1);
     let (rw, rc) = p3_maybe_rayon::prelude::join(
-        || match (&wdata, poly_points.is_empty()) {
+        || match (wdata, poly_points.is_empty()) {
             (Some(d), false) => scheme
-                .open(d, &poly_points, &mut bw[0])
+                .open_owned(d, &poly_points, &mut bw[0])
                 .map_err(|e| Error::Prover(format!("witness opening: {e}"))),
             _ => Ok(()),
         },
-        || match (pk.weight_data()?, const_points.is_empty()) {
-            (Some(d), false) => scheme
-                .open(d, &const_points, &mut bc[0])
-                .map_err(|e| Error::Prover(format!("weight opening: {e}"))),
-            _ => Ok(()),
+        || {
+            let per_group = group_claims(&groups, std::mem::take(&mut const_points));
+            pk.for_each_weight_group(|gi, data| match &per_group[gi] {
+                Some(claims) => data
+                    .open(claims, &mut bc[0])
+                    .map_err(|e| Error::Prover(format!("weight opening (group {gi}): {e}"))),
+                None => Ok(()),
+            })
         },
     );
     rw?;
@@ -429,7 +430,7 @@ fn check_key_inner(vk: &VerifyingKey) -> Result<Plan, Error> {
     // Every layout entry, not only their number: the weight claims are checked against the
     // constants' padded shapes, and a commitment of another layout would open other data.
     let want = plan.weight_layout(g);
-    if want != vk.weight_layout || want.is_empty() != vk.weight_root.is_none() {
+    if want != vk.weight_layout || vk.weight_ranges()?.len() != vk.weight_groups.len() {
         return Err(Error::Statement(
             "verifying key weight layout does not match its graph".into(),
         ));
@@ -437,6 +438,28 @@ fn check_key_inner(vk: &VerifyingKey) -> Result<Plan, Error> {
     // The committed constants lie in their declared widths (once per key).
     crate::range::verify_cached(vk, &plan.consts)?;
     Ok(plan)
+}
+
+/// Splits the walk's claims on constants (indices into the plan's constants) by weight group,
+/// re-indexed within the group and followed by the group's binding claims; `None` for a group
+/// the walk did not reach (it is not opened).
+fn group_claims(groups: &[GroupOpening], claims: Vec<Claim<EF>>) -> Vec<Option<Vec<Claim<EF>>>> {
+    let mut out: Vec<Vec<Claim<EF>>> = vec![Vec::new(); groups.len()];
+    for mut c in claims {
+        if let Some(gi) = groups.iter().position(|g| g.range.contains(&c.poly)) {
+            c.poly -= groups[gi].range.start;
+            out[gi].push(c);
+        }
+    }
+    out.into_iter()
+        .zip(groups)
+        .map(|(mut v, g)| {
+            (!v.is_empty()).then(|| {
+                v.extend(g.binding.iter().cloned());
+                v
+            })
+        })
+        .collect()
 }
 
 fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
@@ -472,15 +495,13 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
         &proof.inputs,
         &proof.outputs,
     );
-    let (side, mut poly_points, mut const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
+    let (side, mut poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let mut t = side.t;
     let wcom = wcom.map(|(c, bound)| {
         poly_points.extend(bound);
         c
     });
-    if !const_points.is_empty() {
-        const_points.extend(vk.weight_binding_claims()?);
-    }
+    let groups = vk.weight_openings()?;
     let mut br = t.fork(&OPEN_BRANCHES);
     let (bw, bc) = br.split_at_mut(1);
     if let (Some(c), false) = (&wcom, poly_points.is_empty()) {
@@ -489,13 +510,13 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
             .map_err(|e| Error::rejected("witness opening", e))?;
     }
     bc[0].follow(&bw[0]);
-    if !const_points.is_empty() {
-        let c = vk
-            .weight_commitment()
-            .ok_or_else(|| Error::rejected("weight opening", "no weight commitment"))?;
-        scheme
-            .verify(&c, &const_points, &mut bc[0])
-            .map_err(|e| Error::rejected("weight opening", e))?;
+    let per_group = group_claims(&groups, const_points);
+    for (gi, (g, claims)) in groups.iter().zip(&per_group).enumerate() {
+        if let Some(claims) = claims {
+            scheme
+                .verify(&g.commitment, claims, &mut bc[0])
+                .map_err(|e| Error::rejected(&format!("weight opening (group {gi})"), e))?;
+        }
     }
     t.join(L_OPENINGS, br);
     t.finish().map_err(|e| Error::rejected("end of proof", e))?;

@@ -30,12 +30,13 @@ use std::sync::{Mutex, OnceLock};
 use zkinfer_field::p3_field::{Field, PrimeCharacteristicRing};
 use zkinfer_field::FieldConfig;
 use zkinfer_lookup::{LookupProver, LookupShape, LookupSpec, RangeTable, Table};
-use zkinfer_pcs::{Claim, MultilinearPcs, WhirProverData};
+use zkinfer_pcs::{Claim, MultilinearPcs, WhirParams};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
 
 use crate::error::Error;
 use crate::keys::{pcs, VerifyingKey};
 use crate::walk::{ef, pow2};
+use crate::weights::Opening;
 use crate::{Config, EF, F};
 
 const TABLE_BITS: u32 = 16;
@@ -99,27 +100,49 @@ fn shape(layout: &[usize], bits: &[u32]) -> Shape {
     Shape { columns, limbs }
 }
 
-fn domain(vk: &VerifyingKey) -> DomainSeparator {
-    DomainSeparator::new("zkinfer-weight-range", 1, Config::ID, &vk.pcs_params)
+/// The statement of one weight group's range proof.
+pub(crate) struct Statement<'a> {
+    /// The group's index in the verifying key.
+    pub index: usize,
+    /// The group's root and binding values.
+    pub root: &'a [u8; 32],
+    pub binding: &'a [EF],
+    /// Variables and declared width of each constant of the group.
+    pub layout: &'a [usize],
+    pub bits: &'a [u32],
 }
 
-/// The declared widths of the committed constants, in commitment order.
-fn widths(vk: &VerifyingKey, consts: &[(usize, crate::plan::ConstLayout)]) -> Vec<u32> {
-    consts
-        .iter()
-        .map(|&(id, _)| vk.graph.tensors[id].bits)
-        .collect()
+impl Statement<'_> {
+    /// The binding claims of the group's commitment.
+    fn binding_claims(&self) -> Result<Vec<Claim<EF>>, Error> {
+        crate::bind::weight_claims(self.root, self.layout, self.binding).ok_or_else(|| {
+            Error::Statement(format!(
+                "verifying key: weight group {}: binding values do not match its layout",
+                self.index
+            ))
+        })
+    }
 }
 
-fn bind_statement<T: zkinfer_transcript::Duplex<F>>(t: &mut T, vk: &VerifyingKey, bits: &[u32]) {
+fn domain() -> DomainSeparator {
+    DomainSeparator::new(
+        "zkinfer-weight-range",
+        2,
+        Config::ID,
+        &WhirParams::default().to_bytes(),
+    )
+}
+
+fn bind_statement<T: zkinfer_transcript::Duplex<F>>(t: &mut T, st: &Statement<'_>) {
     let mut b = Vec::new();
-    b.extend_from_slice(&vk.weight_root.unwrap_or_default());
-    for (&nv, &w) in vk.weight_layout.iter().zip(bits) {
+    b.extend_from_slice(&(st.index as u64).to_le_bytes());
+    b.extend_from_slice(st.root);
+    for (&nv, &w) in st.layout.iter().zip(st.bits) {
         b.extend_from_slice(&(nv as u64).to_le_bytes());
         b.extend_from_slice(&w.to_le_bytes());
     }
     t.observe_bytes(L_ROOT, &b);
-    t.observe_ext("range.binding", &vk.weight_binding);
+    t.observe_ext("range.binding", st.binding);
 }
 
 fn table() -> RangeTable {
@@ -224,19 +247,17 @@ fn identity_claims(
     (wc, rc)
 }
 
-/// Proves the range of every committed constant (`polys`: the padded constants in commitment
-/// order, `data`: their commitment). `vk` carries the root, layout and binding values.
+/// Proves the range of every constant of one weight group (`polys`: its padded constants in
+/// commitment order, `data`: their commitment).
 pub(crate) fn prove(
-    vk: &VerifyingKey,
-    consts: &[(usize, crate::plan::ConstLayout)],
+    st: &Statement<'_>,
     polys: &[&[F]],
-    data: &WhirProverData<Config>,
+    data: Opening<'_>,
 ) -> Result<Vec<u8>, Error> {
-    let bits = widths(vk, consts);
-    let layout = &vk.weight_layout;
-    let sh = shape(layout, &bits);
-    let mut t = ProverTranscript::<F>::new(&domain(vk));
-    bind_statement(&mut t, vk, &bits);
+    let (bits, layout) = (st.bits, st.layout);
+    let sh = shape(layout, bits);
+    let mut t = ProverTranscript::<F>::new(&domain());
+    bind_statement(&mut t, st);
     // Limbs of v = c + 2^(b−1).
     let mut wit: Vec<Vec<F>> = sh
         .limbs
@@ -297,40 +318,28 @@ pub(crate) fn prove(
         .map(|(p, &(_, _, nv))| zkinfer_poly::evaluate(&wit[p], &rho[..nv]))
         .collect();
     t.write_ext(L_LIMBS_AT_RHO, &limb_vals);
-    let (w2, r2) = identity_claims(&sh, &bits, layout, &rho, &limb_vals);
+    let (w2, r2) = identity_claims(&sh, bits, layout, &rho, &limb_vals);
     wc.extend(w2);
-    wc.extend(vk.weight_binding_claims()?);
+    wc.extend(st.binding_claims()?);
     rc.extend(r2);
     rc.extend(bound);
-    scheme
-        .open(data, &wc, &mut t)
+    data.open(&wc, &mut t)
         .map_err(|e| Error::Prover(format!("weight range: weight opening: {e}")))?;
     scheme
-        .open(&wdata, &rc, &mut t)
+        .open_owned(wdata, &rc, &mut t)
         .map_err(|e| Error::Prover(format!("weight range: witness opening: {e}")))?;
     Ok(t.finish().bytes)
 }
 
-/// Verifies the weight-range proof stored in `vk` (`consts`: the plan's constants).
-pub(crate) fn verify(
-    vk: &VerifyingKey,
-    consts: &[(usize, crate::plan::ConstLayout)],
-) -> Result<(), Error> {
-    let Some(root) = vk.weight_root else {
-        return if vk.weight_range_proof.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Statement(
-                "a weight-range proof without weights".into(),
-            ))
-        };
+/// Verifies one weight group's range proof `proof`.
+fn verify_group(st: &Statement<'_>, proof: &[u8]) -> Result<(), Error> {
+    let rej = |stage: &str, e: String| {
+        Error::rejected(&format!("weight range (group {}): {stage}", st.index), e)
     };
-    let rej = |stage: &str, e: String| Error::rejected(&format!("weight range: {stage}"), e);
-    let bits = widths(vk, consts);
-    let layout = &vk.weight_layout;
-    let sh = shape(layout, &bits);
-    let mut t = VerifierTranscript::<F>::new(&domain(vk), &vk.weight_range_proof);
-    bind_statement(&mut t, vk, &bits);
+    let (bits, layout) = (st.bits, st.layout);
+    let sh = shape(layout, bits);
+    let mut t = VerifierTranscript::<F>::new(&domain(), proof);
+    bind_statement(&mut t, st);
     let scheme = pcs();
     let mut wl: Vec<usize> = sh.limbs.iter().map(|l| l.2).collect();
     let mult_poly = wl.len();
@@ -347,14 +356,14 @@ pub(crate) fn verify(
     let limb_vals: Vec<EF> = t
         .read_ext(L_LIMBS_AT_RHO, sh.limbs.len())
         .map_err(|e| rej("limb values", e.to_string()))?;
-    let (w2, r2) = identity_claims(&sh, &bits, layout, &rho, &limb_vals);
+    let (w2, r2) = identity_claims(&sh, bits, layout, &rho, &limb_vals);
     wc.extend(w2);
-    wc.extend(vk.weight_binding_claims()?);
+    wc.extend(st.binding_claims()?);
     rc.extend(r2);
     rc.extend(bound);
     let wcom = zkinfer_pcs::WhirCommitment {
-        root,
-        layout: layout.clone(),
+        root: *st.root,
+        layout: layout.to_vec(),
     };
     scheme
         .verify(&wcom, &wc, &mut t)
@@ -363,6 +372,35 @@ pub(crate) fn verify(
         .verify(&c, &rc, &mut t)
         .map_err(|e| rej("witness opening", e.to_string()))?;
     t.finish().map_err(|e| rej("end of proof", e.to_string()))?;
+    Ok(())
+}
+
+/// Verifies the range proof of every weight group of `vk` (`consts`: the plan's constants;
+/// the groups are checked against the layout by the caller).
+pub(crate) fn verify(
+    vk: &VerifyingKey,
+    consts: &[(usize, crate::plan::ConstLayout)],
+) -> Result<(), Error> {
+    let bits: Vec<u32> = consts
+        .iter()
+        .map(|&(id, _)| vk.graph.tensors[id].bits)
+        .collect();
+    let ranges = vk.weight_ranges()?;
+    if ranges.len() != vk.weight_groups.len() || bits.len() != vk.weight_layout.len() {
+        return Err(Error::Statement(
+            "verifying key weight groups do not match its layout".into(),
+        ));
+    }
+    for (index, (r, group)) in ranges.into_iter().zip(&vk.weight_groups).enumerate() {
+        let st = Statement {
+            index,
+            root: &group.root,
+            binding: &group.binding,
+            layout: &vk.weight_layout[r.clone()],
+            bits: &bits[r],
+        };
+        verify_group(&st, &group.range_proof)?;
+    }
     Ok(())
 }
 

@@ -372,7 +372,10 @@ fn hostile_verifying_keys_are_refused() {
             "weight layout entry",
             Box::new(|vk| vk.weight_layout[0] += 1),
         ),
-        ("weight root dropped", Box::new(|vk| vk.weight_root = None)),
+        (
+            "weight group dropped",
+            Box::new(|vk| vk.weight_groups.clear()),
+        ),
         (
             "conv kernel",
             Box::new(|vk| {
@@ -448,7 +451,7 @@ fn weight_range_proof() {
         widths.iter().any(|&b| b < 16),
         "no narrow constant: {widths:?}"
     );
-    assert!(!pk.vk.weight_range_proof.is_empty());
+    assert!(!pk.vk.weight_groups[0].range_proof.is_empty());
     crate::range::verify(&pk.vk, &pk.plan.consts).expect("range proof verifies");
     // Deterministic: an eager reload recompiles and must reproduce the stored key exactly.
     ProvingKey::from_bytes(&pk.to_bytes()).expect("reload reproduces the verifying key");
@@ -477,20 +480,20 @@ fn weight_range_proof() {
         );
     }
     // Flipped bytes across the range proof, and truncations.
-    let n = pk.vk.weight_range_proof.len();
+    let n = pk.vk.weight_groups[0].range_proof.len();
     for i in (0..n).step_by((n / 40).max(1)) {
         let mut vk = pk.vk.clone();
-        vk.weight_range_proof[i] ^= 0x10;
+        vk.weight_groups[0].range_proof[i] ^= 0x10;
         rejected(&vk, &format!("byte {i} flipped"));
     }
     for cut in [0, 1, n / 2, n - 1] {
         let mut vk = pk.vk.clone();
-        vk.weight_range_proof.truncate(cut);
+        vk.weight_groups[0].range_proof.truncate(cut);
         rejected(&vk, &format!("truncated to {cut}"));
     }
     // Changed binding values.
     let mut vk = pk.vk.clone();
-    vk.weight_binding[0] += crate::EF::ONE;
+    vk.weight_groups[0].binding[0] += crate::EF::ONE;
     rejected(&vk, "binding value");
     // Another model's range proof.
     let other = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -498,7 +501,7 @@ fn weight_range_proof() {
     if other.join("network.onnx").exists() {
         let (pk2, _) = crate::tests::setup(&other);
         let mut vk = pk.vk.clone();
-        vk.weight_range_proof = pk2.vk.weight_range_proof.clone();
+        vk.weight_groups[0].range_proof = pk2.vk.weight_groups[0].range_proof.clone();
         rejected(&vk, "another model's range proof");
     }
     // A constant outside its declared width is refused at compile, naming the range check.

@@ -1,0 +1,120 @@
+//! Weights committed in several groups (`weights`): round trip with kept, streamed and inline
+//! group data; every group's commitment, binding and range proof is checked.
+
+use std::path::Path;
+
+use zkinfer_field::p3_field::PrimeCharacteristicRing;
+use zkinfer_model::quant::QTensorKind;
+
+use crate::{compile_grouped, prove, verify, ProvingKey, VerifyingKey, GROUP_VARS_RANGE};
+
+/// The bundled CNN compiled with the smallest groups (2^10 entries): several groups.
+fn grouped() -> (ProvingKey, Vec<Vec<i64>>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/models/small_cnn");
+    let (pk, inputs) = crate::tests::setup(&dir);
+    let gk = compile_grouped(pk.graph.clone(), Vec::new(), *GROUP_VARS_RANGE.start())
+        .expect("compile grouped");
+    (gk, inputs)
+}
+
+#[test]
+fn grouped_weights_roundtrip_and_tamper() {
+    let (pk, inputs) = grouped();
+    let groups = pk.vk.weight_groups.len();
+    assert!(groups >= 2, "only {groups} weight group(s)");
+    assert_eq!(
+        crate::weights::split(&pk.vk.weight_layout, pk.vk.weight_group_vars).len(),
+        groups
+    );
+    // Each group at most 2^10 entries unless it is one constant.
+    for r in crate::weights::split(&pk.vk.weight_layout, pk.vk.weight_group_vars) {
+        let size: u64 = pk.vk.weight_layout[r.clone()]
+            .iter()
+            .map(|&k| 1u64 << k)
+            .sum();
+        assert!(
+            size <= 1 << 10 || r.len() == 1,
+            "group {r:?} holds {size} entries"
+        );
+    }
+    // The key compiled in this process streams its groups (several): two proofs in a row.
+    let p1 = prove(&pk, &inputs).expect("prove");
+    verify(&pk.vk, &p1).expect("verify");
+    let p2 = prove(&pk, &inputs).expect("prove again");
+    assert_eq!(p1.transcript, p2.transcript, "proofs are deterministic");
+    // Loaded with a background stream: the first proof takes it, the second recommits inline.
+    let bg = ProvingKey::from_bytes_background(&pk.to_bytes()).expect("load");
+    assert_eq!(
+        prove(&bg, &inputs).expect("streamed").transcript,
+        p1.transcript
+    );
+    assert_eq!(
+        prove(&bg, &inputs).expect("inline").transcript,
+        p1.transcript
+    );
+    // Eager reload reproduces the key.
+    ProvingKey::from_bytes(&pk.to_bytes()).expect("reload");
+
+    let rejected = |vk: &VerifyingKey, what: &str| {
+        assert!(verify(vk, &p1).is_err(), "{what}: accepted");
+    };
+    for gi in [0, groups - 1] {
+        let mut vk = pk.vk.clone();
+        vk.weight_groups[gi].root[0] ^= 1;
+        rejected(&vk, &format!("group {gi} root"));
+        let mut vk = pk.vk.clone();
+        vk.weight_groups[gi].binding[0] += crate::EF::ONE;
+        rejected(&vk, &format!("group {gi} binding"));
+        let mut vk = pk.vk.clone();
+        let n = vk.weight_groups[gi].range_proof.len();
+        vk.weight_groups[gi].range_proof[n / 2] ^= 0x10;
+        rejected(&vk, &format!("group {gi} range proof"));
+    }
+    let mut vk = pk.vk.clone();
+    vk.weight_groups.swap(0, 1);
+    rejected(&vk, "groups swapped");
+    let mut vk = pk.vk.clone();
+    vk.weight_groups.pop();
+    rejected(&vk, "a group dropped");
+    let mut vk = pk.vk.clone();
+    vk.weight_group_vars += 1;
+    rejected(&vk, "another group size");
+    let mut vk = pk.vk.clone();
+    vk.weight_group_vars = 40;
+    rejected(&vk, "group size out of range");
+    // Flipped bytes across the proof (the weight openings are at its end).
+    let n = p1.transcript.len();
+    for k in 0..32 {
+        let mut p = p1.clone();
+        let at = n - 1 - k * (n / 4) / 31;
+        p.transcript[at] ^= 0x10;
+        assert!(
+            verify(&pk.vk, &p).is_err(),
+            "flipped byte {at} of {n} accepted"
+        );
+    }
+}
+
+/// A stored key whose weights no longer match a group's root fails at that group's opening,
+/// before any proof exists, naming the group.
+#[test]
+fn grouped_weights_mismatch_is_refused() {
+    let (pk, inputs) = grouped();
+    let mut g = pk.graph.clone();
+    // The last constant lies in the last group.
+    let id = pk.plan.consts.last().expect("a constant").0;
+    if let QTensorKind::Const(d) = &mut g.tensors[id].kind {
+        d[0] += 1;
+    }
+    let mut bad = compile_grouped(g, Vec::new(), pk.vk.weight_group_vars).expect("compile");
+    bad.vk = pk.vk.clone();
+    let bytes = bad.to_bytes();
+    assert!(ProvingKey::from_bytes(&bytes).is_err());
+    let bg = ProvingKey::from_bytes_background(&bytes).expect("decodes");
+    let err = prove(&bg, &inputs).expect_err("mismatched weights proved");
+    let last = pk.vk.weight_groups.len() - 1;
+    assert!(
+        err.to_string().contains(&format!("weight group {last}")),
+        "{err}"
+    );
+}
