@@ -78,6 +78,13 @@ impl VerifyingKey {
                 GROUP_VARS_RANGE.end()
             )));
         }
+        if let Some((i, k)) = crate::weights::oversized(&self.weight_layout) {
+            return Err(Error::Statement(format!(
+                "verifying key: constant {i} has 2^{k} padded entries, above the largest \
+                 weight group (2^{})",
+                GROUP_VARS_RANGE.end()
+            )));
+        }
         Ok(crate::weights::split(
             &self.weight_layout,
             self.weight_group_vars,
@@ -212,6 +219,15 @@ pub fn compile_grouped(
     }
     let plan = Plan::new(&graph)?;
     let weight_layout = plan.weight_layout(&graph);
+    if let Some((i, k)) = crate::weights::oversized(&weight_layout) {
+        let name = &graph.tensors[plan.consts[i].0].name;
+        return Err(Error::Prover(format!(
+            "weight `{name}` pads to 2^{k} entries, above the largest weight commitment group \
+             (2^{} entries, the size WHIR's soundness is stated for); splitting such tensors is \
+             not implemented yet",
+            GROUP_VARS_RANGE.end()
+        )));
+    }
     // A model of one group keeps its commitment; larger ones recommit per proof.
     let keep = crate::weights::split(&weight_layout, group_vars).len() <= 1;
     let (weight_groups, kept) =

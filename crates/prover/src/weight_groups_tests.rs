@@ -118,3 +118,22 @@ fn grouped_weights_mismatch_is_refused() {
         "{err}"
     );
 }
+
+/// A constant above the largest group is refused on both sides: compile names it, and a
+/// verifying key declaring one fails validation instead of being checked with a weaker bound.
+#[test]
+fn oversized_constant_is_refused() {
+    let max = usize::from(*GROUP_VARS_RANGE.end());
+    assert_eq!(crate::weights::oversized(&[3, max, 5]), None);
+    assert_eq!(
+        crate::weights::oversized(&[3, max + 1, 5]),
+        Some((1, max + 1))
+    );
+    let (pk, inputs) = grouped();
+    let proof = prove(&pk, &inputs).expect("prove");
+    let mut vk = pk.vk.clone();
+    vk.weight_layout[0] = max + 2;
+    let err = vk.weight_ranges().expect_err("oversized constant accepted");
+    assert!(err.to_string().contains("above the largest"), "{err}");
+    assert!(verify(&vk, &proof).is_err());
+}

@@ -52,6 +52,14 @@ pub struct WeightGroup {
     pub range_proof: Vec<u8>,
 }
 
+/// The first constant (index, log2 padded size) too large for any weight group: WHIR's
+/// soundness is stated only up to 2^[`GROUP_VARS_RANGE`]`.end()` entries, so such a constant
+/// is refused rather than committed alone with a weaker bound.
+pub(crate) fn oversized(layout: &[usize]) -> Option<(usize, usize)> {
+    let max = usize::from(*GROUP_VARS_RANGE.end());
+    layout.iter().copied().enumerate().find(|&(_, k)| k > max)
+}
+
 /// The groups of a weight layout: consecutive ranges of constants of at most 2^`group_vars`
 /// padded entries together (a larger constant alone).
 pub fn split(layout: &[usize], group_vars: u8) -> Vec<Range<usize>> {
