@@ -185,18 +185,16 @@ pub fn read_input_file(path: &Path, what: &str) -> Result<InputFile> {
 
 /// Reads an EZKL `input.json` and returns its first sample, checked against the graph's inputs.
 pub fn read_first_sample(path: &Path, g: &QuantizedGraph) -> Result<Vec<Vec<f32>>> {
-    let file = read_input_file(path, "input file")?;
+    let names: Vec<&str> = g
+        .inputs
+        .iter()
+        .map(|i| g.tensors[i.0].name.as_str())
+        .collect();
+    // The one rule for input files (`InputFile::for_inputs`), as at compile time.
+    let file = read_input_file(path, "input file")?
+        .for_inputs(&names)
+        .with_context(|| format!("input file {}", path.display()))?;
     let sizes = input_sizes(g);
-    if let Some(shapes) = &file.shapes {
-        if shapes.len() != sizes.len() {
-            bail!(
-                "input file {}: `input_shapes` lists {} shapes, the model has {} inputs",
-                path.display(),
-                shapes.len(),
-                sizes.len()
-            );
-        }
-    }
     let mut samples = file
         .samples(&sizes)
         .with_context(|| format!("input file {}", path.display()))?;

@@ -99,8 +99,12 @@ pub fn run(args: &CompileArgs) -> Result<()> {
     let cal = common::read_input_file(&cal_path, "calibration file")?;
 
     let t = Instant::now();
-    let fg = zkinfer_onnx::load_path(model, cal.shapes.as_deref())
-        .with_context(|| format!("cannot load ONNX model {}", model.display()))?;
+    let (fg, cal) = match zkinfer_onnx::load_path_for_input(model, &cal) {
+        Err(zkinfer_onnx::LoadError::Input(e)) => {
+            bail!("calibration file {}: {e}", cal_path.display())
+        }
+        r => r.with_context(|| format!("cannot load ONNX model {}", model.display()))?,
+    };
     let load_ms = ms_since(t);
     let sizes: Vec<usize> = fg
         .inputs

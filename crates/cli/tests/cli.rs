@@ -713,3 +713,56 @@ fn unknown_opset_and_huge_tensor_rejected() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Input files with more `input_shapes` or `input_data` entries than the model has inputs
+/// (EZKL example files list every original argument) are read by one rule in `compile`,
+/// `prove` and the conformance harness (`InputFile::for_inputs`): the CLI proves them, and
+/// its output matches the file's float reference.
+#[test]
+fn input_files_with_extra_entries_prove_through_the_cli() {
+    for name in ["1l_elu", "trig", "rounding_ops", "bitwise_ops"] {
+        let Some(model_dir) = peer(name) else {
+            continue;
+        };
+        let dir = temp_dir(&format!("extra-{name}"));
+        let keys = dir.join("keys");
+        let input = model_dir.join("input.json");
+        ok(&[
+            "compile",
+            s(&model_dir.join("network.onnx")),
+            "--calibration",
+            s(&input),
+            "-o",
+            s(&keys),
+            "--json",
+        ]);
+        let proof = dir.join("proof.bin");
+        let p = json_of(&ok(&[
+            "prove",
+            s(&keys.join("model.zkm")),
+            "--input",
+            s(&input),
+            "-o",
+            s(&proof),
+            "--json",
+        ]));
+        ok(&["verify", s(&proof), "--vk", s(&keys.join("model.vk"))]);
+        let text = std::fs::read_to_string(model_dir.join("output.json"))
+            .or_else(|_| std::fs::read_to_string(model_dir.join("float_output.json")));
+        if let Ok(text) = text {
+            let want: Value = serde_json::from_str(&text).unwrap();
+            let (got, want) = (floats(&p["output"]), floats(&want["output_data"]));
+            assert_eq!(got.len(), want.len(), "{name}: outputs");
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.len(), w.len(), "{name}: output length");
+                for (a, b) in g.iter().zip(w) {
+                    assert!(
+                        (a - b).abs() <= 0.05 * (1.0 + b.abs()),
+                        "{name}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

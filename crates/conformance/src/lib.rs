@@ -85,58 +85,20 @@ fn argmax(v: &[f64]) -> usize {
     best
 }
 
-/// The corpus writes one `input_data` array per argument of the exported module, while the
-/// ONNX exporter drops unused arguments and keeps the others' names `input`, `input1`,
-/// `input2`, …. When the file has more arrays than the model has inputs and every input is
-/// named so, returns the file restricted to the kept arguments (arrays and shapes).
-pub fn kept_arguments(inp: &InputFile, names: &[&str]) -> Option<InputFile> {
-    if inp.data.len() <= names.len() {
-        return None;
-    }
-    let idx: Vec<usize> = names
-        .iter()
-        .map(|n| match n.strip_prefix("input")? {
-            "" => Some(0),
-            k if !k.starts_with('0') => k.parse().ok(),
-            _ => None,
-        })
-        .collect::<Option<_>>()?;
-    let data = idx
-        .iter()
-        .map(|&k| inp.data.get(k).cloned())
-        .collect::<Option<Vec<_>>>()?;
-    let shapes = match &inp.shapes {
-        Some(s) => Some(
-            idx.iter()
-                .map(|&k| s.get(k).cloned())
-                .collect::<Option<_>>()?,
-        ),
-        None => None,
-    };
-    Some(InputFile { data, shapes })
-}
-
 /// Loads a corpus model and its calibration samples as the harness does (the stage that
 /// failed and why on error).
 #[allow(clippy::type_complexity)]
 pub fn load_model(
     dir: &Path,
 ) -> Result<(zkinfer_model::graph::FloatGraph, Vec<Vec<Vec<f32>>>), (&'static str, String)> {
-    let mut inp = InputFile::read(&dir.join("input.json")).map_err(|e| ("input", e.to_string()))?;
-    let mut g = zkinfer_onnx::load_path(&dir.join("network.onnx"), inp.shapes.as_deref())
-        .map_err(|e| ("load", e.to_string()))?;
-    let names: Vec<&str> = g
-        .inputs
-        .iter()
-        .map(|i| g.tensors[i.0].name.as_str())
-        .collect();
-    if let Some(picked) = kept_arguments(&inp, &names) {
-        inp = picked;
-        if inp.shapes.is_some() {
-            g = zkinfer_onnx::load_path(&dir.join("network.onnx"), inp.shapes.as_deref())
-                .map_err(|e| ("load", e.to_string()))?;
-        }
-    }
+    let file = InputFile::read(&dir.join("input.json")).map_err(|e| ("input", e.to_string()))?;
+    // The CLI's reader: same selection of arrays and shapes, same errors.
+    let (g, inp) = zkinfer_onnx::load_path_for_input(&dir.join("network.onnx"), &file).map_err(
+        |e| match e {
+            zkinfer_onnx::LoadError::Input(e) => ("input", e.to_string()),
+            e => ("load", e.to_string()),
+        },
+    )?;
     let sizes: Vec<usize> = g
         .inputs
         .iter()
@@ -303,28 +265,4 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
         }
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kept_arguments_follow_input_names() {
-        let inp = InputFile {
-            data: vec![vec![0.0], vec![1.0], vec![2.0], vec![3.0]],
-            shapes: Some(vec![vec![1], vec![1], vec![1], vec![1]]),
-        };
-        let kept = kept_arguments(&inp, &["input2", "input3"]).expect("renamed arguments");
-        assert_eq!(kept.data, [vec![2.0], vec![3.0]]);
-        assert_eq!(kept.shapes.map(|s| s.len()), Some(2));
-        assert_eq!(
-            kept_arguments(&inp, &["input", "input1"]).map(|k| k.data),
-            Some(vec![vec![0.0], vec![1.0]])
-        );
-        // Other names, or as many arrays as inputs: the file is used as it is.
-        assert!(kept_arguments(&inp, &["x", "input1"]).is_none());
-        assert!(kept_arguments(&inp, &["input9"]).is_none());
-        assert!(kept_arguments(&inp, &["input", "input1", "input2", "input3"]).is_none());
-    }
 }

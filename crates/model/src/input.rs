@@ -96,6 +96,80 @@ impl InputFile {
         Self::parse(&text)
     }
 
+    /// The file as it applies to a model whose inputs are named `names`: the one rule every
+    /// reader uses (`compile`'s calibration, `prove`, `infer`, the conformance harness).
+    ///
+    /// - As many `input_data` arrays as inputs: array `k` is input `k`.
+    /// - More arrays than inputs: allowed only where the exporter dropped unused arguments —
+    ///   every input is named `input`, `input1`, `input2`, … (torch's names for the module's
+    ///   positional arguments), and input `inputK` takes array `K` (and shape `K`). This is the
+    ///   mapping under which the file's arrays give the exported module its original arguments,
+    ///   so the outputs match a reference computed from them. Anything else is refused.
+    /// - `input_shapes`, after that selection, may list more shapes than inputs (EZKL example
+    ///   files list one per original argument); the first ones are used and the rest ignored.
+    ///   Fewer shapes than inputs is refused.
+    ///
+    /// Fewer arrays than inputs is left to [`InputFile::samples`], which names the sizes.
+    pub fn for_inputs(&self, names: &[&str]) -> Result<InputFile> {
+        let n = names.len();
+        let (data, shapes) = if self.data.len() > n && n > 0 {
+            let idx = argument_indices(names).ok_or_else(|| {
+                bad(format!(
+                    "`input_data` has {} arrays, the model has {n} input(s) ({}); extra arrays \
+                     are accepted only when the inputs are named input, input1, input2, … \
+                     (arguments the exporter kept)",
+                    self.data.len(),
+                    names.join(", ")
+                ))
+            })?;
+            let pick = |k: usize, what: &str, len: usize| {
+                bad(format!(
+                    "input `{}` is argument {k}, but `{what}` has only {len} entries",
+                    names[idx.iter().position(|&i| i == k).unwrap_or(0)]
+                ))
+            };
+            let data = idx
+                .iter()
+                .map(|&k| {
+                    self.data
+                        .get(k)
+                        .cloned()
+                        .ok_or_else(|| pick(k, "input_data", self.data.len()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let shapes = match &self.shapes {
+                Some(s) => Some(
+                    idx.iter()
+                        .map(|&k| {
+                            s.get(k)
+                                .cloned()
+                                .ok_or_else(|| pick(k, "input_shapes", s.len()))
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+                None => None,
+            };
+            (data, shapes)
+        } else {
+            (self.data.clone(), self.shapes.clone())
+        };
+        let shapes = match shapes {
+            Some(s) if s.len() < data.len() => {
+                return Err(bad(format!(
+                    "`input_shapes` lists {} shape(s), the model has {} input(s)",
+                    s.len(),
+                    data.len()
+                )))
+            }
+            Some(mut s) => {
+                s.truncate(data.len());
+                Some(s)
+            }
+            None => None,
+        };
+        Ok(InputFile { data, shapes })
+    }
+
     /// Checks the data against the graph's input sizes and splits it into samples (each a
     /// list of per-input arrays). An input array whose length is k times the input size holds
     /// k samples; all inputs must agree on k.
@@ -142,5 +216,65 @@ impl InputFile {
                     .collect()
             })
             .collect())
+    }
+}
+
+/// Argument positions of inputs named `input`, `input1`, `input2`, … (no leading zeros), in
+/// order; `None` if any input is named otherwise.
+fn argument_indices(names: &[&str]) -> Option<Vec<usize>> {
+    names
+        .iter()
+        .map(|n| match n.strip_prefix("input")? {
+            "" => Some(0),
+            k if !k.starts_with('0') => k.parse().ok(),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod for_inputs_tests {
+    use super::InputFile;
+
+    fn file(arrays: usize, shapes: Option<usize>) -> InputFile {
+        InputFile {
+            data: (0..arrays).map(|k| vec![k as f32; 3]).collect(),
+            shapes: shapes.map(|n| (0..n).map(|k| vec![k + 1, 3]).collect()),
+        }
+    }
+
+    #[test]
+    fn exact_and_extra_shapes() {
+        let f = file(1, Some(3));
+        let g = f.for_inputs(&["x"]).expect("extra shapes ignored");
+        assert_eq!(g.data, f.data);
+        assert_eq!(g.shapes, Some(vec![vec![1, 3]]));
+        assert!(file(2, Some(1)).for_inputs(&["a", "b"]).is_err());
+        assert_eq!(
+            file(2, None).for_inputs(&["a", "b"]).expect("ok"),
+            file(2, None)
+        );
+    }
+
+    #[test]
+    fn kept_arguments_follow_input_names() {
+        let f = file(4, Some(4));
+        let g = f
+            .for_inputs(&["input2", "input3"])
+            .expect("renamed arguments");
+        assert_eq!(g.data, vec![vec![2.0; 3], vec![3.0; 3]]);
+        assert_eq!(g.shapes, Some(vec![vec![3, 3], vec![4, 3]]));
+        let g = f.for_inputs(&["input", "input1"]).expect("first two");
+        assert_eq!(g.data, vec![vec![0.0; 3], vec![1.0; 3]]);
+        let err = f
+            .for_inputs(&["x", "input1"])
+            .expect_err("unnamed")
+            .to_string();
+        assert!(
+            err.contains("4 arrays") && err.contains("x, input1"),
+            "{err}"
+        );
+        assert!(f.for_inputs(&["input9"]).is_err());
+        assert!(f.for_inputs(&["input01"]).is_err());
     }
 }

@@ -25,7 +25,7 @@ pub mod ops;
 use std::path::Path;
 
 use thiserror::Error;
-use zkinfer_model::FloatGraph;
+use zkinfer_model::{FloatGraph, InputFile};
 
 pub use convert::Ctx;
 
@@ -70,6 +70,9 @@ pub enum LoadError {
         /// What is wrong.
         reason: String,
     },
+    /// The input file does not fit the model's inputs ([`InputFile::for_inputs`]).
+    #[error("{0}")]
+    Input(zkinfer_model::ModelError),
     /// The resulting float graph is inconsistent.
     #[error(transparent)]
     Model(#[from] zkinfer_model::ModelError),
@@ -85,6 +88,34 @@ pub fn load_path(
         source,
     })?;
     load_bytes(&bytes, input_shapes)
+}
+
+/// Loads an ONNX file for an input file: the file's `input_shapes` override the graph's, and
+/// the file is restricted to the model's inputs by [`InputFile::for_inputs`] (the one rule
+/// every reader of input files uses). Returns the graph and the file as it applies to it.
+pub fn load_path_for_input(
+    path: &Path,
+    file: &InputFile,
+) -> Result<(FloatGraph, InputFile), LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let g = load_bytes(&bytes, file.shapes.as_deref())?;
+    let names: Vec<&str> = g
+        .inputs
+        .iter()
+        .map(|i| g.tensors[i.0].name.as_str())
+        .collect();
+    let applied = file.for_inputs(&names).map_err(LoadError::Input)?;
+    // The shapes were applied by position; reload when the selection moved them.
+    let g = match &applied.shapes {
+        Some(s) if file.shapes.as_ref().is_some_and(|f| !f.starts_with(s)) => {
+            load_bytes(&bytes, Some(s))?
+        }
+        _ => g,
+    };
+    Ok((g, applied))
 }
 
 /// Loads an ONNX model from bytes.
