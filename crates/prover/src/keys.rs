@@ -167,28 +167,53 @@ pub(crate) struct GroupOpening {
 /// The proving key: the full quantized graph, its plan, the verifying key and the weight
 /// commitment's prover data.
 pub struct ProvingKey {
-    /// The quantized graph with weights.
-    pub graph: QuantizedGraph,
+    /// The quantized graph with weights (shared with the background weight commitment).
+    pub graph: std::sync::Arc<QuantizedGraph>,
     /// The verifying key.
     pub vk: VerifyingKey,
     pub(crate) plan: Plan,
     weights: Held,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct PkFile {
     graph: QuantizedGraph,
     vk: VerifyingKey,
 }
 
+/// [`PkFile`]'s encoding side, borrowing (the same bytes without copying the weights).
+#[derive(Serialize)]
+struct PkFileRef<'a> {
+    graph: &'a QuantizedGraph,
+    vk: &'a VerifyingKey,
+}
+
+/// The graph without constant values (what the verifying key holds). Built tensor by tensor
+/// so that the weights are never copied.
 fn strip(g: &QuantizedGraph) -> QuantizedGraph {
-    let mut s = g.clone();
-    for t in &mut s.tensors {
-        if let QTensorKind::Const(d) = &mut t.kind {
-            *d = Vec::new();
-        }
+    let tensors = g
+        .tensors
+        .iter()
+        .map(|t| zkinfer_model::quant::QTensor {
+            name: t.name.clone(),
+            shape: t.shape.clone(),
+            frac: t.frac,
+            kind: match &t.kind {
+                QTensorKind::Const(_) => QTensorKind::Const(Vec::new()),
+                k => k.clone(),
+            },
+            float_id: t.float_id,
+            bits: t.bits,
+        })
+        .collect();
+    QuantizedGraph {
+        config: g.config.clone(),
+        tensors,
+        nodes: g.nodes.clone(),
+        tables: g.tables.clone(),
+        inputs: g.inputs.clone(),
+        outputs: g.outputs.clone(),
     }
-    s
 }
 
 /// Compiles a quantized graph: checks every op has a protocol, commits all constants in one
@@ -246,7 +271,7 @@ pub fn compile_grouped(
         Held::Streamed(Default::default())
     };
     Ok(ProvingKey {
-        graph,
+        graph: graph.into(),
         vk,
         plan,
         weights,
@@ -256,9 +281,9 @@ pub fn compile_grouped(
 impl ProvingKey {
     /// Encodes `model.zkm` (graph + verifying key; the commitment is recomputed on load).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let f = PkFile {
-            graph: self.graph.clone(),
-            vk: self.vk.clone(),
+        let f = PkFileRef {
+            graph: &self.graph,
+            vk: &self.vk,
         };
         encode_envelope(
             PK_KIND,
@@ -320,9 +345,10 @@ impl ProvingKey {
                 reason: "stored verifying key does not match the weights (corrupted file?)".into(),
             });
         }
-        // The thread needs its own graph and plan (the planning is done once, here).
+        // The thread shares the graph and needs its own plan (the planning is done once, here).
+        let graph = std::sync::Arc::new(graph);
         let weights = Held::stream(
-            graph.clone(),
+            std::sync::Arc::clone(&graph),
             plan.clone(),
             vk.weight_layout.clone(),
             vk.weight_group_vars,

@@ -322,7 +322,7 @@ fn plan_refuses_groups_above_the_limit() {
         ("softmax", |r, l, _| softmax(r, l)),
     ] {
         let (pk, _) = make(1, 70, ReduceKind::Max);
-        let mut q = pk.graph.clone();
+        let mut q = zkinfer_model::QuantizedGraph::clone(&pk.graph);
         let (ni, _) = node_with_selector(&pk, |op| {
             matches!(op, QuantOp::Softmax { .. } | QuantOp::ReduceMax { .. })
         });

@@ -113,7 +113,7 @@ fn wraparound_requantization_is_refused() {
     }
 
     // The parameters, set by hand: refused when compiled, naming the node.
-    let mut bad = g.clone();
+    let mut bad = zkinfer_model::QuantizedGraph::clone(g);
     let ni = bad
         .nodes
         .iter()
@@ -505,7 +505,7 @@ fn weight_range_proof() {
         rejected(&vk, "another model's range proof");
     }
     // A constant outside its declared width is refused at compile, naming the range check.
-    let mut bad = g.clone();
+    let mut bad = zkinfer_model::QuantizedGraph::clone(g);
     let k = bad
         .tensors
         .iter()

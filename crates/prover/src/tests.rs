@@ -155,7 +155,7 @@ fn tamper_in(dir: &Path) {
         );
     }
     // The same architecture with one weight changed: a different commitment.
-    let mut g2 = pk.graph.clone();
+    let mut g2 = zkinfer_model::QuantizedGraph::clone(&pk.graph);
     for t in &mut g2.tensors {
         if let zkinfer_model::quant::QTensorKind::Const(d) = &mut t.kind {
             if let Some(v) = d.first_mut() {
@@ -424,7 +424,7 @@ fn background_load_checks_the_weights() {
     let p = prove(&bg, &inputs).expect("prove");
     verify(&pk.vk, &p).expect("verify");
 
-    let mut g = pk.graph.clone();
+    let mut g = zkinfer_model::QuantizedGraph::clone(&pk.graph);
     let w = g
         .tensors
         .iter_mut()

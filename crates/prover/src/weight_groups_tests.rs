@@ -12,8 +12,12 @@ use crate::{compile_grouped, prove, verify, ProvingKey, VerifyingKey, GROUP_VARS
 fn grouped() -> (ProvingKey, Vec<Vec<i64>>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/models/small_cnn");
     let (pk, inputs) = crate::tests::setup(&dir);
-    let gk = compile_grouped(pk.graph.clone(), Vec::new(), *GROUP_VARS_RANGE.start())
-        .expect("compile grouped");
+    let gk = compile_grouped(
+        zkinfer_model::QuantizedGraph::clone(&pk.graph),
+        Vec::new(),
+        *GROUP_VARS_RANGE.start(),
+    )
+    .expect("compile grouped");
     (gk, inputs)
 }
 
@@ -100,7 +104,7 @@ fn grouped_weights_roundtrip_and_tamper() {
 #[test]
 fn grouped_weights_mismatch_is_refused() {
     let (pk, inputs) = grouped();
-    let mut g = pk.graph.clone();
+    let mut g = zkinfer_model::QuantizedGraph::clone(&pk.graph);
     // The last constant lies in the last group.
     let id = pk.plan.consts.last().expect("a constant").0;
     if let QTensorKind::Const(d) = &mut g.tensors[id].kind {

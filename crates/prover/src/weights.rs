@@ -198,7 +198,7 @@ pub(crate) enum Held {
 impl Held {
     /// Starts recommitting every group on a background thread, [`PREFETCH`] ahead of use.
     pub(crate) fn stream(
-        g: QuantizedGraph,
+        g: std::sync::Arc<QuantizedGraph>,
         plan: Plan,
         layout: Vec<usize>,
         group_vars: u8,
