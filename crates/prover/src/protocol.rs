@@ -366,7 +366,7 @@ pub(crate) fn prove_witness(
             _ => Ok(()),
         },
         || {
-            let per_group = group_claims(&groups, std::mem::take(&mut const_points));
+            let per_group = group_claims(&groups, std::mem::take(&mut const_points))?;
             pk.for_each_weight_group(|gi, data| match &per_group[gi] {
                 Some(claims) => data
                     .open(claims, &mut bc[0])
@@ -442,16 +442,28 @@ fn check_key_inner(vk: &VerifyingKey) -> Result<Plan, Error> {
 
 /// Splits the walk's claims on constants (indices into the plan's constants) by weight group,
 /// re-indexed within the group and followed by the group's binding claims; `None` for a group
-/// the walk did not reach (it is not opened).
-fn group_claims(groups: &[GroupOpening], claims: Vec<Claim<EF>>) -> Vec<Option<Vec<Claim<EF>>>> {
+/// the walk did not reach (it is not opened). A claim outside every group is an error, never
+/// dropped.
+fn group_claims(
+    groups: &[GroupOpening],
+    claims: Vec<Claim<EF>>,
+) -> Result<Vec<Option<Vec<Claim<EF>>>>, Error> {
     let mut out: Vec<Vec<Claim<EF>>> = vec![Vec::new(); groups.len()];
     for mut c in claims {
-        if let Some(gi) = groups.iter().position(|g| g.range.contains(&c.poly)) {
-            c.poly -= groups[gi].range.start;
-            out[gi].push(c);
-        }
+        let gi = groups
+            .iter()
+            .position(|g| g.range.contains(&c.poly))
+            .ok_or_else(|| {
+                Error::Statement(format!(
+                    "claim on constant {} outside every weight group",
+                    c.poly
+                ))
+            })?;
+        c.poly -= groups[gi].range.start;
+        out[gi].push(c);
     }
-    out.into_iter()
+    Ok(out
+        .into_iter()
         .zip(groups)
         .map(|(mut v, g)| {
             (!v.is_empty()).then(|| {
@@ -459,7 +471,7 @@ fn group_claims(groups: &[GroupOpening], claims: Vec<Claim<EF>>) -> Vec<Option<V
                 v
             })
         })
-        .collect()
+        .collect())
 }
 
 fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
@@ -510,7 +522,7 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
             .map_err(|e| Error::rejected("witness opening", e))?;
     }
     bc[0].follow(&bw[0]);
-    let per_group = group_claims(&groups, const_points);
+    let per_group = group_claims(&groups, const_points)?;
     for (gi, (g, claims)) in groups.iter().zip(&per_group).enumerate() {
         if let Some(claims) = claims {
             scheme
