@@ -182,3 +182,55 @@ fn embedding_ids_beyond_the_activation_range_are_exact() {
         "an id past the table accepted"
     );
 }
+
+/// Two lookups into one table (a token embedding read twice, as prompt and answer): two
+/// sparse claims on the constant, merged with a challenge and settled by one collapse whose
+/// final weight the verifier evaluates from the rows read alone. Repeated ids add up.
+#[test]
+fn two_lookups_into_one_table_settle_as_one_sparse_claim() {
+    use zkinfer_model::kernels::indexed::IndexKind;
+    let (vocab, d) = (3_000, 8);
+    let mut g = FloatGraph::default();
+    let a = g.add_tensor("ids_a", vec![4], FloatTensorKind::Input);
+    let b = g.add_tensor("ids_b", vec![2], FloatTensorKind::Input);
+    let table: Vec<f32> = (0..vocab * d)
+        .map(|i| ((i * 7919 % 1013) as f32 / 506.0) - 1.0)
+        .collect();
+    let t = g.add_tensor("wte", vec![vocab, d], FloatTensorKind::Const(table.clone()));
+    let gather = IndexKind::Gather { axis: 0 };
+    let ea = g.add_node(
+        "embed_a",
+        FloatOp::IndexedMove { kind: gather },
+        vec![t, a],
+        vec![4, d],
+    );
+    let eb = g.add_node(
+        "embed_b",
+        FloatOp::IndexedMove { kind: gather },
+        vec![t, b],
+        vec![2, d],
+    );
+    g.inputs = vec![a, b];
+    g.outputs = vec![ea, eb];
+    let (xa, xb) = (vec![2_999.0, 5.0, 5.0, 1_234.0], vec![5.0, 0.0]);
+    let (pk, inputs) = quantize_and_compile(&g, &[vec![xa.clone(), xb.clone()]]);
+    let proof = prove(&pk, &inputs).expect("prove");
+    verify(&pk.vk, &proof).expect("verify");
+    for (k, x) in [&xa, &xb].into_iter().enumerate() {
+        let out = pk.graph.dequantize(pk.graph.outputs[k], &proof.outputs[k]);
+        for (r, &id) in x.iter().enumerate() {
+            for c in 0..d {
+                let want = table[id as usize * d + c];
+                assert!((out[r * d + c] - want).abs() < 1e-2, "output {k} row {r}");
+            }
+        }
+    }
+    for (k, i) in [(0, 5), (1, 3)] {
+        let mut bad = proof.clone();
+        bad.outputs[k][i] += 1;
+        assert!(verify(&pk.vk, &bad).is_err(), "changed output {k} accepted");
+    }
+    let mut bad = proof.clone();
+    bad.inputs[1][1] = 1;
+    assert!(verify(&pk.vk, &bad).is_err(), "another id accepted");
+}

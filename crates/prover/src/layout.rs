@@ -67,6 +67,18 @@ impl Padded {
         out
     }
 
+    /// Padded index of compact (row-major) index `i` (`map()[i]` without building the map).
+    pub fn pad_index(&self, mut i: usize) -> usize {
+        let (mut out, mut shift) = (0, 0);
+        for d in (0..self.dims.len()).rev() {
+            let n = self.dims[d].max(1);
+            out |= (i % n) << shift;
+            i /= n;
+            shift += self.dim_vars(d);
+        }
+        out
+    }
+
     /// The padded table of compact values (zeros in padding).
     pub fn pad<T: Copy + Default>(&self, compact: &[T]) -> Vec<T> {
         let mut out = vec![T::default(); 1 << self.num_vars()];
@@ -107,6 +119,33 @@ impl Padded {
     }
 }
 
+/// `eq(point, ·)` at single indices without the `2^n` table: the outer product of the tables of
+/// the point's low and high halves, `2^⌈n/2⌉ + 2^⌊n/2⌋` entries, one multiplication per lookup.
+/// This is how the verifier evaluates a sparse weight table at a sumcheck's final point.
+pub struct EqAt {
+    lo: Vec<EF>,
+    hi: Vec<EF>,
+    bits: usize,
+}
+
+impl EqAt {
+    /// The split tables of `eq(point, ·)`.
+    pub fn new(point: &[EF]) -> Self {
+        let bits = point.len().div_ceil(2);
+        Self {
+            lo: eq_table(&point[..bits]),
+            hi: eq_table(&point[bits..]),
+            bits,
+        }
+    }
+
+    /// `eq(point, i)`; zero for an index past the hypercube.
+    pub fn at(&self, i: usize) -> EF {
+        let lo = self.lo[i & ((1 << self.bits) - 1)];
+        self.hi.get(i >> self.bits).map_or(EF::ZERO, |&h| lo * h)
+    }
+}
+
 /// Compact weights of a point claim on a compact table of `n` entries: `eq(point, i)`, i < n.
 pub fn eq_prefix(point: &[EF], n: usize) -> Vec<EF> {
     let mut eq = eq_table(point);
@@ -116,8 +155,26 @@ pub fn eq_prefix(point: &[EF], n: usize) -> Vec<EF> {
 
 /// `Σ_{i ≥ n} eq(point, i)`: the weight a compact point claim puts on tail padding.
 pub fn eq_tail(point: &[EF], n: usize) -> EF {
-    let eq = eq_table(point);
-    eq.iter().skip(n).copied().sum()
+    EF::ONE - eq_head(point, n)
+}
+
+/// `Σ_{i < n} eq(point, i)` in `O(|point|)`, without the table: walking `n`'s bits from the top
+/// (bit k ↔ `point[k]`), each 1-bit of `n` adds the block of indices that agree with `n` above
+/// bit k and have a 0 there (the lower variables sum to 1 over their whole block).
+pub fn eq_head(point: &[EF], n: usize) -> EF {
+    if point.len() < usize::BITS as usize && n >> point.len() != 0 {
+        return EF::ONE;
+    }
+    let (mut sum, mut prefix) = (EF::ZERO, EF::ONE);
+    for (k, &r) in point.iter().enumerate().rev() {
+        if k < usize::BITS as usize && (n >> k) & 1 == 1 {
+            sum += prefix * (EF::ONE - r);
+            prefix *= r;
+        } else {
+            prefix *= EF::ONE - r;
+        }
+    }
+    sum
 }
 
 /// Zero-extends base-field values to a power of two.
@@ -176,5 +233,33 @@ mod tests {
         let parts = l.split(&p);
         assert_eq!(parts[1].len(), 3);
         assert_eq!(l.point(&parts), p);
+        for (i, &pi) in m.iter().enumerate() {
+            assert_eq!(l.pad_index(i), pi);
+        }
+    }
+
+    #[test]
+    fn eq_head_and_tail_match_the_table() {
+        for nv in 0..6 {
+            let p: Vec<EF> = (0..nv).map(|i| EF::from_u64(7 * i as u64 + 3)).collect();
+            let t = eq_table(&p);
+            for n in 0..=(1usize << nv) + 2 {
+                let head: EF = t.iter().take(n).copied().sum();
+                assert_eq!(eq_head(&p, n), head, "nv {nv} n {n}");
+                assert_eq!(eq_tail(&p, n), EF::ONE - head, "nv {nv} n {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn split_eq_matches_the_table() {
+        for n in 0..6 {
+            let p: Vec<EF> = (0..n).map(|i| EF::from_u64(3 * i as u64 + 5)).collect();
+            let (t, at) = (eq_table(&p), EqAt::new(&p));
+            for (i, &v) in t.iter().enumerate() {
+                assert_eq!(at.at(i), v);
+            }
+            assert_eq!(at.at(t.len()), EF::ZERO);
+        }
     }
 }

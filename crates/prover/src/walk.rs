@@ -15,7 +15,7 @@ use zkinfer_poly::evaluate;
 use zkinfer_sumcheck::{Composition, Mle};
 
 use crate::error::Error;
-use crate::layout::{dot, eq_prefix, eq_tail, Padded};
+use crate::layout::{dot, eq_prefix, eq_tail, EqAt, Padded};
 use crate::plan::{const_dims, Col, Plan};
 use crate::side::Side;
 use crate::{EF, F};
@@ -27,6 +27,18 @@ use zkinfer_transcript::Duplex;
 pub struct Weighted {
     /// Weights (length ≤ the table's length; missing entries weigh 0).
     pub w: Vec<EF>,
+    /// Claimed value.
+    pub value: EF,
+}
+
+/// A sparse weighted claim `Σ_k w_k·T[i_k] = value` on a constant, by compact index (repeated
+/// indices add up). An embedding lookup touches a few rows of a table with millions of
+/// entries: kept sparse, the verifier's cost is the number of entries touched, not the
+/// table's size.
+#[derive(Clone, Debug)]
+pub struct Sparse {
+    /// `(compact index, weight)` pairs.
+    pub entries: Vec<(usize, EF)>,
     /// Claimed value.
     pub value: EF,
 }
@@ -68,6 +80,8 @@ pub struct Ctx<'a, S: Side> {
     pub outputs: &'a [Vec<i64>],
     /// Per tensor: pending weighted claims.
     pub claims: Vec<Vec<Weighted>>,
+    /// Per constant tensor: pending sparse claims (see [`Ctx::add_sparse`]).
+    pub sparse: Vec<Vec<Sparse>>,
     /// Per witness poly: pending weighted claims.
     pub poly_claims: Vec<Vec<Weighted>>,
     /// Point claims on the witness commitment.
@@ -104,6 +118,7 @@ impl<'a, S: Side> Ctx<'a, S> {
             inputs,
             outputs,
             claims: vec![Vec::new(); g.tensors.len()],
+            sparse: vec![Vec::new(); g.tensors.len()],
             poly_claims: vec![Vec::new(); plan.polys.len()],
             poly_points: Vec::new(),
             const_points: Vec::new(),
@@ -126,6 +141,22 @@ impl<'a, S: Side> Ctx<'a, S> {
     /// Records a weighted claim on tensor `id`.
     pub fn add(&mut self, id: usize, w: Vec<EF>, value: EF) {
         self.claims[id].push(Weighted { w, value });
+    }
+
+    /// Records the sparse claim `Σ_k w_k·T[i_k] = value` on tensor `id`: kept sparse for a
+    /// committed constant, made dense otherwise (activations are small).
+    pub fn add_sparse(&mut self, id: usize, entries: Vec<(usize, EF)>, value: EF) {
+        if self.plan.const_slot.contains_key(&id) {
+            self.sparse[id].push(Sparse { entries, value });
+            return;
+        }
+        let mut w = vec![EF::ZERO; self.shape(id).iter().product()];
+        for (i, x) in entries {
+            if let Some(o) = w.get_mut(i) {
+                *o += x;
+            }
+        }
+        self.add(id, w, value);
     }
 
     /// Records the point claim `T_padded(point) = value` on tensor `id` in its natural padded
@@ -242,15 +273,17 @@ impl<'a, S: Side> Ctx<'a, S> {
         Ok(())
     }
 
-    /// `Σ W·T = v` → `T(s)` for a committed table `T` (the collapse sumcheck).
+    /// `Σ W·T = v` → `T(s)` for a committed table `T` over `n` variables (the collapse
+    /// sumcheck, soundness error `2n/|EF|`): the prover builds `W` and `T` in full, the verifier
+    /// only evaluates `W` at the final point.
     fn collapse(
         &mut self,
-        w: Vec<EF>,
+        n: usize,
         value: EF,
+        weights: impl FnOnce() -> Vec<EF>,
         table: impl FnOnce() -> Vec<F>,
+        w_at: impl FnOnce(&[EF]) -> EF,
     ) -> Result<(Vec<EF>, EF), Error> {
-        let n = crate::layout::log2_ceil(w.len());
-        let wt = w.clone();
         let (point, evals) = self.side.sumcheck(
             value,
             n,
@@ -259,13 +292,53 @@ impl<'a, S: Side> Ctx<'a, S> {
             || {
                 let t = table();
                 vec![
-                    Mle::Ext(wt),
+                    Mle::Ext(weights()),
                     Mle::Ext(t.into_iter().map(EF::from).collect()),
                 ]
             },
-            |p| vec![evaluate(&w, p)],
+            |p| vec![w_at(p)],
         )?;
         Ok((point, evals[1]))
+    }
+
+    /// Takes every pending claim on constant `id`, dense then sparse, and merges them with
+    /// powers of one fresh challenge (as [`Ctx::merge`]) into one sparse weight table: the
+    /// nonzero entries of the dense claims plus the sparse claims' entries.
+    fn merge_const(&mut self, id: usize) -> Result<Option<(Vec<(usize, EF)>, EF)>, Error> {
+        let dense = std::mem::take(&mut self.claims[id]);
+        let sparse = std::mem::take(&mut self.sparse[id]);
+        if dense.is_empty() && sparse.is_empty() {
+            return Ok(None);
+        }
+        let rho: EF = if dense.len() + sparse.len() > 1 {
+            self.side.t().sample_ext("model.merge")
+        } else {
+            EF::ONE
+        };
+        let numel: usize = self.shape(id).iter().product();
+        let (mut entries, mut value, mut coeff) = (Vec::new(), EF::ZERO, EF::ONE);
+        for c in dense {
+            entries.extend(
+                c.w.iter()
+                    .enumerate()
+                    .filter(|(_, x)| **x != EF::ZERO)
+                    .map(|(i, &x)| (i, coeff * x)),
+            );
+            value += coeff * c.value;
+            coeff *= rho;
+        }
+        for c in sparse {
+            entries.extend(c.entries.into_iter().map(|(i, x)| (i, coeff * x)));
+            value += coeff * c.value;
+            coeff *= rho;
+        }
+        if entries.iter().any(|&(i, _)| i >= numel) {
+            return Err(Error::Prover(format!(
+                "a claim on constant `{}` names an entry past its {numel} entries",
+                self.g.tensors[id].name
+            )));
+        }
+        Ok(Some((entries, value)))
     }
 
     /// Settles every remaining claim: inputs by direct evaluation, witness polys and constants
@@ -288,9 +361,13 @@ impl<'a, S: Side> Ctx<'a, S> {
                 let mut w = c.w;
                 w.resize(1 << nv, EF::ZERO);
                 let wit = self.wit;
-                let (point, value) = self.collapse(w, c.value, || {
-                    wit.map(|w| w.polys[p].clone()).unwrap_or_default()
-                })?;
+                let (point, value) = self.collapse(
+                    nv,
+                    c.value,
+                    || w.clone(),
+                    || wit.map(|w| w.polys[p].clone()).unwrap_or_default(),
+                    |p| evaluate(&w, p),
+                )?;
                 self.poly_points.push(Claim {
                     poly: p,
                     point,
@@ -302,25 +379,43 @@ impl<'a, S: Side> Ctx<'a, S> {
             let (id, layout) = self.plan.consts[slot];
             self.side
                 .set_stage(format!("constant `{}`", g.tensors[id].name));
-            if let Some(c) = self.take(id) {
-                let pl = Padded::new(&const_dims(self.shape(id), layout));
-                let w = pl.pad_weights(&c.w);
-                let vals = self.vals(id);
-                let (point, value) = self.collapse(w, c.value, || {
+            let Some((entries, value)) = self.merge_const(id)? else {
+                continue;
+            };
+            let pl = Padded::new(&const_dims(self.shape(id), layout));
+            let vals = self.vals(id);
+            let (point, value) = self.collapse(
+                pl.num_vars(),
+                value,
+                || {
+                    let mut w = vec![EF::ZERO; 1 << pl.num_vars()];
+                    for &(i, x) in &entries {
+                        w[pl.pad_index(i)] += x;
+                    }
+                    w
+                },
+                || {
                     pl.pad(vals)
                         .into_iter()
                         .map(zkinfer_field::from_signed::<F>)
                         .collect()
-                })?;
-                self.const_points.push(Claim {
-                    poly: slot,
-                    point,
-                    value,
-                });
-            }
+                },
+                |p| {
+                    let eq = EqAt::new(p);
+                    entries
+                        .iter()
+                        .map(|&(i, x)| x * eq.at(pl.pad_index(i)))
+                        .sum()
+                },
+            )?;
+            self.const_points.push(Claim {
+                poly: slot,
+                point,
+                value,
+            });
         }
         for (id, t) in g.tensors.iter().enumerate() {
-            if !self.claims[id].is_empty() {
+            if !self.claims[id].is_empty() || !self.sparse[id].is_empty() {
                 return Err(Error::Prover(format!(
                     "claims left on tensor `{}` ({:?})",
                     t.name,

@@ -123,6 +123,20 @@ fn indexed_move<S: Side>(
     let sx = ctx.shape(x);
     let supd = upd.map(|u| ctx.shape(u));
     let map = indexed::indexed_map(kind, sx, ctx.shape(it), &idx, supd, ctx.shape(n.output.0))?;
+    let Some(u) = upd else {
+        // A gather (an embedding lookup): sparse, so that a claim on a large table costs the
+        // verifier the rows looked up, not the table.
+        let entries = map
+            .iter()
+            .zip(&claim.w)
+            .filter_map(|(s, &w)| match *s {
+                Src::Data(j) => Some((j, w)),
+                Src::Update(_) => None,
+            })
+            .collect();
+        ctx.add_sparse(x, entries, claim.value);
+        return Ok(());
+    };
     let mut wd = vec![EF::ZERO; sx.iter().product()];
     let mut wu = vec![EF::ZERO; supd.map_or(0, |s| s.iter().product())];
     for (s, &w) in map.iter().zip(&claim.w) {
@@ -131,10 +145,6 @@ fn indexed_move<S: Side>(
             Src::Update(j) => wu[j] += w,
         }
     }
-    let Some(u) = upd else {
-        ctx.add(x, wd, claim.value);
-        return Ok(());
-    };
     let wit = ctx.wit;
     let vd = ctx
         .side
