@@ -24,12 +24,29 @@ impl std::fmt::Debug for Tokenizer {
     }
 }
 
+/// Runs `f` on the `tokenizers` library, which is not written for hostile files (a
+/// malformed `tokenizer.json` can make it panic): a panic becomes an error naming `what`.
+fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(LlmError::Tokenizer(format!(
+            "the tokenizers library panicked while {what} (malformed tokenizer.json?)"
+        )))
+    })
+}
+
+/// Parses a `tokenizer.json` document with the `tokenizers` library, guarded.
+fn parse(json: &str) -> Result<tokenizers::Tokenizer> {
+    guarded("parsing tokenizer.json", || {
+        tokenizers::Tokenizer::from_bytes(json.as_bytes())
+            .map_err(|e| LlmError::Tokenizer(e.to_string()))
+    })
+}
+
 impl Tokenizer {
     /// Parses a `tokenizer.json` document; `add_bos` with an id asks for BOS to be prepended
     /// when the tokenizer's own post-processor does not add it.
     pub fn from_json(json: &str, add_bos: Option<u32>) -> Result<Self> {
-        let inner = tokenizers::Tokenizer::from_bytes(json.as_bytes())
-            .map_err(|e| LlmError::Tokenizer(e.to_string()))?;
+        let inner = parse(json)?;
         let mut t = Tokenizer {
             inner,
             bos_prefix: None,
@@ -65,8 +82,7 @@ impl Tokenizer {
                         .map(str::to_string),
                     None => None,
                 };
-                let t = tokenizers::Tokenizer::from_bytes(json.as_bytes())
-                    .map_err(|e| LlmError::Tokenizer(e.to_string()))?;
+                let t = parse(&json)?;
                 add_bos = tok.and_then(|s| t.token_to_id(&s));
             }
         }
@@ -98,12 +114,14 @@ impl Tokenizer {
     }
 
     fn raw_encode(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self
-            .inner
-            .encode(text, true)
-            .map_err(|e| LlmError::Tokenizer(e.to_string()))?
-            .get_ids()
-            .to_vec())
+        guarded("encoding", || {
+            Ok(self
+                .inner
+                .encode(text, true)
+                .map_err(|e| LlmError::Tokenizer(e.to_string()))?
+                .get_ids()
+                .to_vec())
+        })
     }
 
     /// Token ids of `text`, BOS included where the model expects it.
@@ -117,9 +135,11 @@ impl Tokenizer {
 
     /// Text of `ids`, special tokens skipped.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner
-            .decode(ids, true)
-            .map_err(|e| LlmError::Tokenizer(e.to_string()))
+        guarded("decoding", || {
+            self.inner
+                .decode(ids, true)
+                .map_err(|e| LlmError::Tokenizer(e.to_string()))
+        })
     }
 
     /// Vocabulary size including added tokens.
