@@ -96,6 +96,8 @@ mod long_rows_tests;
 #[cfg(test)]
 mod onnx_ops_tests;
 #[cfg(test)]
+mod resource_tests;
+#[cfg(test)]
 mod soundness_tests;
 #[cfg(test)]
 mod tests;

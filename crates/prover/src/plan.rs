@@ -358,6 +358,7 @@ fn validate(g: &QuantizedGraph) -> Result<(), Error> {
         }
     }
     let mut produced = vec![false; nt];
+    let mut activation_total = 0usize;
     for (i, t) in g.tensors.iter().enumerate() {
         let numel = t
             .shape
@@ -369,6 +370,26 @@ fn validate(g: &QuantizedGraph) -> Result<(), Error> {
                 "tensor `{}`: shape {:?} too large",
                 t.name, t.shape
             )));
+        }
+        // The verifier's memory and time: its claim vectors live on inputs, activations and
+        // their padded layouts (constants are bounded by the weight groups).
+        if !matches!(t.kind, QTensorKind::Const(_)) {
+            let padded = crate::layout::Padded::new(&t.shape).num_vars();
+            if padded > MAX_ACTIVATION_VARS {
+                return Err(graph(format!(
+                    "tensor `{}`: shape {:?} pads to 2^{padded} entries, beyond the verifier's \
+                     limit of 2^{MAX_ACTIVATION_VARS} per activation (docs/FUZZING.md)",
+                    t.name, t.shape
+                )));
+            }
+            activation_total += 1usize << padded;
+            if activation_total > MAX_ACTIVATION_TOTAL {
+                return Err(graph(format!(
+                    "the activations pad to more than 2^{} entries in all, beyond the \
+                     verifier's limit (docs/FUZZING.md)",
+                    MAX_ACTIVATION_TOTAL.trailing_zeros()
+                )));
+            }
         }
         if t.frac.unsigned_abs() > MAX_FRAC {
             return Err(graph(format!(
@@ -453,6 +474,11 @@ fn validate(g: &QuantizedGraph) -> Result<(), Error> {
 
 /// Largest tensor (elements).
 const MAX_TENSOR_ELEMS: usize = 1 << 34;
+/// Largest input or activation in its padded layout (log2 entries): the verifier holds
+/// extension-field claim vectors of this length (16 bytes per entry, 2 GiB at 2^27).
+pub(crate) const MAX_ACTIVATION_VARS: usize = 27;
+/// Largest sum of the inputs' and activations' padded sizes: bounds the verifier's walk time.
+pub(crate) const MAX_ACTIVATION_TOTAL: usize = 1 << 32;
 /// Largest |fraction| of a tensor or table.
 pub(crate) const MAX_FRAC: u32 = 62;
 /// Largest |requantization multiplier| (the quantizer keeps 15 bits; 2^40 is its clamp).
