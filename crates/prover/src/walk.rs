@@ -219,12 +219,17 @@ impl<'a, S: Side> Ctx<'a, S> {
             let inv_scale = ef(l.scale)
                 .try_inverse()
                 .ok_or_else(|| Error::rejected("lookup claims", "zero column scale in the plan"))?;
+            // Every column of a lookup is claimed at the same point: one eq table for all.
+            let mut eq: Option<Vec<EF>> = None;
             for (c, &v) in l.cols.iter().zip(&pc.values) {
                 let v = (v - ef(l.shift)) * inv_scale;
                 match *c {
                     Col::Tensor { id, fill } => {
                         let v = v - ef(fill) * eq_tail(&pc.point, l.rows);
-                        self.add(id, eq_prefix(&pc.point, l.rows), v);
+                        let w = eq
+                            .get_or_insert_with(|| eq_prefix(&pc.point, l.rows))
+                            .clone();
+                        self.add(id, w, v);
                     }
                     Col::Virtual { node, tag } => crate::ops::family(self.g, node)?
                         .absorb(self, node, tag, l.rows, &pc.point, v)?,

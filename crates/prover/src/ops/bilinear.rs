@@ -49,7 +49,6 @@ pub fn mul<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, w: Vec<EF>, v: EF) -> Resul
         t.resize(1 << nv, EF::ZERO);
         t
     };
-    let wt = wpad.clone();
     let (t, evals) = ctx.side.sumcheck(
         v,
         nv,
@@ -57,7 +56,7 @@ pub fn mul<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, w: Vec<EF>, v: EF) -> Resul
         1,
         || {
             vec![
-                Mle::Ext(wt),
+                Mle::Ext(wpad.clone()),
                 Mle::Ext(bcast(a, &ma)),
                 Mle::Ext(bcast(b, &mb)),
             ]
@@ -194,7 +193,6 @@ pub(crate) fn accumulator_point<S: Side>(
     v: EF,
 ) -> Result<(Vec<EF>, EF), Error> {
     let wpad = acc_l.pad_weights(w);
-    let wt = wpad.clone();
     let wit = ctx.wit;
     let (s, evals) = ctx.side.sumcheck(
         v,
@@ -203,7 +201,7 @@ pub(crate) fn accumulator_point<S: Side>(
         1,
         || {
             let core = wit.and_then(|x| x.core[ni].as_deref()).unwrap_or(&[]);
-            vec![Mle::Ext(wt), Mle::Ext(acc_l.pad(&to_ext(core)))]
+            vec![Mle::Ext(wpad.clone()), Mle::Ext(acc_l.pad(&to_ext(core)))]
         },
         |p| vec![evaluate(&wpad, p)],
     )?;

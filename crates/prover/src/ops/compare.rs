@@ -385,7 +385,6 @@ pub fn select<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, w: Vec<EF>, v: EF) -> Re
         .collect();
     let scales = [EF::ONE, pow2(*lhs_shift), pow2(*rhs_shift)];
     let wpad = pad_ext(&w);
-    let wt = wpad.clone();
     let wit = ctx.wit;
     let comp = Composition::new(
         4,
@@ -411,7 +410,7 @@ pub fn select<S: Side>(ctx: &mut Ctx<'_, S>, ni: usize, w: Vec<EF>, v: EF) -> Re
         &comp,
         1,
         || {
-            let mut mles = vec![Mle::Ext(wt)];
+            let mut mles = vec![Mle::Ext(wpad.clone())];
             for k in 0..3 {
                 let vals = ctx_vals(wit, ids[k]);
                 let mut tab: Vec<EF> = maps[k]
