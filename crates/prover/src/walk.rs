@@ -43,6 +43,9 @@ pub struct Sparse {
     pub value: EF,
 }
 
+/// Merged sparse weights `(compact index, weight)` and the claimed value.
+type SparseWeights = (Vec<(usize, EF)>, EF);
+
 /// What the prover knows beyond the public statement.
 pub struct Witness<'a> {
     /// The graph (constants are read from it, not copied into the trace).
@@ -309,7 +312,7 @@ impl<'a, S: Side> Ctx<'a, S> {
     /// Takes every pending claim on constant `id`, dense then sparse, and merges them with
     /// powers of one fresh challenge (as [`Ctx::merge`]) into one sparse weight table: the
     /// nonzero entries of the dense claims plus the sparse claims' entries.
-    fn merge_const(&mut self, id: usize) -> Result<Option<(Vec<(usize, EF)>, EF)>, Error> {
+    fn merge_const(&mut self, id: usize) -> Result<Option<SparseWeights>, Error> {
         let dense = std::mem::take(&mut self.claims[id]);
         let sparse = std::mem::take(&mut self.sparse[id]);
         if dense.is_empty() && sparse.is_empty() {
