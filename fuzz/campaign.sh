@@ -17,7 +17,7 @@ for t in "$@"; do
     -max_len=1048576 -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t-" > "$log" 2>&1
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}')
-  done_line=$(grep -E '#[0-9]+ +DONE' "$log" | tail -1)
+  done_line=$(grep -E '#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
   cov=$(echo "$done_line" | grep -o 'cov: [0-9]*' | awk '{print $2}')
   corp=$(echo "$done_line" | grep -o 'corp: [0-9]*' | awk '{print $2}')
   if [ "$rc" -eq 0 ]; then
