@@ -5,7 +5,9 @@
 //! `PCS_BENCH_PARAMS=proven|conjectured|both|old` (comma-separated; default proven = the
 //! default parameters; old = `WhirParams::per_term_100()`, the previous default) select the
 //! cases. A batch case (`PCS_BENCH_BATCH=1`) commits 2^(k−1) + 2^(k−2) + … eight polynomials
-//! of different sizes and opens 16 claims (two per polynomial) in one proof. Proof size and composed security are
+//! of different sizes and opens 16 claims (two per polynomial) in one proof.
+//! `PCS_BENCH_HIDING=1` adds the hiding scheme (`HidingPcs`) on the same instances
+//! (Goldilocks only). Proof size and composed security are
 //! printed to stderr. `PCS_BENCH_POW=n` overrides the grinding budget, `PCS_BENCH_RATE`,
 //! `PCS_BENCH_FOLD` and `PCS_BENCH_STEP` the starting rate (log2 of its inverse), the variables
 //! folded per round and the per-round rate step.
@@ -19,7 +21,9 @@ use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, PrimeField64};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use zkinfer_field::{FieldConfig, GoldilocksConfig, KoalaBearConfig};
-use zkinfer_pcs::{Claim, MultilinearPcs, WhirParams, WhirPcs};
+use zkinfer_pcs::{
+    Claim, HidingCommitment, HidingPcs, HidingProverData, MultilinearPcs, WhirParams, WhirPcs,
+};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
 
 fn env_list(name: &str, default: &str) -> Vec<String> {
@@ -46,11 +50,15 @@ fn eval<C: FieldConfig>(f: &[C::F], z: &[C::EF]) -> C::EF {
     cur[0]
 }
 
-fn case<C: FieldConfig>(c: &mut Criterion, k: usize, label: &str, params: WhirParams, batch: bool) {
-    let pcs = WhirPcs::<C>::new(params);
-    let ds = DomainSeparator::new("zkinfer-pcs-bench", 1, C::ID, &params.to_bytes());
+/// Polynomials (one of 2^k, or eight of 2^(k−1), 2^(k−2), …) and claims with honest values.
+type Inst<C> = (
+    Vec<usize>,
+    Vec<Vec<<C as FieldConfig>::F>>,
+    Vec<Claim<<C as FieldConfig>::EF>>,
+);
+
+fn instance<C: FieldConfig>(k: usize, batch: bool) -> Inst<C> {
     let mut rng = SmallRng::seed_from_u64(k as u64);
-    // Single polynomial of 2^k, or 8 polynomials of 2^(k−1), 2^(k−2), … (total ≈ 2^k).
     let vars: Vec<usize> = if batch {
         (1..=8).map(|i| k - i).collect()
     } else {
@@ -64,7 +72,6 @@ fn case<C: FieldConfig>(c: &mut Criterion, k: usize, label: &str, params: WhirPa
                 .collect()
         })
         .collect();
-    let refs: Vec<&[C::F]> = polys.iter().map(|p| p.as_slice()).collect();
     // Claims per polynomial (`PCS_BENCH_CLAIMS`, default 2 in the batch case, 1 otherwise).
     let per: usize = std::env::var("PCS_BENCH_CLAIMS")
         .ok()
@@ -84,6 +91,73 @@ fn case<C: FieldConfig>(c: &mut Criterion, k: usize, label: &str, params: WhirPa
             }
         })
         .collect();
+    (vars, polys, claims)
+}
+
+/// The hiding scheme on the same instance (`PCS_BENCH_HIDING=1`): each opening consumes its
+/// commitment, so `open` commits in an untimed setup first.
+fn hiding_case<C: FieldConfig>(
+    c: &mut Criterion,
+    k: usize,
+    label: &str,
+    params: WhirParams,
+    batch: bool,
+) where
+    C::F: Ord,
+    rand::distr::StandardUniform:
+        rand::distr::Distribution<C::F> + rand::distr::Distribution<C::EF>,
+{
+    let pcs = HidingPcs::<C>::new(params).expect("entropy");
+    let ds = DomainSeparator::new("zkinfer-pcs-bench", 1, C::ID, &params.to_bytes());
+    let (vars, polys, claims) = instance::<C>(k, batch);
+    let refs: Vec<&[C::F]> = polys.iter().map(|p| p.as_slice()).collect();
+    let name = format!(
+        "{}/{label}-hiding{}/2^{k}",
+        C::ID,
+        if batch { "-batch8" } else { "" }
+    );
+    let prove = |(com, data): (HidingCommitment, HidingProverData<C>)| {
+        let mut t = ProverTranscript::<C::F>::new(&ds);
+        pcs.write_commitment(&com, &mut t);
+        pcs.open(&data, &claims, &mut t).expect("open");
+        t.finish().bytes
+    };
+    let proof = prove(pcs.commit(&refs).expect("commit"));
+    let verify = |bytes: &[u8]| {
+        let mut t = VerifierTranscript::<C::F>::new(&ds, bytes);
+        let c = pcs.read_commitment(&vars, &mut t).expect("read");
+        pcs.verify(&c, &claims, &mut t).expect("verify");
+        t.finish().expect("finish");
+    };
+    verify(&proof);
+    eprintln!(
+        "PCS {name}: proof {} bytes ({:.1} KiB), {} claims, stacked 2^{}",
+        proof.len(),
+        proof.len() as f64 / 1024.0,
+        claims.len(),
+        pcs.stacked_vars(&vars).unwrap_or(0)
+    );
+    let mut g = c.benchmark_group(name);
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    g.bench_function("commit", |b| b.iter(|| pcs.commit(&refs).expect("commit")));
+    g.bench_function("open", |b| {
+        b.iter_batched(
+            || pcs.commit(&refs).expect("commit"),
+            prove,
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("verify", |b| b.iter(|| verify(&proof)));
+    g.finish();
+}
+
+fn case<C: FieldConfig>(c: &mut Criterion, k: usize, label: &str, params: WhirParams, batch: bool) {
+    let pcs = WhirPcs::<C>::new(params);
+    let ds = DomainSeparator::new("zkinfer-pcs-bench", 1, C::ID, &params.to_bytes());
+    let (vars, polys, claims) = instance::<C>(k, batch);
+    let refs: Vec<&[C::F]> = polys.iter().map(|p| p.as_slice()).collect();
     let name = format!(
         "{}/{label}{}/2^{k}",
         C::ID,
@@ -141,6 +215,7 @@ fn benches(c: &mut Criterion) {
         .collect();
     let which = env_list("PCS_BENCH_PARAMS", "proven");
     let batch = std::env::var("PCS_BENCH_BATCH").is_ok_and(|v| v == "1");
+    let hiding = std::env::var("PCS_BENCH_HIDING").is_ok_and(|v| v == "1");
     let fields = match std::env::var("PCS_BENCH_FIELD").as_deref() {
         Ok("koalabear") => vec!["koalabear".to_string()],
         Ok("both") => vec!["goldilocks".to_string(), "koalabear".to_string()],
@@ -181,8 +256,14 @@ fn benches(c: &mut Criterion) {
                         }
                         _ => {
                             case::<GoldilocksConfig>(c, k, label, params, false);
+                            if hiding {
+                                hiding_case::<GoldilocksConfig>(c, k, label, params, false);
+                            }
                             if batch {
                                 case::<GoldilocksConfig>(c, k, label, params, true);
+                                if hiding {
+                                    hiding_case::<GoldilocksConfig>(c, k, label, params, true);
+                                }
                             }
                         }
                     }

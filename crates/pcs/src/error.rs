@@ -48,6 +48,15 @@ pub enum PcsError {
         /// p3-whir's explanation.
         reason: String,
     },
+    /// The operating system gave no randomness for a hiding commitment.
+    #[error("no randomness for the hiding commitment: {reason}")]
+    Entropy {
+        /// Why.
+        reason: String,
+    },
+    /// A hiding commitment's prover data were already consumed by an opening.
+    #[error("this hiding commitment was already opened (each is opened once)")]
+    AlreadyOpened,
 
     // ---- the proof is invalid ----
     /// Reading the transcript failed (truncated, non-canonical, too long).

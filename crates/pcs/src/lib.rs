@@ -71,17 +71,24 @@
 //!   adds the usual Fiat–Shamir loss (× the prover's hash queries) and Merkle collisions
 //!   (Q²/2^256).
 //!
-//! Not claimed: 128 bits. Not provided yet: hiding (p3-whir's `HidingWhirPcs` takes one
-//! polynomial and no stacking; a hiding variant would implement this trait with its own
-//! `Commitment`/`ProverData` and an RNG held by the scheme).
+//! Not claimed: 128 bits.
+//!
+//! # Hiding
+//! [`HidingPcs`] implements the same trait on p3-whir's HVZK-WHIR (`HidingWhirPcs`): same
+//! stacking, a randomized encoding, and the claims handed to HVZK-WHIR as point claims on the
+//! stack (no batching sumcheck of our own, whose messages would leak). An opening reveals the
+//! claimed values and nothing else (honest-verifier zero knowledge; module docs of
+//! `hiding.rs`). It is not yet used by the prover (issue 14, docs/ZK.md).
 
 mod challenger;
 mod error;
+mod hiding;
 mod params;
 mod whir;
 
 pub use challenger::{DetBlake3, WhirChallenger};
 pub use error::PcsError;
+pub use hiding::{HidingCommitment, HidingPcs, HidingProverData};
 pub use params::{Soundness, WhirParams};
 pub use whir::{WhirCommitment, WhirMmcs, WhirPcs, WhirProverData, MAX_PROOF_BYTES, MAX_VARS};
 
@@ -147,5 +154,7 @@ pub trait MultilinearPcs<F: PrimeField64, EF: ExtensionField<F>> {
     ) -> Result<(), PcsError>;
 }
 
+#[cfg(test)]
+mod hiding_tests;
 #[cfg(test)]
 mod tests;

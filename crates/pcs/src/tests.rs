@@ -13,12 +13,12 @@ use crate::*;
 
 type EFof<C> = <C as FieldConfig>::EF;
 
-fn ds<C: FieldConfig>(params: &WhirParams) -> DomainSeparator {
+pub(crate) fn ds<C: FieldConfig>(params: &WhirParams) -> DomainSeparator {
     DomainSeparator::new("zkinfer-pcs-test", 1, C::ID, &params.to_bytes())
 }
 
 /// Naive reference: Σ_x f[x] · eq(z, x), little-endian variables. Independent of p3.
-fn eval_naive<C: FieldConfig>(f: &[C::F], z: &[C::EF]) -> C::EF {
+pub(crate) fn eval_naive<C: FieldConfig>(f: &[C::F], z: &[C::EF]) -> C::EF {
     let mut acc = C::EF::ZERO;
     for (x, &fx) in f.iter().enumerate() {
         let mut w = C::EF::ONE;
@@ -44,12 +44,16 @@ fn rand_ef<C: FieldConfig>(rng: &mut SmallRng) -> C::EF {
 
 /// An instance: polynomials of the given sizes, and claims (poly index per claim) with honest
 /// values at random points.
-struct Instance<C: FieldConfig> {
-    polys: Vec<Vec<C::F>>,
-    claims: Vec<Claim<C::EF>>,
+pub(crate) struct Instance<C: FieldConfig> {
+    pub(crate) polys: Vec<Vec<C::F>>,
+    pub(crate) claims: Vec<Claim<C::EF>>,
 }
 
-fn instance<C: FieldConfig>(seed: u64, vars: &[usize], claim_polys: &[usize]) -> Instance<C> {
+pub(crate) fn instance<C: FieldConfig>(
+    seed: u64,
+    vars: &[usize],
+    claim_polys: &[usize],
+) -> Instance<C> {
     let mut rng = SmallRng::seed_from_u64(seed);
     let polys: Vec<Vec<C::F>> = vars
         .iter()
@@ -72,14 +76,11 @@ fn instance<C: FieldConfig>(seed: u64, vars: &[usize], claim_polys: &[usize]) ->
 
 /// The protocol under test: commitment, then the claims' values written (as a caller's
 /// sumcheck would), then the batched opening.
-fn prove<C: FieldConfig>(
-    pcs: &WhirPcs<C>,
+pub(crate) fn prove_with<C: FieldConfig, P: MultilinearPcs<C::F, C::EF>>(
+    pcs: &P,
     inst: &Instance<C>,
     ds: &DomainSeparator,
-) -> (WhirCommitment, Proof)
-where
-    C::F: Ord,
-{
+) -> (P::Commitment, Proof) {
     let refs: Vec<&[C::F]> = inst.polys.iter().map(|p| p.as_slice()).collect();
     let (c, data) = pcs.commit(&refs).expect("commit");
     let mut t = ProverTranscript::<C::F>::new(ds);
@@ -90,16 +91,13 @@ where
     (c, t.finish())
 }
 
-fn verify<C: FieldConfig>(
-    pcs: &WhirPcs<C>,
+pub(crate) fn verify_with<C: FieldConfig, P: MultilinearPcs<C::F, C::EF>>(
+    pcs: &P,
     layout: &[usize],
     claims: &[Claim<C::EF>],
     bytes: &[u8],
     ds: &DomainSeparator,
-) -> Result<(), PcsError>
-where
-    C::F: Ord,
-{
+) -> Result<(), PcsError> {
     let mut t = VerifierTranscript::<C::F>::new(ds, bytes);
     let c = pcs.read_commitment(layout, &mut t)?;
     let values: Vec<C::EF> = t.read_ext("values", claims.len())?;
@@ -117,6 +115,30 @@ where
     Ok(())
 }
 
+fn prove<C: FieldConfig>(
+    pcs: &WhirPcs<C>,
+    inst: &Instance<C>,
+    ds: &DomainSeparator,
+) -> (WhirCommitment, Proof)
+where
+    C::F: Ord,
+{
+    prove_with::<C, _>(pcs, inst, ds)
+}
+
+fn verify<C: FieldConfig>(
+    pcs: &WhirPcs<C>,
+    layout: &[usize],
+    claims: &[Claim<C::EF>],
+    bytes: &[u8],
+    ds: &DomainSeparator,
+) -> Result<(), PcsError>
+where
+    C::F: Ord,
+{
+    verify_with::<C, _>(pcs, layout, claims, bytes, ds)
+}
+
 fn roundtrip<C: FieldConfig>(seed: u64, vars: &[usize], claim_polys: &[usize])
 where
     C::F: Ord,
@@ -131,7 +153,7 @@ where
 }
 
 /// Sizes 2^2..2^10 and claims on them (at least one poly gets two claims).
-fn shape_strategy() -> impl Strategy<Value = (u64, Vec<usize>, Vec<usize>)> {
+pub(crate) fn shape_strategy() -> impl Strategy<Value = (u64, Vec<usize>, Vec<usize>)> {
     (any::<u64>(), proptest::collection::vec(2usize..=10, 1..5)).prop_flat_map(|(seed, vars)| {
         let n = vars.len();
         let claims = proptest::collection::vec(0..n, 1..6).prop_map(|mut c| {

@@ -115,15 +115,10 @@ where
 {
     /// A PCS with the given parameters.
     pub fn new(params: WhirParams) -> Self {
-        let mmcs = WhirMmcs::new(
-            SerializingHasher::new(Blake3),
-            CompressionFunctionFromHasher::new(Blake3),
-            0,
-        );
         Self {
             params,
             dft: Dft::default(),
-            mmcs,
+            mmcs: mmcs(),
         }
     }
 
@@ -132,14 +127,8 @@ where
         &self.params
     }
 
-    /// `K`: the stack holds every polynomial, and at least one fold's worth of variables.
     fn stacked_vars(&self, layout: &[usize]) -> usize {
-        let total: u128 = layout
-            .iter()
-            .map(|&k| 1u128 << k.min(100))
-            .fold(0u128, u128::saturating_add);
-        let bits = (128 - total.saturating_sub(1).leading_zeros()) as usize;
-        bits.max(self.params.fold)
+        stacked_vars(layout, self.params.fold)
     }
 
     /// p3's configuration for `num_vars` stacked variables: the query grinding budget starts at
@@ -324,7 +313,26 @@ where
     }
 }
 
-fn encode_claims<EF: Clone>(claims: &[Claim<EF>]) -> (Vec<u8>, Vec<EF>, Vec<EF>) {
+/// The Blake3 Merkle tree both schemes commit with.
+pub(crate) fn mmcs<F: PrimeField64>() -> WhirMmcs<F> {
+    WhirMmcs::new(
+        SerializingHasher::new(Blake3),
+        CompressionFunctionFromHasher::new(Blake3),
+        0,
+    )
+}
+
+/// `K`: the stack holds every polynomial, and at least one fold's worth of variables.
+pub(crate) fn stacked_vars(layout: &[usize], fold: usize) -> usize {
+    let total: u128 = layout
+        .iter()
+        .map(|&k| 1u128 << k.min(100))
+        .fold(0u128, u128::saturating_add);
+    let bits = (128 - total.saturating_sub(1).leading_zeros()) as usize;
+    bits.max(fold)
+}
+
+pub(crate) fn encode_claims<EF: Clone>(claims: &[Claim<EF>]) -> (Vec<u8>, Vec<EF>, Vec<EF>) {
     let polys = claims
         .iter()
         .flat_map(|c| (c.poly as u64).to_le_bytes())
@@ -341,7 +349,7 @@ fn encode_claims<EF: Clone>(claims: &[Claim<EF>]) -> (Vec<u8>, Vec<EF>, Vec<EF>)
 /// order) and laid back to back, so each starts at a multiple of its own size and
 /// `f_i(z) = P(z, sel_i)` with the boolean selector `sel_i = offset_i / 2^{k_i}` on the high
 /// `K − k_i` variables.
-fn stack_offsets(layout: &[usize]) -> Vec<usize> {
+pub(crate) fn stack_offsets(layout: &[usize]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..layout.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(layout[i]));
     let mut offsets = vec![0; layout.len()];
@@ -392,7 +400,7 @@ fn batched_weight_at<EF: p3_field::Field>(
         .sum()
 }
 
-fn encode_layout(layout: &[usize]) -> Vec<u8> {
+pub(crate) fn encode_layout(layout: &[usize]) -> Vec<u8> {
     layout
         .iter()
         .flat_map(|&k| (k as u32).to_le_bytes())
