@@ -157,4 +157,6 @@ pub trait MultilinearPcs<F: PrimeField64, EF: ExtensionField<F>> {
 #[cfg(test)]
 mod hiding_tests;
 #[cfg(test)]
+mod masked_tests;
+#[cfg(test)]
 mod tests;

@@ -25,6 +25,21 @@ pub enum SumcheckError {
     /// The verifier was asked for a degree-0 sumcheck (a caller bug: compositions have degree ≥ 1).
     #[error("sumcheck of degree 0 requested")]
     ZeroDegree,
+    /// A masked sumcheck with an unsupported shape (no variables, degree 0, or too large).
+    #[error("masked sumcheck: unsupported shape ({vars} variables, degree {degree})")]
+    MaskShape {
+        /// Number of variables asked for.
+        vars: usize,
+        /// Degree asked for.
+        degree: usize,
+    },
+    /// The mask value of a round cannot be mapped to a point of the mask table (some
+    /// `1 + r^{2^j}` vanished: probability ≤ n·2^b/|EF|).
+    #[error("masked sumcheck round {round}: challenge has no mask-table point")]
+    MaskPoint {
+        /// Round (variable) whose challenge failed.
+        round: usize,
+    },
     /// Batch of claims with no claims.
     #[error("sumcheck batch is empty")]
     EmptyBatch,

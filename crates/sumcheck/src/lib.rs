@@ -35,16 +35,17 @@
 //! types, W pairs per vector: `F::Packing` in the base-field round, the packed extension
 //! (`ExtensionField::ExtensionPacking`) in later rounds; binding is scalar. Field arithmetic is exact, so proofs are byte-identical to a scalar prover's.
 //!
-//! # Zero knowledge (planned)
-//! A masked variant (Libra-style) adds a random low-degree mask `p` to `g` with a
-//! committed `Σ p` — the round messages pass through one place (`prover::round_message`),
-//! which is where the mask joins.
+//! # Zero knowledge
+//! [`prove_masked`] / [`verify_masked`] (module `zk`) run the same rounds on `g + ρ·mask`
+//! with a committed random mask (Libra style), so that the round messages reveal nothing
+//! beyond the final evaluation; soundness and the simulation argument are in that module.
 
 mod composition;
 mod error;
 mod inner;
 mod prover;
 mod verifier;
+mod zk;
 
 pub use composition::{Composition, Term};
 pub use error::SumcheckError;
@@ -53,6 +54,12 @@ pub use prover::{prove, prove_batch, Instance, Mle, ProverOutput};
 pub use verifier::{
     absorb_statement, interpolate_at, verify, verify_batch, BatchedClaim, SumcheckClaim,
 };
+pub use zk::{
+    mask_claims, mask_point, prove_batch_masked, prove_masked, verify_batch_masked, verify_masked,
+    Mask, MaskShape, MaskedClaim, MaskedOutput, MAX_MASKED_VARS,
+};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod zk_tests;

@@ -21,7 +21,7 @@ pub enum Mle<'a, F, EF> {
 }
 
 impl<F: Field, EF: ExtensionField<F>> Mle<'_, F, EF> {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Mle::Base(v) => v.len(),
             Mle::Ext(v) => v.len(),
@@ -29,7 +29,7 @@ impl<F: Field, EF: ExtensionField<F>> Mle<'_, F, EF> {
     }
 
     #[inline]
-    fn get(&self, i: usize) -> EF {
+    pub(crate) fn get(&self, i: usize) -> EF {
         match self {
             Mle::Base(v) => EF::from(v[i]),
             Mle::Ext(v) => v[i],
@@ -162,7 +162,7 @@ where
 
 /// `h(0), _, h(2), …, h(d)` for the current round (slot 1 is filled by the caller). The only place round messages are formed
 /// (the zero-knowledge mask will be added here).
-fn round_message<F, EF>(mles: &[Mle<'_, F, EF>], comp: &Composition<EF>) -> Vec<EF>
+pub(crate) fn round_message<F, EF>(mles: &[Mle<'_, F, EF>], comp: &Composition<EF>) -> Vec<EF>
 where
     F: Field,
     EF: ExtensionField<F>,

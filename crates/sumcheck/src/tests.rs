@@ -8,18 +8,18 @@ use zkinfer_transcript::{DomainSeparator, Proof, ProverTranscript, VerifierTrans
 
 use crate::*;
 
-fn ds<C: FieldConfig>() -> DomainSeparator {
+pub(crate) fn ds<C: FieldConfig>() -> DomainSeparator {
     DomainSeparator::new("sumcheck-test", 1, C::ID, b"")
 }
 
-struct Instance<C: FieldConfig> {
-    tables: Vec<Vec<C::F>>,
-    comp: Composition<C::EF>,
-    claim: C::EF,
+pub(crate) struct Instance<C: FieldConfig> {
+    pub(crate) tables: Vec<Vec<C::F>>,
+    pub(crate) comp: Composition<C::EF>,
+    pub(crate) claim: C::EF,
 }
 
 /// A random instance: `k` base tables in `n` variables and a random sum of products.
-fn instance<C: FieldConfig>(n: usize, k: usize, seed: u64) -> Instance<C> {
+pub(crate) fn instance<C: FieldConfig>(n: usize, k: usize, seed: u64) -> Instance<C> {
     let mut s = seed | 1;
     let mut next = move || {
         s ^= s << 13;

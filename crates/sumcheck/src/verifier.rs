@@ -121,7 +121,7 @@ where
     })
 }
 
-fn rounds<F, EF>(
+pub(crate) fn rounds<F, EF>(
     mut claim: EF,
     n: usize,
     degree: usize,
