@@ -99,16 +99,48 @@ where
     F: PrimeField64,
     EF: ExtensionField<F>,
 {
+    let Batch {
+        comp,
+        claim,
+        mles,
+        coeffs,
+        ..
+    } = open_batch(instances, transcript);
+    let (point, evals) = run(claim, mles, &comp, transcript);
+    ProverOutput {
+        point,
+        evals,
+        coeffs,
+    }
+}
+
+/// A batch after its prelude: combined composition and claim, every MLE, the coefficients.
+pub(crate) struct Batch<'a, F, EF> {
+    pub(crate) n: usize,
+    pub(crate) degree: usize,
+    pub(crate) comp: Composition<EF>,
+    pub(crate) claim: EF,
+    pub(crate) mles: Vec<Mle<'a, F, EF>>,
+    pub(crate) coeffs: Vec<EF>,
+}
+
+/// The batch prelude shared by the plain and masked provers: absorbs the statement, samples
+/// `α`, combines the compositions and claims with its powers.
+pub(crate) fn open_batch<'a, F, EF>(
+    instances: Vec<Instance<'a, F, EF>>,
+    transcript: &mut ProverTranscript<F>,
+) -> Batch<'a, F, EF>
+where
+    F: PrimeField64,
+    EF: ExtensionField<F>,
+{
     assert!(!instances.is_empty(), "sumcheck: empty batch");
     let n = zkinfer_poly::num_vars(instances[0].1.first().map_or(1, Mle::len));
     let claims: Vec<EF> = instances.iter().map(|i| i.0).collect();
     let degree = instances.iter().map(|i| i.2.degree()).max().unwrap_or(1);
-    absorb_statement(transcript, &claims, n, degree);
-    let alpha: EF = transcript.sample_ext("sumcheck batch alpha");
-    let coeffs: Vec<EF> = alpha.powers().take(instances.len()).collect();
+    let (claim, coeffs) = crate::verifier::batch_prelude(transcript, &claims, n, degree);
     let comps: Vec<Composition<EF>> = instances.iter().map(|i| i.2.clone()).collect();
     let comp = Composition::combine(&comps, &coeffs);
-    let claim = claims.iter().zip(&coeffs).map(|(&c, &a)| c * a).sum();
     let mut mles = Vec::new();
     for (_, m, _) in instances {
         assert!(
@@ -117,10 +149,12 @@ where
         );
         mles.extend(m);
     }
-    let (point, evals) = run(claim, mles, &comp, transcript);
-    ProverOutput {
-        point,
-        evals,
+    Batch {
+        n,
+        degree,
+        comp,
+        claim,
+        mles,
         coeffs,
     }
 }

@@ -111,14 +111,26 @@ where
     if claims.is_empty() {
         return Err(SumcheckError::EmptyBatch);
     }
-    absorb_statement(transcript, claims, n, degree);
-    let alpha: EF = transcript.sample_ext("sumcheck batch alpha");
-    let coeffs: Vec<EF> = alpha.powers().take(claims.len()).collect();
-    let claim = claims.iter().zip(&coeffs).map(|(&c, &a)| c * a).sum();
+    let (claim, coeffs) = batch_prelude(transcript, claims, n, degree);
     Ok(BatchedClaim {
         claim: rounds(claim, n, degree, transcript)?,
         coeffs,
     })
+}
+
+/// Absorbs a batch statement, samples `α` and returns `(Σ_k α^k·claim_k, [α^k])` — the
+/// same on both sides.
+pub(crate) fn batch_prelude<F: PrimeField64, EF: ExtensionField<F>>(
+    t: &mut impl Duplex<F>,
+    claims: &[EF],
+    n: usize,
+    degree: usize,
+) -> (EF, Vec<EF>) {
+    absorb_statement(t, claims, n, degree);
+    let alpha: EF = t.sample_ext("sumcheck batch alpha");
+    let coeffs: Vec<EF> = alpha.powers().take(claims.len()).collect();
+    let claim = claims.iter().zip(&coeffs).map(|(&c, &a)| c * a).sum();
+    (claim, coeffs)
 }
 
 pub(crate) fn rounds<F, EF>(

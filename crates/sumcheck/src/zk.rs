@@ -55,8 +55,8 @@ use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
 
 use crate::composition::Composition;
 use crate::error::SumcheckError;
-use crate::prover::{round_message, Instance, Mle};
-use crate::verifier::{absorb_statement, interpolate_at, rounds, SumcheckClaim};
+use crate::prover::{open_batch, round_message, Batch, Instance, Mle};
+use crate::verifier::{batch_prelude, interpolate_at, rounds, SumcheckClaim};
 
 /// Largest number of variables of a masked sumcheck (powers `2^{n−1}` stay in a `u64`).
 pub const MAX_MASKED_VARS: usize = 60;
@@ -299,7 +299,8 @@ where
     prove_batch_masked(vec![(claim, mles, comp.clone())], mask, transcript)
 }
 
-/// The masked form of [`crate::prove_batch`]; a single instance is not batched (no `α`).
+/// The masked form of [`crate::prove_batch`] (same prelude: `α` is sampled even for one
+/// instance, whose coefficient is then 1).
 ///
 /// # Panics
 /// As [`crate::prove_batch`], or a mask of the wrong shape.
@@ -312,33 +313,19 @@ where
     F: PrimeField64,
     EF: ExtensionField<F>,
 {
-    assert!(!instances.is_empty(), "sumcheck: empty batch");
-    let n = zkinfer_poly::num_vars(instances[0].1.first().map_or(1, Mle::len));
-    let claims: Vec<EF> = instances.iter().map(|i| i.0).collect();
-    let degree = instances.iter().map(|i| i.2.degree()).max().unwrap_or(1);
+    let Batch {
+        n,
+        degree,
+        comp,
+        claim,
+        mut mles,
+        coeffs,
+    } = open_batch(instances, transcript);
     assert_eq!(
         mask.shape(),
         MaskShape { vars: n, degree },
         "sumcheck: mask shape"
     );
-    absorb_statement(transcript, &claims, n, degree);
-    let coeffs: Vec<EF> = if claims.len() == 1 {
-        vec![EF::ONE]
-    } else {
-        let alpha: EF = transcript.sample_ext("sumcheck batch alpha");
-        alpha.powers().take(claims.len()).collect()
-    };
-    let comps: Vec<Composition<EF>> = instances.iter().map(|i| i.2.clone()).collect();
-    let comp = Composition::combine(&comps, &coeffs);
-    let claim: EF = claims.iter().zip(&coeffs).map(|(&c, &a)| c * a).sum();
-    let mut mles = Vec::new();
-    for (_, m, _) in instances {
-        assert!(
-            m.iter().all(|t| t.len() == 1 << n),
-            "sumcheck: MLE sizes differ"
-        );
-        mles.extend(m);
-    }
     // s_l(0) + s_l(1) per variable, and the suffix sums the round messages need.
     let pair_sums: Vec<EF> = (0..n)
         .map(|l| mask.eval_var(l, EF::ZERO) + mask.eval_var(l, EF::ONE))
@@ -426,14 +413,7 @@ where
         return Err(SumcheckError::EmptyBatch);
     }
     let (n, degree) = (shape.vars, shape.degree);
-    absorb_statement(transcript, claims, n, degree);
-    let coeffs: Vec<EF> = if claims.len() == 1 {
-        vec![EF::ONE]
-    } else {
-        let alpha: EF = transcript.sample_ext("sumcheck batch alpha");
-        alpha.powers().take(claims.len()).collect()
-    };
-    let claim: EF = claims.iter().zip(&coeffs).map(|(&c, &a)| c * a).sum();
+    let (claim, coeffs) = batch_prelude(transcript, claims, n, degree);
     let g_sum: EF = transcript
         .read_ext_one("sumcheck mask sum")
         .map_err(|source| SumcheckError::Transcript { round: 0, source })?;
