@@ -78,8 +78,9 @@ pub use error::Error;
 pub use keys::{compile, compile_grouped, compile_with, ProvingKey, VerifyingKey, FORMAT_VERSION};
 pub use plan::Plan;
 pub use protocol::{
-    check_key, prove, prove_trace, prove_trace_timed, verify, ModelProof, ProveTimings,
+    check_key, prove, prove_trace, prove_trace_timed, verify, walk_shapes, ModelProof, ProveTimings,
 };
+pub use side::SumcheckShape;
 pub use weights::{WeightGroup, GROUP_VARS, GROUP_VARS_RANGE};
 
 /// The field configuration of model proofs (a 64-bit field: bounds are checked below 2^62).

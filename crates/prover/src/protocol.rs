@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::keys::{pcs, GroupOpening, ProvingKey, VerifyingKey, FORMAT_VERSION};
 use crate::layout::{compact_vars, pad_base};
 use crate::plan::{Col, Plan, TableSpec};
-use crate::side::{ProverSide, Side, VerifierSide};
+use crate::side::{ProverSide, ShapeSide, Side, SumcheckShape, VerifierSide};
 use crate::walk::{Ctx, Witness};
 use crate::{Config, EF, F};
 use zkinfer_field::FieldConfig;
@@ -194,6 +194,55 @@ fn walk_and_settle<S: Side>(
     ctx.walk()?;
     ctx.finish()?;
     Ok((ctx.side, ctx.poly_points, ctx.const_points))
+}
+
+/// The shape of every sumcheck the walk runs for this key, in order, learned from the key
+/// alone by running the verifier's side of the walk on stand-in messages ([`ShapeSide`]): a
+/// zero-knowledge proof commits one mask per sumcheck before the walk, so the prover needs
+/// the list before it proves anything. Costs about one verification's walk.
+pub fn walk_shapes(vk: &VerifyingKey) -> Result<Vec<SumcheckShape>, Error> {
+    let g = &vk.graph;
+    let plan = &Plan::new(g)?;
+    let sized = |ids: &[zkinfer_model::TensorId]| -> Vec<Vec<i64>> {
+        ids.iter()
+            .map(|i| vec![0; g.tensors[i.0].shape.iter().product()])
+            .collect()
+    };
+    let (inputs, outputs) = (sized(&g.inputs), sized(&g.outputs));
+    let mut side = ShapeSide::new();
+    let lclaims = if plan.lookups.is_empty() {
+        None
+    } else {
+        let tabs = tables(g, plan);
+        let mut stand_in = |vars: usize, n: usize| zkinfer_lookup::PointClaims {
+            point: (0..vars)
+                .map(|_| side.t().sample_ext("shape.point"))
+                .collect(),
+            values: (0..n).map(|_| side.t().sample_ext("shape.value")).collect(),
+        };
+        Some(zkinfer_lookup::LookupClaims {
+            witness: plan
+                .lookups
+                .iter()
+                .map(|l| stand_in(compact_vars(l.rows), l.cols.len()))
+                .collect(),
+            multiplicities: tabs.iter().map(|t| stand_in(t.num_vars(), 1)).collect(),
+            table_columns: vec![None; tabs.len()],
+        })
+    };
+    let ctx = Ctx::new(side, g, plan, None, &inputs, &outputs);
+    let (side, _, _) = walk_and_settle(ctx, lclaims.as_ref())?;
+    Ok(side.shapes)
+}
+
+/// Verifies and returns the shape of every sumcheck the verifier ran (for the test that the
+/// shape pass predicts them).
+#[cfg(test)]
+pub(crate) fn verified_shapes(
+    vk: &VerifyingKey,
+    proof: &ModelProof,
+) -> Result<Vec<SumcheckShape>, Error> {
+    verify_walk(vk, proof)
 }
 
 /// Transcript branches of the two PCS openings (witness, weights), in proof order.
@@ -475,6 +524,10 @@ fn group_claims(
 }
 
 fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
+    verify_walk(vk, proof).map(|_| ())
+}
+
+fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShape>, Error> {
     let g = &vk.graph;
     let plan = check_key_inner(vk)?;
     check_statement(g, &proof.inputs, &proof.outputs)?;
@@ -508,6 +561,7 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
         &proof.outputs,
     );
     let (side, mut poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
+    let shapes = side.shapes;
     let mut t = side.t;
     let wcom = wcom.map(|(c, bound)| {
         poly_points.extend(bound);
@@ -532,5 +586,5 @@ fn verify_inner(vk: &VerifyingKey, proof: &ModelProof) -> Result<(), Error> {
     }
     t.join(L_OPENINGS, br);
     t.finish().map_err(|e| Error::rejected("end of proof", e))?;
-    Ok(())
+    Ok(shapes)
 }

@@ -3,7 +3,7 @@
 //! verifier does with a message is therefore exactly what the prover committed to.
 
 use zkinfer_sumcheck::{Composition, Mle};
-use zkinfer_transcript::{Duplex, ProverTranscript, VerifierTranscript};
+use zkinfer_transcript::{DomainSeparator, Duplex, ProverTranscript, VerifierTranscript};
 
 use crate::error::Error;
 use crate::{EF, F};
@@ -124,6 +124,8 @@ pub struct VerifierSide<'a> {
     /// Transcript being read.
     pub t: VerifierTranscript<'a, F>,
     stage: String,
+    /// Every sumcheck run so far, in order.
+    pub shapes: Vec<SumcheckShape>,
 }
 
 impl<'a> VerifierSide<'a> {
@@ -132,6 +134,7 @@ impl<'a> VerifierSide<'a> {
         Self {
             t,
             stage: String::new(),
+            shapes: Vec::new(),
         }
     }
 }
@@ -167,6 +170,10 @@ impl<'b> Side for VerifierSide<'b> {
         _mles: impl FnOnce() -> Vec<Mle<'a, F, EF>>,
         known_at: impl FnOnce(&[EF]) -> Vec<EF>,
     ) -> Result<(Vec<EF>, Vec<EF>), Error> {
+        self.shapes.push(SumcheckShape {
+            vars: n,
+            degree: comp.degree(),
+        });
         let reduced = zkinfer_sumcheck::verify(claim, n, comp.degree(), &mut self.t)
             .map_err(|e| Error::rejected(&self.stage, e))?;
         let sent: Vec<EF> = self
@@ -179,5 +186,96 @@ impl<'b> Side for VerifierSide<'b> {
             .check(comp, &evals)
             .map_err(|e| Error::rejected(&self.stage, e))?;
         Ok((reduced.point, evals))
+    }
+}
+
+/// The shape of one sumcheck of the walk: what its mask must cover in zero-knowledge mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SumcheckShape {
+    /// Number of variables (rounds).
+    pub vars: usize,
+    /// Degree of the round polynomials.
+    pub degree: usize,
+}
+
+/// A side that runs the verifier's code path without a proof, to learn the shape of every
+/// sumcheck the walk will run before any of them is proven: a zero-knowledge proof commits
+/// one mask per sumcheck before the walk starts. Messages and sumcheck evaluations are
+/// pseudo-random stand-ins and every check passes; the walk's structure (which sumchecks run,
+/// over how many variables, of which degree) depends on the verifying key's shapes and the
+/// public statement's sizes only, never on values, so the stand-ins yield the same shapes as
+/// a real proof (tested against the verifier's record of real proofs).
+pub struct ShapeSide {
+    t: ProverTranscript<F>,
+    stage: String,
+    /// Every sumcheck run so far, in order.
+    pub shapes: Vec<SumcheckShape>,
+}
+
+impl ShapeSide {
+    /// A shape side with its own throwaway transcript.
+    pub fn new() -> Self {
+        Self {
+            t: ProverTranscript::new(&DomainSeparator::new("zkinfer-shape-pass", 1, "", &[])),
+            stage: String::new(),
+            shapes: Vec::new(),
+        }
+    }
+
+    fn stand_ins(&mut self, n: usize) -> Vec<EF> {
+        (0..n)
+            .map(|_| self.t.sample_ext("shape.stand_in"))
+            .collect()
+    }
+}
+
+impl Default for ShapeSide {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Side for ShapeSide {
+    type T = ProverTranscript<F>;
+    const PROVER: bool = false;
+    fn t(&mut self) -> &mut Self::T {
+        &mut self.t
+    }
+    fn stage(&self) -> &str {
+        &self.stage
+    }
+    fn set_stage(&mut self, s: String) {
+        self.stage = s;
+    }
+    fn msg(
+        &mut self,
+        _label: &'static str,
+        n: usize,
+        _f: impl FnOnce() -> Vec<EF>,
+    ) -> Result<Vec<EF>, Error> {
+        Ok(self.stand_ins(n))
+    }
+    fn sumcheck<'a>(
+        &mut self,
+        _claim: EF,
+        n: usize,
+        comp: &Composition<EF>,
+        known: usize,
+        _mles: impl FnOnce() -> Vec<Mle<'a, F, EF>>,
+        known_at: impl FnOnce(&[EF]) -> Vec<EF>,
+    ) -> Result<(Vec<EF>, Vec<EF>), Error> {
+        self.shapes.push(SumcheckShape {
+            vars: n,
+            degree: comp.degree(),
+        });
+        let point = self.stand_ins(n);
+        let mut evals = known_at(&point);
+        evals.truncate(known);
+        let rest = comp.num_mles().saturating_sub(evals.len());
+        evals.extend(self.stand_ins(rest));
+        Ok((point, evals))
+    }
+    fn check(&self, _ok: bool, _what: &str) -> Result<(), Error> {
+        Ok(())
     }
 }

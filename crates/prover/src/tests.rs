@@ -483,3 +483,37 @@ fn max_min_of_two_tensors() {
     p.outputs[0][0] += 1;
     assert!(verify(&pk.vk, &p).is_err(), "changed output accepted");
 }
+
+/// The shape pass (the verifier's walk on stand-in messages, from the key alone) predicts
+/// every sumcheck a real proof runs, in order, across the op families: the list a
+/// zero-knowledge proof commits its masks for before the walk.
+#[test]
+fn shape_pass_predicts_every_sumcheck() {
+    for name in [
+        "lenet_5",
+        "1l_max_pool",
+        "1l_softmax",
+        "layernorm",
+        "1l_topk",
+        "hard_max",
+        "gather_elements",
+        "1l_conv_transpose",
+        "rnn",
+        "1l_where",
+        "max",
+        "self_attention",
+        "nanoGPT",
+    ] {
+        let Some(dir) = peer(name) else {
+            eprintln!("peer corpus not found; skipping {name}");
+            continue;
+        };
+        let (pk, inputs) = setup(&dir);
+        let proof = prove(&pk, &inputs).expect("prove");
+        let ran = crate::protocol::verified_shapes(&pk.vk, &proof).expect("verify");
+        let predicted = crate::walk_shapes(&pk.vk).expect("shape pass");
+        assert_eq!(predicted, ran, "{name}");
+        let vars: usize = ran.iter().map(|s| s.vars).sum();
+        eprintln!("{name}: {} sumchecks, {vars} rounds in all", ran.len());
+    }
+}
