@@ -27,6 +27,11 @@ pub struct ProveArgs {
     /// No progress spinner.
     #[arg(long)]
     quiet: bool,
+    /// Experimental: mask every sumcheck of the walk (Libra-style masks under a hiding
+    /// commitment). A step toward zero knowledge; the proof is NOT zero-knowledge yet
+    /// (docs/ZK.md). `verify` accepts both kinds.
+    #[arg(long)]
+    masked_sumchecks: bool,
 }
 
 pub fn run(args: &ProveArgs) -> Result<()> {
@@ -58,7 +63,10 @@ pub fn run(args: &ProveArgs) -> Result<()> {
     let t = Instant::now();
     let (proof, phases) = {
         let _s = Spinner::start(!args.quiet && !args.json, "proving");
-        zkinfer_prover::prove_trace_timed(&pk, &tr).context("proving failed")?
+        let opts = zkinfer_prover::ProveOptions {
+            masked: args.masked_sumchecks,
+        };
+        zkinfer_prover::prove_trace_with(&pk, &tr, opts).context("proving failed")?
     };
     let prove_ms = ms_since(t);
     let bytes = proof.to_bytes();

@@ -78,7 +78,8 @@ pub use error::Error;
 pub use keys::{compile, compile_grouped, compile_with, ProvingKey, VerifyingKey, FORMAT_VERSION};
 pub use plan::Plan;
 pub use protocol::{
-    check_key, prove, prove_trace, prove_trace_timed, verify, walk_shapes, ModelProof, ProveTimings,
+    check_key, prove, prove_trace, prove_trace_timed, prove_trace_with, verify, walk_shapes,
+    ModelProof, ProveOptions, ProveTimings, PROOF_FORMAT_VERSION,
 };
 pub use side::SumcheckShape;
 pub use weights::{WeightGroup, GROUP_VARS, GROUP_VARS_RANGE};
@@ -94,6 +95,8 @@ pub type EF = zkinfer_field::GoldilocksExt2;
 mod argmax_tests;
 #[cfg(test)]
 mod long_rows_tests;
+#[cfg(test)]
+mod masked_tests;
 #[cfg(test)]
 mod onnx_ops_tests;
 #[cfg(test)]

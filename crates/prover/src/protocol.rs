@@ -11,7 +11,7 @@ use zkinfer_transcript::{
 };
 
 use crate::error::Error;
-use crate::keys::{pcs, GroupOpening, ProvingKey, VerifyingKey, FORMAT_VERSION};
+use crate::keys::{pcs, GroupOpening, ProvingKey, VerifyingKey};
 use crate::layout::{compact_vars, pad_base};
 use crate::plan::{Col, Plan, TableSpec};
 use crate::side::{ProverSide, ShapeSide, Side, SumcheckShape, VerifierSide};
@@ -20,6 +20,21 @@ use crate::{Config, EF, F};
 use zkinfer_field::FieldConfig;
 
 const PROOF_KIND: [u8; 4] = *b"ZKPF";
+/// Version of the proof file (7: the transcript starts with the mask layout).
+pub const PROOF_FORMAT_VERSION: u16 = 7;
+/// Most masks one proof may commit (one per sumcheck of the walk; nanoGPT runs 327).
+const MAX_MASKS: usize = 1 << 18;
+const L_MASKS: &str = "model.masks";
+
+/// How to prove.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProveOptions {
+    /// Mask every sumcheck of the walk (Libra-style masks in one hiding commitment, opened
+    /// once at the end). A step toward zero knowledge, **not zero-knowledge yet**: the lookup
+    /// argument, the evaluations the walk passes on and the witness and weight openings still
+    /// reveal information (docs/ZK.md). Off by default.
+    pub masked: bool,
+}
 
 /// A proof of one inference: the public statement (quantized inputs and outputs) and the
 /// transcript bytes.
@@ -38,18 +53,19 @@ impl ModelProof {
     pub fn to_bytes(&self) -> Vec<u8> {
         encode_envelope(
             PROOF_KIND,
-            FORMAT_VERSION,
+            PROOF_FORMAT_VERSION,
             &postcard::to_allocvec(self).unwrap_or_default(),
         )
     }
 
     /// Decodes untrusted bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let body =
-            decode_envelope(bytes, PROOF_KIND, FORMAT_VERSION).map_err(|e| Error::Decode {
+        let body = decode_envelope(bytes, PROOF_KIND, PROOF_FORMAT_VERSION).map_err(|e| {
+            Error::Decode {
                 what: "proof",
                 reason: e.to_string(),
-            })?;
+            }
+        })?;
         crate::keys::decode_exact(body).map_err(|e| Error::Decode {
             what: "proof",
             reason: e.to_string(),
@@ -284,17 +300,125 @@ pub fn prove_trace(pk: &ProvingKey, tr: &Trace) -> Result<ModelProof, Error> {
 
 /// [`prove_trace`] with per-phase timings.
 pub fn prove_trace_timed(pk: &ProvingKey, tr: &Trace) -> Result<(ModelProof, ProveTimings), Error> {
+    prove_trace_with(pk, tr, ProveOptions::default())
+}
+
+/// [`prove_trace_timed`] with options.
+pub fn prove_trace_with(
+    pk: &ProvingKey,
+    tr: &Trace,
+    opts: ProveOptions,
+) -> Result<(ModelProof, ProveTimings), Error> {
     let clock = std::time::Instant::now();
     let wit = build_witness(&pk.graph, &pk.plan, tr)?;
-    prove_witness(pk, wit, clock)
+    prove_witness_with(pk, wit, clock, opts)
 }
 
 /// Proves from a built witness (`started`: when witness building began, for the timings).
 /// Split from [`prove_trace_timed`] so tests can hand it a forged witness.
+#[cfg(test)]
 pub(crate) fn prove_witness(
+    pk: &ProvingKey,
+    wit: Witness<'_>,
+    started: std::time::Instant,
+) -> Result<(ModelProof, ProveTimings), Error> {
+    prove_witness_with(pk, wit, started, ProveOptions::default())
+}
+
+/// The hiding PCS of the masks.
+fn mask_pcs() -> Result<zkinfer_pcs::HidingPcs<Config>, Error> {
+    zkinfer_pcs::HidingPcs::new(zkinfer_pcs::WhirParams::default())
+        .map_err(|e| Error::Prover(format!("mask commitment: {e}")))
+}
+
+type MaskData = zkinfer_pcs::HidingProverData<Config>;
+/// The masks of a masked walk, their use record and the commitment's prover data.
+type Masks = (
+    Vec<zkinfer_sumcheck::Mask<F, EF>>,
+    crate::side::MaskUse,
+    MaskData,
+);
+
+/// Samples one mask per sumcheck of the walk with at least one round, commits them (hiding)
+/// and writes the layout and the root: before any challenge of the lookup argument or the
+/// walk. Returns the masks, their use record and the prover data (`None`, with an empty layout
+/// written, when no sumcheck has a round).
+fn commit_masks(vk: &VerifyingKey, t: &mut ProverTranscript<F>) -> Result<Option<Masks>, Error> {
+    use rand::RngExt;
+    let mut rng = rand::rng();
+    let masks: Vec<zkinfer_sumcheck::Mask<F, EF>> = walk_shapes(vk)?
+        .into_iter()
+        .filter(|s| s.vars > 0)
+        .map(|s| {
+            zkinfer_sumcheck::MaskShape::new(s.vars, s.degree)
+                .map(|shape| zkinfer_sumcheck::Mask::sample(shape, || rng.random()))
+                .map_err(|e| Error::Prover(format!("mask shape: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let layout: Vec<usize> = masks
+        .iter()
+        .map(|m| m.shape().table_vars::<F, EF>())
+        .collect();
+    if masks.len() > MAX_MASKS {
+        return Err(Error::Prover(format!(
+            "a masked proof allows at most {MAX_MASKS} masked sumchecks, this model runs {}",
+            masks.len()
+        )));
+    }
+    if masks.is_empty() {
+        // Nothing to mask (no sumcheck with a round): the proof is the plain one.
+        t.write_bytes(L_MASKS, &[]);
+        return Ok(None);
+    }
+    let bytes: Vec<u8> = layout.iter().map(|&v| v as u8).collect();
+    t.write_bytes(L_MASKS, &bytes);
+    let scheme = mask_pcs()?;
+    let tables: Vec<&[F]> = masks.iter().map(|m| m.table()).collect();
+    let (c, data) = scheme
+        .commit(&tables)
+        .map_err(|e| Error::Prover(format!("mask commitment: {e}")))?;
+    scheme.write_commitment(&c, t);
+    let used = crate::side::MaskUse {
+        layout,
+        ..Default::default()
+    };
+    Ok(Some((masks, used, data)))
+}
+
+/// Reads the mask layout (empty: a plain proof) and, for a masked proof, the commitment.
+fn read_masks(
+    t: &mut VerifierTranscript<'_, F>,
+) -> Result<Option<(crate::side::MaskUse, zkinfer_pcs::HidingCommitment)>, Error> {
+    let bytes = t
+        .read_bytes(L_MASKS, MAX_MASKS)
+        .map_err(|e| Error::rejected("mask layout", e))?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let layout: Vec<usize> = bytes.iter().map(|&b| b as usize).collect();
+    let c = mask_pcs_verifier()
+        .read_commitment(&layout, t)
+        .map_err(|e| Error::rejected("mask commitment", e))?;
+    Ok(Some((
+        crate::side::MaskUse {
+            layout,
+            ..Default::default()
+        },
+        c,
+    )))
+}
+
+/// The mask PCS on the verifier's side (its randomness is never used there).
+fn mask_pcs_verifier() -> zkinfer_pcs::HidingPcs<Config> {
+    zkinfer_pcs::HidingPcs::with_seed(zkinfer_pcs::WhirParams::default(), 0)
+}
+
+/// Proves from a built witness with options.
+pub(crate) fn prove_witness_with(
     pk: &ProvingKey,
     mut wit: Witness<'_>,
     started: std::time::Instant,
+    opts: ProveOptions,
 ) -> Result<(ModelProof, ProveTimings), Error> {
     let mut tm = ProveTimings::default();
     let mut clock = started;
@@ -383,6 +507,12 @@ pub(crate) fn prove_witness(
         scheme.write_commitment(&c, &mut t);
         Some((d, crate::bind::write(&refs, &mut t)))
     };
+    let masks = if opts.masked {
+        commit_masks(vk, &mut t)?
+    } else {
+        t.write_bytes(L_MASKS, &[]);
+        None
+    };
     lap(&mut tm.commit_ms);
     let lclaims = if plan.lookups.is_empty() {
         None
@@ -393,10 +523,21 @@ pub(crate) fn prove_witness(
         )
     };
     lap(&mut tm.lookup_ms);
-    let ctx = Ctx::new(ProverSide::new(t), g, plan, Some(&wit), &inputs, &outputs);
+    let mut side = ProverSide::new(t);
+    let mdata = masks.map(|(tables, used, data)| {
+        side.masks = Some((tables, used));
+        data
+    });
+    let ctx = Ctx::new(side, g, plan, Some(&wit), &inputs, &outputs);
     let (side, mut poly_points, mut const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let mut t = side.t;
     lap(&mut tm.walk_ms);
+    if let (Some(data), Some((_, used))) = (mdata, side.masks) {
+        used.all_used().map_err(Error::Prover)?;
+        mask_pcs()?
+            .open(&data, &used.claims, &mut t)
+            .map_err(|e| Error::Prover(format!("mask opening: {e}")))?;
+    }
     // The commitments' binding claims join their openings (bound before any challenge).
     let wdata = wdata.map(|(d, bound)| {
         poly_points.extend(bound);
@@ -543,6 +684,7 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
             .map_err(|e| Error::rejected("witness commitment", e))?;
         Some((c, crate::bind::read(&layout, &mut t)?))
     };
+    let masks = read_masks(&mut t)?;
     let tabs = tables(g, &plan);
     let lclaims = if plan.lookups.is_empty() {
         None
@@ -552,17 +694,22 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
                 .map_err(|e| Error::rejected("lookup argument", e))?,
         )
     };
-    let ctx = Ctx::new(
-        VerifierSide::new(t),
-        g,
-        &plan,
-        None,
-        &proof.inputs,
-        &proof.outputs,
-    );
+    let mut side = VerifierSide::new(t);
+    let mcom = masks.map(|(used, c)| {
+        side.masks = Some(used);
+        c
+    });
+    let ctx = Ctx::new(side, g, &plan, None, &proof.inputs, &proof.outputs);
     let (side, mut poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let shapes = side.shapes;
     let mut t = side.t;
+    if let (Some(c), Some(used)) = (mcom, side.masks) {
+        used.all_used()
+            .map_err(|e| Error::rejected("mask opening", e))?;
+        mask_pcs_verifier()
+            .verify(&c, &used.claims, &mut t)
+            .map_err(|e| Error::rejected("mask opening", e))?;
+    }
     let wcom = wcom.map(|(c, bound)| {
         poly_points.extend(bound);
         c

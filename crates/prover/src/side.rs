@@ -2,7 +2,8 @@
 //! [`Side`]; the prover computes and writes each message, the verifier reads it. What the
 //! verifier does with a message is therefore exactly what the prover committed to.
 
-use zkinfer_sumcheck::{Composition, Mle};
+use zkinfer_pcs::Claim;
+use zkinfer_sumcheck::{mask_claims, Composition, Mask, MaskShape, Mle};
 use zkinfer_transcript::{DomainSeparator, Duplex, ProverTranscript, VerifierTranscript};
 
 use crate::error::Error;
@@ -50,11 +51,81 @@ pub trait Side {
     }
 }
 
+/// The masks of a masked walk and the claims their values put on the mask commitment: the
+/// `k`-th sumcheck with at least one round uses mask `k` (polynomial `k` of the commitment).
+#[derive(Default)]
+pub struct MaskUse {
+    /// Per mask, the number of variables of its committed table (public: in the transcript).
+    pub layout: Vec<usize>,
+    /// Masks used so far.
+    pub next: usize,
+    /// Point claims on the mask commitment, one per round of every masked sumcheck.
+    pub claims: Vec<Claim<EF>>,
+}
+
+impl MaskUse {
+    /// The next mask's index and shape for a sumcheck of `n` rounds and degree `d`, checked
+    /// against the committed layout.
+    fn take(&mut self, n: usize, d: usize) -> Result<(usize, MaskShape), String> {
+        let shape = MaskShape::new(n, d).map_err(|e| e.to_string())?;
+        let k = self.next;
+        match self.layout.get(k) {
+            Some(&v) if v == shape.table_vars::<F, EF>() => {
+                self.next += 1;
+                Ok((k, shape))
+            }
+            Some(&v) => Err(format!(
+                "mask {k} has {v} variables, a sumcheck of {n} rounds and degree {d} needs {}",
+                shape.table_vars::<F, EF>()
+            )),
+            None => Err(format!(
+                "more masked sumchecks than the {} committed masks",
+                self.layout.len()
+            )),
+        }
+    }
+
+    /// Records the claims that settle mask `k`'s values `s_l(r_l)`.
+    fn settle(
+        &mut self,
+        k: usize,
+        shape: &MaskShape,
+        point: &[EF],
+        values: &[EF],
+    ) -> Result<(), String> {
+        for (point, value) in
+            mask_claims::<F, EF>(shape, point, values).map_err(|e| e.to_string())?
+        {
+            self.claims.push(Claim {
+                poly: k,
+                point,
+                value,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that every committed mask was used.
+    pub fn all_used(&self) -> Result<(), String> {
+        if self.next == self.layout.len() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} masks committed, {} used",
+                self.layout.len(),
+                self.next
+            ))
+        }
+    }
+}
+
 /// The prover side.
 pub struct ProverSide {
     /// Transcript written so far.
     pub t: ProverTranscript<F>,
     stage: String,
+    /// Masked walk: the mask tables (committed before the walk) and their use.
+    pub masks: Option<(Vec<Mask<F, EF>>, MaskUse)>,
 }
 
 impl ProverSide {
@@ -63,6 +134,7 @@ impl ProverSide {
         Self {
             t,
             stage: String::new(),
+            masks: None,
         }
     }
 }
@@ -105,6 +177,27 @@ impl Side for ProverSide {
         mles: impl FnOnce() -> Vec<Mle<'a, F, EF>>,
         _known_at: impl FnOnce(&[EF]) -> Vec<EF>,
     ) -> Result<(Vec<EF>, Vec<EF>), Error> {
+        if let (Some((tables, used)), true) = (&mut self.masks, n > 0) {
+            let stage = &self.stage;
+            let fail = |e: String| Error::Prover(format!("{stage}: {e}"));
+            let (k, shape) = used.take(n, comp.degree()).map_err(fail)?;
+            let mask = tables
+                .get(k)
+                .filter(|m| m.shape() == shape)
+                .ok_or_else(|| fail(format!("mask {k} has another shape")))?;
+            let out = zkinfer_sumcheck::prove_masked(claim, mles(), comp, mask, &mut self.t);
+            if out.point.len() != n {
+                return Err(fail(format!(
+                    "masked sumcheck over {} variables, expected {n}",
+                    out.point.len()
+                )));
+            }
+            used.settle(k, &shape, &out.point, &out.mask_values)
+                .map_err(fail)?;
+            self.t
+                .write_ext("model.sumcheck_evals", &out.evals[known..]);
+            return Ok((out.point, out.evals));
+        }
         let out = zkinfer_sumcheck::prove(claim, mles(), comp, &mut self.t);
         if out.point.len() != n {
             return Err(Error::Prover(format!(
@@ -126,6 +219,8 @@ pub struct VerifierSide<'a> {
     stage: String,
     /// Every sumcheck run so far, in order.
     pub shapes: Vec<SumcheckShape>,
+    /// Masked walk: the committed mask layout and the claims on it.
+    pub masks: Option<MaskUse>,
 }
 
 impl<'a> VerifierSide<'a> {
@@ -135,6 +230,7 @@ impl<'a> VerifierSide<'a> {
             t,
             stage: String::new(),
             shapes: Vec::new(),
+            masks: None,
         }
     }
 }
@@ -174,6 +270,26 @@ impl<'b> Side for VerifierSide<'b> {
             vars: n,
             degree: comp.degree(),
         });
+        if let (Some(used), true) = (&mut self.masks, n > 0) {
+            let stage = &self.stage;
+            let (k, shape) = used
+                .take(n, comp.degree())
+                .map_err(|e| Error::rejected(stage, e))?;
+            let red = zkinfer_sumcheck::verify_masked(claim, &shape, &mut self.t)
+                .map_err(|e| Error::rejected(stage, e))?;
+            let sent: Vec<EF> = self
+                .t
+                .read_ext("model.sumcheck_evals", comp.num_mles() - known)
+                .map_err(|e| Error::rejected(stage, e))?;
+            let mut evals = known_at(&red.claim.point);
+            evals.extend(sent);
+            red.claim
+                .check(comp, &evals)
+                .map_err(|e| Error::rejected(stage, e))?;
+            used.settle(k, &shape, &red.claim.point, &red.mask_values)
+                .map_err(|e| Error::rejected(stage, e))?;
+            return Ok((red.claim.point, evals));
+        }
         let reduced = zkinfer_sumcheck::verify(claim, n, comp.degree(), &mut self.t)
             .map_err(|e| Error::rejected(&self.stage, e))?;
         let sent: Vec<EF> = self

@@ -7,11 +7,11 @@ use zkinfer_model::{quant, InputFile, QuantConfig};
 
 use crate::{compile, prove, verify, ModelProof, ProvingKey};
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn peer(name: &str) -> Option<PathBuf> {
+pub(crate) fn peer(name: &str) -> Option<PathBuf> {
     let p = root().join("../shared/peer-models/ezkl").join(name);
     p.join("network.onnx").exists().then_some(p)
 }

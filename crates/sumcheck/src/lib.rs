@@ -56,7 +56,7 @@ pub use verifier::{
 };
 pub use zk::{
     mask_claims, mask_point, prove_batch_masked, prove_masked, verify_batch_masked, verify_masked,
-    Mask, MaskShape, MaskedClaim, MaskedOutput, MAX_MASKED_VARS,
+    Mask, MaskShape, MaskedClaim, MaskedOutput, MAX_MASKED_DEGREE, MAX_MASKED_VARS,
 };
 
 #[cfg(test)]

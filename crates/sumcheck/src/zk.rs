@@ -61,6 +61,9 @@ use crate::verifier::{batch_prelude, interpolate_at, rounds, SumcheckClaim};
 /// Largest number of variables of a masked sumcheck (powers `2^{n−1}` stay in a `u64`).
 pub const MAX_MASKED_VARS: usize = 60;
 
+/// Largest round-polynomial degree of a masked sumcheck (the walk's comparisons reach 65).
+pub const MAX_MASKED_DEGREE: usize = 1024;
+
 /// The shape of a mask: number of sumcheck variables and round-polynomial degree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MaskShape {
@@ -72,7 +75,7 @@ impl MaskShape {
     /// A shape for `vars` variables and degree `degree`; both must be ≥ 1 (a sumcheck without
     /// rounds reveals its claim and has nothing to mask) and `vars ≤ MAX_MASKED_VARS`.
     pub fn new(vars: usize, degree: usize) -> Result<Self, SumcheckError> {
-        if vars == 0 || degree == 0 || vars > MAX_MASKED_VARS || degree > 64 {
+        if vars == 0 || degree == 0 || vars > MAX_MASKED_VARS || degree > MAX_MASKED_DEGREE {
             return Err(SumcheckError::MaskShape { vars, degree });
         }
         Ok(Self { vars, degree })

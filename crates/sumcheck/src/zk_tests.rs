@@ -228,6 +228,8 @@ fn mask_shapes_are_checked() {
     assert!(MaskShape::new(0, 2).is_err());
     assert!(MaskShape::new(3, 0).is_err());
     assert!(MaskShape::new(MAX_MASKED_VARS + 1, 2).is_err());
+    assert!(MaskShape::new(3, MAX_MASKED_DEGREE + 1).is_err());
+    assert!(MaskShape::new(3, MAX_MASKED_DEGREE).is_ok());
     let shape = MaskShape::new(3, 2).unwrap();
     // Goldilocks: 4 coefficient slots × 2 basis coordinates × 4 rows.
     assert_eq!(
