@@ -332,18 +332,9 @@ fn mask_pcs() -> Result<zkinfer_pcs::HidingPcs<Config>, Error> {
 }
 
 type MaskData = zkinfer_pcs::HidingProverData<Config>;
-/// The masks of a masked walk, their use record and the commitment's prover data.
-type Masks = (
-    Vec<zkinfer_sumcheck::Mask<F, EF>>,
-    crate::side::MaskUse,
-    MaskData,
-);
-
-/// Samples one mask per sumcheck of the walk with at least one round, commits them (hiding)
-/// and writes the layout and the root: before any challenge of the lookup argument or the
-/// walk. Returns the masks, their use record and the prover data (`None`, with an empty layout
-/// written, when no sumcheck has a round).
-fn commit_masks(vk: &VerifyingKey, t: &mut ProverTranscript<F>) -> Result<Option<Masks>, Error> {
+/// Samples one mask per sumcheck of the walk with at least one round (an empty list when
+/// none has a round: the proof is then the plain one).
+fn sample_masks(vk: &VerifyingKey) -> Result<Vec<zkinfer_sumcheck::Mask<F, EF>>, Error> {
     use rand::RngExt;
     let mut rng = rand::rng();
     let masks: Vec<zkinfer_sumcheck::Mask<F, EF>> = walk_shapes(vk)?
@@ -355,57 +346,49 @@ fn commit_masks(vk: &VerifyingKey, t: &mut ProverTranscript<F>) -> Result<Option
                 .map_err(|e| Error::Prover(format!("mask shape: {e}")))
         })
         .collect::<Result<_, _>>()?;
-    let layout: Vec<usize> = masks
-        .iter()
-        .map(|m| m.shape().table_vars::<F, EF>())
-        .collect();
     if masks.len() > MAX_MASKS {
         return Err(Error::Prover(format!(
             "a masked proof allows at most {MAX_MASKS} masked sumchecks, this model runs {}",
             masks.len()
         )));
     }
-    if masks.is_empty() {
-        // Nothing to mask (no sumcheck with a round): the proof is the plain one.
-        t.write_bytes(L_MASKS, &[]);
-        return Ok(None);
-    }
-    let bytes: Vec<u8> = layout.iter().map(|&v| v as u8).collect();
-    t.write_bytes(L_MASKS, &bytes);
-    let scheme = mask_pcs()?;
-    let tables: Vec<&[F]> = masks.iter().map(|m| m.table()).collect();
-    let (c, data) = scheme
-        .commit(&tables)
-        .map_err(|e| Error::Prover(format!("mask commitment: {e}")))?;
-    scheme.write_commitment(&c, t);
-    let used = crate::side::MaskUse {
-        layout,
-        ..Default::default()
-    };
-    Ok(Some((masks, used, data)))
+    Ok(masks)
 }
 
-/// Reads the mask layout (empty: a plain proof) and, for a masked proof, the commitment.
-fn read_masks(
-    t: &mut VerifierTranscript<'_, F>,
-) -> Result<Option<(crate::side::MaskUse, zkinfer_pcs::HidingCommitment)>, Error> {
+/// Writes the mask layout (one byte per mask: its table's number of variables; empty for a
+/// plain proof) and returns it.
+fn write_mask_layout(
+    masks: &[zkinfer_sumcheck::Mask<F, EF>],
+    t: &mut ProverTranscript<F>,
+) -> Vec<usize> {
+    let layout: Vec<usize> = masks
+        .iter()
+        .map(|m| m.shape().table_vars::<F, EF>())
+        .collect();
+    let bytes: Vec<u8> = layout.iter().map(|&v| v as u8).collect();
+    t.write_bytes(L_MASKS, &bytes);
+    layout
+}
+
+/// Reads the mask layout (empty: a plain proof).
+fn read_mask_layout(t: &mut VerifierTranscript<'_, F>) -> Result<Vec<usize>, Error> {
     let bytes = t
         .read_bytes(L_MASKS, MAX_MASKS)
         .map_err(|e| Error::rejected("mask layout", e))?;
-    if bytes.is_empty() {
-        return Ok(None);
-    }
-    let layout: Vec<usize> = bytes.iter().map(|&b| b as usize).collect();
-    let c = mask_pcs_verifier()
-        .read_commitment(&layout, t)
-        .map_err(|e| Error::rejected("mask commitment", e))?;
-    Ok(Some((
-        crate::side::MaskUse {
-            layout,
-            ..Default::default()
-        },
-        c,
-    )))
+    Ok(bytes.iter().map(|&b| b as usize).collect())
+}
+
+/// The witness commitment's prover data: plain, or hiding with the masks of a masked walk
+/// committed in it after the witness polynomials.
+enum WitnessData {
+    Plain(zkinfer_pcs::WhirProverData<Config>),
+    Hiding(zkinfer_pcs::HidingPcs<Config>, MaskData),
+}
+
+/// The witness commitment on the verifier's side.
+enum WitnessCom {
+    Plain(zkinfer_pcs::WhirCommitment),
+    Hiding(zkinfer_pcs::HidingCommitment),
 }
 
 /// The mask PCS on the verifier's side (its randomness is never used there).
@@ -497,22 +480,42 @@ pub(crate) fn prove_witness_with(
         .all(|((_, nv), p)| p.len() == 1 << nv));
     lap(&mut tm.witness_ms);
     let scheme = pcs();
-    let wdata = if wit.polys.is_empty() {
-        None
+    let masks = if opts.masked {
+        sample_masks(vk)?
     } else {
-        let refs: Vec<&[F]> = wit.polys.iter().map(Vec::as_slice).collect();
+        Vec::new()
+    };
+    // Layout, commitment, binding: the masks are committed with the witness, before α, β.
+    let mlayout = write_mask_layout(&masks, &mut t);
+    let refs: Vec<&[F]> = wit.polys.iter().map(Vec::as_slice).collect();
+    let wdata = if !masks.is_empty() {
+        let hiding = mask_pcs()?;
+        let all: Vec<&[F]> = refs
+            .iter()
+            .copied()
+            .chain(masks.iter().map(|m| m.table()))
+            .collect();
+        let (c, d) = hiding
+            .commit(&all)
+            .map_err(|e| Error::Prover(format!("witness and mask commitment: {e}")))?;
+        hiding.write_commitment(&c, &mut t);
+        Some(WitnessData::Hiding(hiding, d))
+    } else if !refs.is_empty() {
         let (c, d) = scheme
             .commit(&refs)
             .map_err(|e| Error::Prover(format!("witness commitment: {e}")))?;
         scheme.write_commitment(&c, &mut t);
-        Some((d, crate::bind::write(&refs, &mut t)))
-    };
-    let masks = if opts.masked {
-        commit_masks(vk, &mut t)?
+        Some(WitnessData::Plain(d))
     } else {
-        t.write_bytes(L_MASKS, &[]);
         None
     };
+    let bound = if refs.is_empty() {
+        Vec::new()
+    } else {
+        crate::bind::write(&refs, &mut t)
+    };
+    let mask_base = refs.len();
+    drop(refs);
     lap(&mut tm.commit_ms);
     let lclaims = if plan.lookups.is_empty() {
         None
@@ -524,25 +527,19 @@ pub(crate) fn prove_witness_with(
     };
     lap(&mut tm.lookup_ms);
     let mut side = ProverSide::new(t);
-    let mdata = masks.map(|(tables, used, data)| {
-        side.masks = Some((tables, used));
-        data
-    });
+    if !masks.is_empty() {
+        side.masks = Some((masks, crate::side::MaskUse::new(mlayout, mask_base)));
+    }
     let ctx = Ctx::new(side, g, plan, Some(&wit), &inputs, &outputs);
     let (side, mut poly_points, mut const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let mut t = side.t;
     lap(&mut tm.walk_ms);
-    if let (Some(data), Some((_, used))) = (mdata, side.masks) {
+    // The commitment's binding claims and the mask claims join the witness opening.
+    poly_points.extend(bound);
+    if let Some((_, used)) = side.masks {
         used.all_used().map_err(Error::Prover)?;
-        mask_pcs()?
-            .open(&data, &used.claims, &mut t)
-            .map_err(|e| Error::Prover(format!("mask opening: {e}")))?;
+        poly_points.extend(used.claims);
     }
-    // The commitments' binding claims join their openings (bound before any challenge).
-    let wdata = wdata.map(|(d, bound)| {
-        poly_points.extend(bound);
-        d
-    });
     let groups = vk.weight_openings()?;
     // The two openings run concurrently on forked transcripts (their claims are bound above);
     // the weight groups may still be coming from a background re-commitment.
@@ -550,9 +547,12 @@ pub(crate) fn prove_witness_with(
     let (bw, bc) = br.split_at_mut(1);
     let (rw, rc) = p3_maybe_rayon::prelude::join(
         || match (wdata, poly_points.is_empty()) {
-            (Some(d), false) => scheme
+            (Some(WitnessData::Plain(d)), false) => scheme
                 .open_owned(d, &poly_points, &mut bw[0])
                 .map_err(|e| Error::Prover(format!("witness opening: {e}"))),
+            (Some(WitnessData::Hiding(h, d)), false) => h
+                .open(&d, &poly_points, &mut bw[0])
+                .map_err(|e| Error::Prover(format!("witness and mask opening: {e}"))),
             _ => Ok(()),
         },
         || {
@@ -675,16 +675,27 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
     let mut t = VerifierTranscript::<F>::new(&domain(vk), &proof.transcript);
     bind_statement(&mut t, vk, &proof.inputs, &proof.outputs)?;
     let scheme = pcs();
+    let mlayout = read_mask_layout(&mut t)?;
     let layout = plan.witness_layout();
-    let wcom = if layout.is_empty() {
-        None
-    } else {
+    let wcom = if !mlayout.is_empty() {
+        let all: Vec<usize> = layout.iter().chain(&mlayout).copied().collect();
+        let c = mask_pcs_verifier()
+            .read_commitment(&all, &mut t)
+            .map_err(|e| Error::rejected("witness and mask commitment", e))?;
+        Some(WitnessCom::Hiding(c))
+    } else if !layout.is_empty() {
         let c = scheme
             .read_commitment(&layout, &mut t)
             .map_err(|e| Error::rejected("witness commitment", e))?;
-        Some((c, crate::bind::read(&layout, &mut t)?))
+        Some(WitnessCom::Plain(c))
+    } else {
+        None
     };
-    let masks = read_masks(&mut t)?;
+    let bound = if layout.is_empty() {
+        Vec::new()
+    } else {
+        crate::bind::read(&layout, &mut t)?
+    };
     let tabs = tables(g, &plan);
     let lclaims = if plan.lookups.is_empty() {
         None
@@ -695,32 +706,30 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
         )
     };
     let mut side = VerifierSide::new(t);
-    let mcom = masks.map(|(used, c)| {
-        side.masks = Some(used);
-        c
-    });
+    if !mlayout.is_empty() {
+        side.masks = Some(crate::side::MaskUse::new(mlayout, layout.len()));
+    }
     let ctx = Ctx::new(side, g, &plan, None, &proof.inputs, &proof.outputs);
     let (side, mut poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let shapes = side.shapes;
     let mut t = side.t;
-    if let (Some(c), Some(used)) = (mcom, side.masks) {
+    poly_points.extend(bound);
+    if let Some(used) = side.masks {
         used.all_used()
-            .map_err(|e| Error::rejected("mask opening", e))?;
-        mask_pcs_verifier()
-            .verify(&c, &used.claims, &mut t)
-            .map_err(|e| Error::rejected("mask opening", e))?;
+            .map_err(|e| Error::rejected("witness and mask opening", e))?;
+        poly_points.extend(used.claims);
     }
-    let wcom = wcom.map(|(c, bound)| {
-        poly_points.extend(bound);
-        c
-    });
     let groups = vk.weight_openings()?;
     let mut br = t.fork(&OPEN_BRANCHES);
     let (bw, bc) = br.split_at_mut(1);
-    if let (Some(c), false) = (&wcom, poly_points.is_empty()) {
-        scheme
+    match (&wcom, poly_points.is_empty()) {
+        (Some(WitnessCom::Plain(c)), false) => scheme
             .verify(c, &poly_points, &mut bw[0])
-            .map_err(|e| Error::rejected("witness opening", e))?;
+            .map_err(|e| Error::rejected("witness opening", e))?,
+        (Some(WitnessCom::Hiding(c)), false) => mask_pcs_verifier()
+            .verify(c, &poly_points, &mut bw[0])
+            .map_err(|e| Error::rejected("witness and mask opening", e))?,
+        _ => {}
     }
     bc[0].follow(&bw[0]);
     let per_group = group_claims(&groups, const_points)?;

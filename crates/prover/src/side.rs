@@ -53,10 +53,11 @@ pub trait Side {
 
 /// The masks of a masked walk and the claims their values put on the mask commitment: the
 /// `k`-th sumcheck with at least one round uses mask `k` (polynomial `k` of the commitment).
-#[derive(Default)]
 pub struct MaskUse {
     /// Per mask, the number of variables of its committed table (public: in the transcript).
     pub layout: Vec<usize>,
+    /// Index of mask 0 in the commitment (the masks follow the witness polynomials).
+    pub base: usize,
     /// Masks used so far.
     pub next: usize,
     /// Point claims on the mask commitment, one per round of every masked sumcheck.
@@ -64,6 +65,16 @@ pub struct MaskUse {
 }
 
 impl MaskUse {
+    /// Masks of the given layout, committed from polynomial `base` on.
+    pub fn new(layout: Vec<usize>, base: usize) -> Self {
+        Self {
+            layout,
+            base,
+            next: 0,
+            claims: Vec::new(),
+        }
+    }
+
     /// The next mask's index and shape for a sumcheck of `n` rounds and degree `d`, checked
     /// against the committed layout.
     fn take(&mut self, n: usize, d: usize) -> Result<(usize, MaskShape), String> {
@@ -97,7 +108,7 @@ impl MaskUse {
             mask_claims::<F, EF>(shape, point, values).map_err(|e| e.to_string())?
         {
             self.claims.push(Claim {
-                poly: k,
+                poly: self.base + k,
                 point,
                 value,
             });
