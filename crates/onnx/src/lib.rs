@@ -118,6 +118,21 @@ pub fn load_path_for_input(
     Ok((g, applied))
 }
 
+/// Loads an example folder (`network.onnx` and an EZKL `input.json`) the way `zkinfer compile`
+/// reads a model with its calibration file ([`load_path_for_input`]): the float graph and the
+/// file's samples, one flat list per graph input.
+pub fn load_example(dir: &Path) -> Result<(FloatGraph, Vec<Vec<Vec<f32>>>), LoadError> {
+    let file = InputFile::read(&dir.join("input.json")).map_err(LoadError::Input)?;
+    let (g, applied) = load_path_for_input(&dir.join("network.onnx"), &file)?;
+    let sizes: Vec<usize> = g
+        .inputs
+        .iter()
+        .map(|i| g.tensors[i.0].shape.iter().product())
+        .collect();
+    let samples = applied.samples(&sizes).map_err(LoadError::Input)?;
+    Ok((g, samples))
+}
+
 /// Loads an ONNX model from bytes.
 pub fn load_bytes(
     bytes: &[u8],

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use zkinfer_model::{quant, InputFile, QuantConfig};
+use zkinfer_model::{quant, QuantConfig};
 
 fn corpus() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/peer-models/ezkl");
@@ -101,16 +101,7 @@ const QUANT: &[(&str, f64)] = &[
 ];
 
 fn load(dir: &Path) -> (zkinfer_model::FloatGraph, Vec<Vec<Vec<f32>>>) {
-    let inp = InputFile::read(&dir.join("input.json")).expect("input.json");
-    let g =
-        zkinfer_onnx::load_path(&dir.join("network.onnx"), inp.shapes.as_deref()).expect("load");
-    let sizes: Vec<usize> = g
-        .inputs
-        .iter()
-        .map(|i| g.tensors[i.0].shape.iter().product())
-        .collect();
-    let samples = inp.samples(&sizes).expect("samples");
-    (g, samples)
+    zkinfer_onnx::load_example(dir).expect("load example")
 }
 
 #[test]

@@ -77,6 +77,7 @@ mod bind;
 mod error;
 mod keys;
 mod layout;
+mod masks;
 mod ops;
 mod plan;
 mod protocol;

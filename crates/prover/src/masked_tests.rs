@@ -18,16 +18,23 @@ fn masked_proof(pk: &ProvingKey, inputs: &[Vec<i64>]) -> ModelProof {
 
 /// Where the mask layout sits in the transcript: its 4-byte length, then one byte per mask.
 fn layout_at(pk: &ProvingKey, proof: &ModelProof) -> usize {
-    let layout: Vec<u8> = walk_shapes(&pk.vk)
+    let mut layout: Vec<usize> = walk_shapes(&pk.vk)
         .expect("shapes")
         .into_iter()
         .filter(|s| s.vars > 0)
         .map(|s| {
             zkinfer_sumcheck::MaskShape::new(s.vars, s.degree)
                 .unwrap()
-                .table_vars::<crate::F, crate::EF>() as u8
+                .table_vars::<crate::F, crate::EF>()
         })
         .collect();
+    let stack = crate::masks::MaskStack::new(&layout).unwrap();
+    layout.push(
+        crate::masks::settlement_shape(&stack)
+            .unwrap()
+            .table_vars::<crate::F, crate::EF>(),
+    );
+    let layout: Vec<u8> = layout.into_iter().map(|v| v as u8).collect();
     let mut needle = (layout.len() as u32).to_le_bytes().to_vec();
     needle.extend(&layout);
     proof

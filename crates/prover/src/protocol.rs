@@ -209,6 +209,7 @@ fn walk_and_settle<S: Side>(
     ctx.output_claims()?;
     ctx.walk()?;
     ctx.finish()?;
+    ctx.settle_masks()?;
     Ok((ctx.side, ctx.poly_points, ctx.const_points))
 }
 
@@ -332,27 +333,40 @@ fn mask_pcs() -> Result<zkinfer_pcs::HidingPcs<Config>, Error> {
 }
 
 type MaskData = zkinfer_pcs::HidingProverData<Config>;
-/// Samples one mask per sumcheck of the walk with at least one round (an empty list when
-/// none has a round: the proof is then the plain one).
-fn sample_masks(vk: &VerifyingKey) -> Result<Vec<zkinfer_sumcheck::Mask<F, EF>>, Error> {
+/// Samples one mask per sumcheck of the walk with at least one round, then the settlement's
+/// mask (crate `masks`), and stacks the walk masks into `M`. Returns the masks and `M`; an
+/// empty list when no sumcheck has a round (the proof is then the plain one).
+fn sample_masks(vk: &VerifyingKey) -> Result<(Vec<zkinfer_sumcheck::Mask<F, EF>>, Vec<F>), Error> {
     use rand::RngExt;
     let mut rng = rand::rng();
-    let masks: Vec<zkinfer_sumcheck::Mask<F, EF>> = walk_shapes(vk)?
+    let fail = |e: String| Error::Prover(format!("masks: {e}"));
+    let mut masks: Vec<zkinfer_sumcheck::Mask<F, EF>> = walk_shapes(vk)?
         .into_iter()
         .filter(|s| s.vars > 0)
         .map(|s| {
             zkinfer_sumcheck::MaskShape::new(s.vars, s.degree)
                 .map(|shape| zkinfer_sumcheck::Mask::sample(shape, || rng.random()))
-                .map_err(|e| Error::Prover(format!("mask shape: {e}")))
+                .map_err(|e| fail(e.to_string()))
         })
         .collect::<Result<_, _>>()?;
-    if masks.len() > MAX_MASKS {
-        return Err(Error::Prover(format!(
-            "a masked proof allows at most {MAX_MASKS} masked sumchecks, this model runs {}",
+    if masks.len() >= MAX_MASKS {
+        return Err(fail(format!(
+            "a masked proof allows fewer than {MAX_MASKS} masked sumchecks, this model runs {}",
             masks.len()
         )));
     }
-    Ok(masks)
+    if masks.is_empty() {
+        return Ok((masks, Vec::new()));
+    }
+    let layout: Vec<usize> = masks
+        .iter()
+        .map(|m| m.shape().table_vars::<F, EF>())
+        .collect();
+    let stack = crate::masks::MaskStack::new(&layout).map_err(fail)?;
+    let m = stack.build(&masks, || rng.random());
+    let shape = crate::masks::settlement_shape(&stack).map_err(fail)?;
+    masks.push(zkinfer_sumcheck::Mask::sample(shape, || rng.random()));
+    Ok((masks, m))
 }
 
 /// Writes the mask layout (one byte per mask: its table's number of variables; empty for a
@@ -480,20 +494,21 @@ pub(crate) fn prove_witness_with(
         .all(|((_, nv), p)| p.len() == 1 << nv));
     lap(&mut tm.witness_ms);
     let scheme = pcs();
-    let masks = if opts.masked {
+    let (masks, mstack) = if opts.masked {
         sample_masks(vk)?
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     // Layout, commitment, binding: the masks are committed with the witness, before α, β.
     let mlayout = write_mask_layout(&masks, &mut t);
     let refs: Vec<&[F]> = wit.polys.iter().map(Vec::as_slice).collect();
     let wdata = if !masks.is_empty() {
         let hiding = mask_pcs()?;
+        // Witness polynomials, `M` (the walk masks), the settlement's mask.
         let all: Vec<&[F]> = refs
             .iter()
             .copied()
-            .chain(masks.iter().map(|m| m.table()))
+            .chain([mstack.as_slice(), masks[masks.len() - 1].table()])
             .collect();
         let (c, d) = hiding
             .commit(&all)
@@ -528,7 +543,8 @@ pub(crate) fn prove_witness_with(
     lap(&mut tm.lookup_ms);
     let mut side = ProverSide::new(t);
     if !masks.is_empty() {
-        side.masks = Some((masks, crate::side::MaskUse::new(mlayout, mask_base)));
+        let used = crate::masks::MaskUse::new(mlayout, mask_base).map_err(Error::Prover)?;
+        side.masks = Some((masks, used, mstack));
     }
     let ctx = Ctx::new(side, g, plan, Some(&wit), &inputs, &outputs);
     let (side, mut poly_points, mut const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
@@ -536,7 +552,7 @@ pub(crate) fn prove_witness_with(
     lap(&mut tm.walk_ms);
     // The commitment's binding claims and the mask claims join the witness opening.
     poly_points.extend(bound);
-    if let Some((_, used)) = side.masks {
+    if let Some((_, used, _)) = side.masks {
         used.all_used().map_err(Error::Prover)?;
         poly_points.extend(used.claims);
     }
@@ -677,8 +693,22 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
     let scheme = pcs();
     let mlayout = read_mask_layout(&mut t)?;
     let layout = plan.witness_layout();
-    let wcom = if !mlayout.is_empty() {
-        let all: Vec<usize> = layout.iter().chain(&mlayout).copied().collect();
+    let used = if mlayout.is_empty() {
+        None
+    } else {
+        Some(
+            crate::masks::MaskUse::new(mlayout, layout.len())
+                .map_err(|e| Error::rejected("mask layout", e))?,
+        )
+    };
+    let wcom = if let Some(u) = &used {
+        // Witness polynomials, `M` (the walk masks), the settlement's mask.
+        let settle = u.layout[u.layout.len() - 1];
+        let all: Vec<usize> = layout
+            .iter()
+            .copied()
+            .chain([u.stack.vars, settle])
+            .collect();
         let c = mask_pcs_verifier()
             .read_commitment(&all, &mut t)
             .map_err(|e| Error::rejected("witness and mask commitment", e))?;
@@ -706,9 +736,7 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
         )
     };
     let mut side = VerifierSide::new(t);
-    if !mlayout.is_empty() {
-        side.masks = Some(crate::side::MaskUse::new(mlayout, layout.len()));
-    }
+    side.masks = used;
     let ctx = Ctx::new(side, g, &plan, None, &proof.inputs, &proof.outputs);
     let (side, mut poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let shapes = side.shapes;

@@ -2,11 +2,11 @@
 //! [`Side`]; the prover computes and writes each message, the verifier reads it. What the
 //! verifier does with a message is therefore exactly what the prover committed to.
 
-use zkinfer_pcs::Claim;
-use zkinfer_sumcheck::{mask_claims, Composition, Mask, MaskShape, Mle};
+use zkinfer_sumcheck::{Composition, Mask, Mle};
 use zkinfer_transcript::{DomainSeparator, Duplex, ProverTranscript, VerifierTranscript};
 
 use crate::error::Error;
+use crate::masks::{MaskUse, Stacked};
 use crate::{EF, F};
 
 /// A side of the protocol.
@@ -41,6 +41,10 @@ pub trait Side {
         mles: impl FnOnce() -> Vec<Mle<'a, F, EF>>,
         known_at: impl FnOnce(&[EF]) -> Vec<EF>,
     ) -> Result<(Vec<EF>, Vec<EF>), Error>;
+    /// Masked walk: takes what the mask settlement needs (`None` for a plain walk).
+    fn take_stacked(&mut self) -> Option<Stacked> {
+        None
+    }
     /// A check only the verifier performs (the honest prover satisfies it by construction).
     fn check(&self, ok: bool, what: &str) -> Result<(), Error> {
         if Self::PROVER || ok {
@@ -51,92 +55,14 @@ pub trait Side {
     }
 }
 
-/// The masks of a masked walk and the claims their values put on the mask commitment: the
-/// `k`-th sumcheck with at least one round uses mask `k` (polynomial `k` of the commitment).
-pub struct MaskUse {
-    /// Per mask, the number of variables of its committed table (public: in the transcript).
-    pub layout: Vec<usize>,
-    /// Index of mask 0 in the commitment (the masks follow the witness polynomials).
-    pub base: usize,
-    /// Masks used so far.
-    pub next: usize,
-    /// Point claims on the mask commitment, one per round of every masked sumcheck.
-    pub claims: Vec<Claim<EF>>,
-}
-
-impl MaskUse {
-    /// Masks of the given layout, committed from polynomial `base` on.
-    pub fn new(layout: Vec<usize>, base: usize) -> Self {
-        Self {
-            layout,
-            base,
-            next: 0,
-            claims: Vec::new(),
-        }
-    }
-
-    /// The next mask's index and shape for a sumcheck of `n` rounds and degree `d`, checked
-    /// against the committed layout.
-    fn take(&mut self, n: usize, d: usize) -> Result<(usize, MaskShape), String> {
-        let shape = MaskShape::new(n, d).map_err(|e| e.to_string())?;
-        let k = self.next;
-        match self.layout.get(k) {
-            Some(&v) if v == shape.table_vars::<F, EF>() => {
-                self.next += 1;
-                Ok((k, shape))
-            }
-            Some(&v) => Err(format!(
-                "mask {k} has {v} variables, a sumcheck of {n} rounds and degree {d} needs {}",
-                shape.table_vars::<F, EF>()
-            )),
-            None => Err(format!(
-                "more masked sumchecks than the {} committed masks",
-                self.layout.len()
-            )),
-        }
-    }
-
-    /// Records the claims that settle mask `k`'s values `s_l(r_l)`.
-    fn settle(
-        &mut self,
-        k: usize,
-        shape: &MaskShape,
-        point: &[EF],
-        values: &[EF],
-    ) -> Result<(), String> {
-        for (point, value) in
-            mask_claims::<F, EF>(shape, point, values).map_err(|e| e.to_string())?
-        {
-            self.claims.push(Claim {
-                poly: self.base + k,
-                point,
-                value,
-            });
-        }
-        Ok(())
-    }
-
-    /// Checks that every committed mask was used.
-    pub fn all_used(&self) -> Result<(), String> {
-        if self.next == self.layout.len() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} masks committed, {} used",
-                self.layout.len(),
-                self.next
-            ))
-        }
-    }
-}
-
 /// The prover side.
 pub struct ProverSide {
     /// Transcript written so far.
     pub t: ProverTranscript<F>,
     stage: String,
-    /// Masked walk: the mask tables (committed before the walk) and their use.
-    pub masks: Option<(Vec<Mask<F, EF>>, MaskUse)>,
+    /// Masked walk: the masks (walk masks, then the settlement mask), their use, and the
+    /// stacked walk masks `M` (all committed before the walk).
+    pub masks: Option<(Vec<Mask<F, EF>>, MaskUse, Vec<F>)>,
 }
 
 impl ProverSide {
@@ -153,6 +79,15 @@ impl ProverSide {
 impl Side for ProverSide {
     type T = ProverTranscript<F>;
     const PROVER: bool = true;
+    fn take_stacked(&mut self) -> Option<Stacked> {
+        let (_, used, m) = self.masks.as_mut()?;
+        Some(Stacked {
+            claims: std::mem::take(&mut used.stacked),
+            stack: used.stack.clone(),
+            base: used.base,
+            table: std::mem::take(m),
+        })
+    }
     fn t(&mut self) -> &mut Self::T {
         &mut self.t
     }
@@ -188,7 +123,7 @@ impl Side for ProverSide {
         mles: impl FnOnce() -> Vec<Mle<'a, F, EF>>,
         _known_at: impl FnOnce(&[EF]) -> Vec<EF>,
     ) -> Result<(Vec<EF>, Vec<EF>), Error> {
-        if let (Some((tables, used)), true) = (&mut self.masks, n > 0) {
+        if let (Some((tables, used, _)), true) = (&mut self.masks, n > 0) {
             let stage = &self.stage;
             let fail = |e: String| Error::Prover(format!("{stage}: {e}"));
             let (k, shape) = used.take(n, comp.degree()).map_err(fail)?;
@@ -249,6 +184,15 @@ impl<'a> VerifierSide<'a> {
 impl<'b> Side for VerifierSide<'b> {
     type T = VerifierTranscript<'b, F>;
     const PROVER: bool = false;
+    fn take_stacked(&mut self) -> Option<Stacked> {
+        let used = self.masks.as_mut()?;
+        Some(Stacked {
+            claims: std::mem::take(&mut used.stacked),
+            stack: used.stack.clone(),
+            base: used.base,
+            table: Vec::new(),
+        })
+    }
     fn t(&mut self) -> &mut Self::T {
         &mut self.t
     }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use zkinfer_field::p3_field::PrimeCharacteristicRing;
-use zkinfer_model::{quant, InputFile, QuantConfig};
+use zkinfer_model::{quant, QuantConfig};
 
 use crate::{compile, prove, verify, ModelProof, ProvingKey};
 
@@ -19,15 +19,7 @@ pub(crate) fn peer(name: &str) -> Option<PathBuf> {
 /// Loads, quantizes (calibrated on its own input), compiles; returns the key and the
 /// quantized inputs.
 pub(crate) fn setup(dir: &Path) -> (ProvingKey, Vec<Vec<i64>>) {
-    let inp = InputFile::read(&dir.join("input.json")).expect("input");
-    let g =
-        zkinfer_onnx::load_path(&dir.join("network.onnx"), inp.shapes.as_deref()).expect("load");
-    let sizes: Vec<usize> = g
-        .inputs
-        .iter()
-        .map(|i| g.tensors[i.0].shape.iter().product())
-        .collect();
-    let samples = inp.samples(&sizes).expect("samples");
+    let (g, samples) = zkinfer_onnx::load_example(dir).expect("load example");
     quantize_and_compile(&g, &samples)
 }
 

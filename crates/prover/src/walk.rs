@@ -434,6 +434,36 @@ impl<'a, S: Side> Ctx<'a, S> {
         Ok(())
     }
 
+    /// Masked walk: settles every walk mask's values on the stacked masks `M` with one more
+    /// masked sumcheck (crate `masks`), leaving the point claim `M(z)` for the PCS.
+    pub fn settle_masks(&mut self) -> Result<(), Error> {
+        let Some(crate::masks::Stacked {
+            claims,
+            stack,
+            base,
+            table,
+        }) = self.side.take_stacked()
+        else {
+            return Ok(());
+        };
+        self.side.set_stage("mask settlement".into());
+        let gamma: EF = self.side.t().sample_ext("model.mask_gamma");
+        let value = crate::masks::settlement_value(&claims, gamma);
+        let (point, value) = self.collapse(
+            stack.vars,
+            value,
+            || crate::masks::settlement_weights(&stack, &claims, gamma),
+            || table,
+            |z| crate::masks::settlement_weight_at(&claims, gamma, z),
+        )?;
+        self.poly_points.push(Claim {
+            poly: base,
+            point,
+            value,
+        });
+        Ok(())
+    }
+
     /// Runs the walk over all nodes, outputs to inputs.
     pub fn walk(&mut self) -> Result<(), Error> {
         for ni in (0..self.g.nodes.len()).rev() {

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use zkinfer_model::quant::QTensorKind;
-use zkinfer_model::{quant, InputFile, QuantConfig};
+use zkinfer_model::{quant, QuantConfig};
 use zkinfer_prover::{compile, prove, verify, ModelProof, VerifyingKey};
 
 struct Counting;
@@ -80,15 +80,7 @@ fn root() -> PathBuf {
 
 /// Compiles and proves the model in `dir`; returns the key and proof as bytes.
 fn artifacts(dir: &Path) -> (Vec<u8>, Vec<u8>, usize) {
-    let inp = InputFile::read(&dir.join("input.json")).expect("input");
-    let g =
-        zkinfer_onnx::load_path(&dir.join("network.onnx"), inp.shapes.as_deref()).expect("load");
-    let sizes: Vec<usize> = g
-        .inputs
-        .iter()
-        .map(|i| g.tensors[i.0].shape.iter().product())
-        .collect();
-    let samples = inp.samples(&sizes).expect("samples");
+    let (g, samples) = zkinfer_onnx::load_example(dir).expect("load example");
     let q = quant::quantize(&g, &samples, &QuantConfig::default()).expect("quantize");
     let inputs: Vec<Vec<i64>> = q
         .inputs

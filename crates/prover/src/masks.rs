@@ -1,0 +1,331 @@
+//! The masks of a masked walk: where they are committed and how their values are settled.
+//!
+//! Every walk sumcheck with at least one round gets a Libra mask (`zkinfer_sumcheck::Mask`)
+//! and ends with `n` values `s_l(r_l)`, each a point evaluation of that mask's table. Opening
+//! thousands of such points one by one in the hiding PCS costs a pass over the whole stack per
+//! point (nanoGPT: 3,426 points, 40× the plain prove time). So the `K` walk masks are stacked
+//! into **one** polynomial `M` (mask `k` at an offset aligned to its size, then a blinding
+//! block), every mask value becomes a point claim on `M`, and after the walk one more masked
+//! sumcheck — the *settlement*, `Σ_x W(x)·M(x) = Σ_i γ^i v_i` with `W = Σ_i γ^i eq(q_i, ·)` —
+//! reduces them all to one point `M(z)`. The settlement's own mask (mask `K`) is committed
+//! next to `M` and its `m` values are opened directly. The PCS then opens `1 + m` mask points
+//! instead of `Σ n_k`.
+//!
+//! Zero knowledge of the settlement: `M(z)` is the only new value about `M`; the blinding
+//! block (random, used by no sumcheck) enters it with weight `eq(z_high, block)`, nonzero
+//! except with probability `m/|EF|`, so `M(z)` is uniform and independent of the rest of the
+//! view. The settlement sumcheck itself is masked as every other.
+//!
+//! Soundness: `γ` batches the claims (error `claims/|EF|`), the settlement sumcheck adds
+//! `(1 + m·max(2, 3))/|EF|` (degree 2, four coefficient slots).
+
+use zkinfer_field::p3_field::PrimeCharacteristicRing;
+use zkinfer_pcs::Claim;
+use zkinfer_poly::{eq_eval, eq_table_scaled};
+use zkinfer_sumcheck::{mask_claims, Mask, MaskShape};
+
+use crate::{EF, F};
+
+/// Largest number of variables of the stacked mask polynomial `M`.
+pub const MAX_STACK_VARS: usize = 28;
+
+/// Where each walk mask sits in `M`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaskStack {
+    /// Per walk mask: its table's variables and its offset in `M` (a multiple of its size).
+    pub blocks: Vec<(usize, usize)>,
+    /// The blinding block: offset and variables.
+    pub blind: (usize, usize),
+    /// Variables of `M`.
+    pub vars: usize,
+}
+
+impl MaskStack {
+    /// The stack of masks with tables of `layout[k]` variables.
+    pub fn new(layout: &[usize]) -> Result<Self, String> {
+        let mut cursor = 0usize;
+        let mut blocks = Vec::with_capacity(layout.len());
+        let mut place = |v: usize| -> Result<usize, String> {
+            if v > MAX_STACK_VARS {
+                return Err(format!("a mask of {v} variables"));
+            }
+            let size = 1usize << v;
+            let off = cursor.div_ceil(size) * size;
+            cursor = off + size;
+            if cursor > 1 << MAX_STACK_VARS {
+                return Err(format!("masks beyond 2^{MAX_STACK_VARS} entries"));
+            }
+            Ok(off)
+        };
+        for &v in layout {
+            blocks.push((v, place(v)?));
+        }
+        let bv = layout.iter().copied().max().unwrap_or(1).max(1);
+        let blind = (place(bv)?, bv);
+        let vars = cursor.next_power_of_two().trailing_zeros() as usize;
+        Ok(Self {
+            blocks,
+            blind,
+            vars,
+        })
+    }
+
+    /// `M`: every mask's table at its offset, random blinding entries, zeros elsewhere.
+    pub fn build(&self, masks: &[Mask<F, EF>], mut random: impl FnMut() -> F) -> Vec<F> {
+        let mut m = vec![F::ZERO; 1 << self.vars];
+        for (mask, &(_, off)) in masks.iter().zip(&self.blocks) {
+            m[off..off + mask.table().len()].copy_from_slice(mask.table());
+        }
+        let (off, v) = self.blind;
+        m[off..off + (1 << v)]
+            .iter_mut()
+            .for_each(|x| *x = random());
+        m
+    }
+
+    /// A point on mask `k`'s table as a point on `M` (the block's index in the high bits).
+    fn point(&self, k: usize, p: &[EF]) -> Vec<EF> {
+        let (v, off) = self.blocks[k];
+        let block = off >> v;
+        let mut q = p.to_vec();
+        q.extend((0..self.vars - v).map(|j| EF::from_bool(block >> j & 1 == 1)));
+        q
+    }
+}
+
+/// The masks of a masked walk in use, and the claims their values make.
+pub struct MaskUse {
+    /// Per mask, the variables of its table (public: in the transcript); the last one is the
+    /// settlement's mask.
+    pub layout: Vec<usize>,
+    /// The walk masks' stack.
+    pub stack: MaskStack,
+    /// Index of `M` in the commitment (the settlement mask follows it).
+    pub base: usize,
+    /// Masks used so far.
+    pub next: usize,
+    /// Point claims on `M` from the walk masks (with the mask each is on), settled by the
+    /// settlement sumcheck (`walk::Ctx::settle_masks`).
+    pub stacked: Vec<(usize, Claim<EF>)>,
+    /// Point claims for the PCS: `M(z)` and the settlement mask's values.
+    pub claims: Vec<Claim<EF>>,
+}
+
+impl MaskUse {
+    /// Masks of the given layout (walk masks, then the settlement mask), `M` committed as
+    /// polynomial `base`.
+    pub fn new(layout: Vec<usize>, base: usize) -> Result<Self, String> {
+        let Some((&last, walk)) = layout.split_last() else {
+            return Err("empty mask layout".into());
+        };
+        let stack = MaskStack::new(walk)?;
+        let want = settlement_shape(&stack)?.table_vars::<F, EF>();
+        if last != want {
+            return Err(format!(
+                "the settlement mask has {last} variables, the stack needs {want}"
+            ));
+        }
+        Ok(Self {
+            layout,
+            stack,
+            base,
+            next: 0,
+            stacked: Vec::new(),
+            claims: Vec::new(),
+        })
+    }
+
+    /// The next mask's index and shape for a sumcheck of `n` rounds and degree `d`, checked
+    /// against the committed layout.
+    pub fn take(&mut self, n: usize, d: usize) -> Result<(usize, MaskShape), String> {
+        let shape = MaskShape::new(n, d).map_err(|e| e.to_string())?;
+        let k = self.next;
+        match self.layout.get(k) {
+            Some(&v) if v == shape.table_vars::<F, EF>() => {
+                self.next += 1;
+                Ok((k, shape))
+            }
+            Some(&v) => Err(format!(
+                "mask {k} has {v} variables, a sumcheck of {n} rounds and degree {d} needs {}",
+                shape.table_vars::<F, EF>()
+            )),
+            None => Err(format!(
+                "more masked sumchecks than the {} committed masks",
+                self.layout.len()
+            )),
+        }
+    }
+
+    /// Records the claims of mask `k`'s values `s_l(r_l)`: on `M` for a walk mask, for the PCS
+    /// for the settlement mask.
+    pub fn settle(
+        &mut self,
+        k: usize,
+        shape: &MaskShape,
+        point: &[EF],
+        values: &[EF],
+    ) -> Result<(), String> {
+        let walk = self.layout.len() - 1;
+        for (p, value) in mask_claims::<F, EF>(shape, point, values).map_err(|e| e.to_string())? {
+            if k < walk {
+                let point = self.stack.point(k, &p);
+                self.stacked.push((
+                    k,
+                    Claim {
+                        poly: self.base,
+                        point,
+                        value,
+                    },
+                ));
+            } else {
+                self.claims.push(Claim {
+                    poly: self.base + 1,
+                    point: p,
+                    value,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that every committed mask was used.
+    pub fn all_used(&self) -> Result<(), String> {
+        if self.next == self.layout.len() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} masks committed, {} used",
+                self.layout.len(),
+                self.next
+            ))
+        }
+    }
+}
+
+/// The settlement sumcheck's mask shape: `m` variables, degree 2 (`W·M`).
+pub fn settlement_shape(stack: &MaskStack) -> Result<MaskShape, String> {
+    MaskShape::new(stack.vars, 2).map_err(|e| e.to_string())
+}
+
+/// The settlement statement for claims `q_i`, `v_i` on `M` and batching challenge `γ`:
+/// the claimed sum `Σ γ^i v_i`.
+pub fn settlement_value(claims: &[(usize, Claim<EF>)], gamma: EF) -> EF {
+    claims
+        .iter()
+        .rev()
+        .fold(EF::ZERO, |acc, (_, c)| acc * gamma + c.value)
+}
+
+/// The prover's `W = Σ_i γ^i eq(q_i, ·)` over `M`, built block by block (each claim's `eq`
+/// is zero outside its mask's block).
+pub fn settlement_weights(stack: &MaskStack, claims: &[(usize, Claim<EF>)], gamma: EF) -> Vec<EF> {
+    let mut w = vec![EF::ZERO; 1 << stack.vars];
+    let mut coeff = EF::ONE;
+    for (k, c) in claims {
+        let (v, off) = stack.blocks[*k];
+        for (o, x) in w[off..off + (1 << v)]
+            .iter_mut()
+            .zip(eq_table_scaled(&c.point[..v], coeff))
+        {
+            *o += x;
+        }
+        coeff *= gamma;
+    }
+    w
+}
+
+/// The verifier's `W(z) = Σ_i γ^i eq(q_i, z)`.
+pub fn settlement_weight_at(claims: &[(usize, Claim<EF>)], gamma: EF, z: &[EF]) -> EF {
+    claims
+        .iter()
+        .rev()
+        .fold(EF::ZERO, |acc, (_, c)| acc * gamma + eq_eval(&c.point, z))
+}
+
+/// What the settlement needs from a side: the claims on `M`, the stack, `M`'s index in the
+/// commitment, and (prover) `M` itself.
+pub struct Stacked {
+    /// Claims on `M` with their masks.
+    pub claims: Vec<(usize, Claim<EF>)>,
+    /// The stack.
+    pub stack: MaskStack,
+    /// `M`'s index in the commitment.
+    pub base: usize,
+    /// `M` (prover; empty on the verifier).
+    pub table: Vec<F>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkinfer_poly::evaluate;
+
+    fn ef(k: u64) -> EF {
+        EF::from_u64(k * 7 + 3)
+    }
+
+    /// A point on mask `k`'s table is the same evaluation on `M`; the prover's `W` and the
+    /// verifier's `W(z)` agree; the settlement identity `Σ W·M = Σ γ^i v_i` holds.
+    #[test]
+    fn stack_points_weights_and_settlement_agree() {
+        let shapes = [(3, 2), (1, 3), (5, 2), (2, 65)];
+        let mut x = 1u64;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            F::from_u64(x >> 20)
+        };
+        let masks: Vec<Mask<F, EF>> = shapes
+            .iter()
+            .map(|&(n, d)| Mask::sample(MaskShape::new(n, d).unwrap(), &mut next))
+            .collect();
+        let layout: Vec<usize> = masks
+            .iter()
+            .map(|m| m.shape().table_vars::<F, EF>())
+            .collect();
+        let stack = MaskStack::new(&layout).unwrap();
+        for &(v, off) in &stack.blocks {
+            assert_eq!(off % (1 << v), 0, "aligned");
+        }
+        let m = stack.build(&masks, &mut next);
+        let mut claims = Vec::new();
+        for (k, mask) in masks.iter().enumerate() {
+            let p: Vec<EF> = (0..layout[k]).map(|j| ef(j as u64 + k as u64)).collect();
+            let local = evaluate(mask.table(), &p);
+            let q = stack.point(k, &p);
+            assert_eq!(evaluate(&m, &q), local, "mask {k}");
+            claims.push((
+                k,
+                Claim {
+                    poly: 0,
+                    point: q,
+                    value: local,
+                },
+            ));
+        }
+        let gamma = ef(11);
+        let w = settlement_weights(&stack, &claims, gamma);
+        let z: Vec<EF> = (0..stack.vars).map(|j| ef(100 + j as u64)).collect();
+        assert_eq!(evaluate(&w, &z), settlement_weight_at(&claims, gamma, &z));
+        let sum: EF = w.iter().zip(&m).map(|(a, &b)| *a * EF::from(b)).sum();
+        assert_eq!(sum, settlement_value(&claims, gamma));
+        // The blinding block is random, not zero.
+        let (off, v) = stack.blind;
+        assert!(m[off..off + (1 << v)].iter().any(|&e| e != F::ZERO));
+    }
+
+    #[test]
+    fn hostile_layouts_are_refused() {
+        assert!(MaskStack::new(&[MAX_STACK_VARS + 1]).is_err());
+        assert!(MaskStack::new(&[MAX_STACK_VARS; 3]).is_err());
+        assert!(MaskUse::new(vec![], 0).is_err());
+        assert!(
+            MaskUse::new(vec![5, 7], 0).is_err(),
+            "wrong settlement size"
+        );
+        let stack = MaskStack::new(&[5]).unwrap();
+        let want = settlement_shape(&stack).unwrap().table_vars::<F, EF>();
+        assert!(MaskUse::new(vec![5, want], 0).is_ok());
+    }
+}
