@@ -28,7 +28,7 @@ fn layout_at(pk: &ProvingKey, proof: &ModelProof) -> usize {
                 .table_vars::<crate::F, crate::EF>()
         })
         .collect();
-    let stack = crate::masks::MaskStack::new(&layout).unwrap();
+    let stack = crate::masks::MaskStack::new(&pk.plan.witness_layout(), &layout).unwrap();
     layout.push(
         crate::masks::settlement_shape(&stack)
             .unwrap()

@@ -29,10 +29,12 @@ use crate::{EF, F};
 /// Largest number of variables of the stacked mask polynomial `M`.
 pub const MAX_STACK_VARS: usize = 28;
 
-/// Where each walk mask sits in `M`.
+/// Where each witness polynomial and each walk mask sits in the stacked polynomial `S`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MaskStack {
-    /// Per walk mask: its table's variables and its offset in `M` (a multiple of its size).
+    /// Number of witness polynomials (blocks `0..witness`; the walk masks follow).
+    pub witness: usize,
+    /// Per block: its variables and its offset in `S` (a multiple of its size).
     pub blocks: Vec<(usize, usize)>,
     /// The blinding block: offset and variables.
     pub blind: (usize, usize),
@@ -41,8 +43,9 @@ pub struct MaskStack {
 }
 
 impl MaskStack {
-    /// The stack of masks with tables of `layout[k]` variables.
-    pub fn new(layout: &[usize]) -> Result<Self, String> {
+    /// The stack of witness polynomials of `witness[i]` variables, then masks with tables of
+    /// `layout[k]` variables, then the blinding block.
+    pub fn new(witness: &[usize], layout: &[usize]) -> Result<Self, String> {
         let mut cursor = 0usize;
         let mut blocks = Vec::with_capacity(layout.len());
         let mut place = |v: usize| -> Result<usize, String> {
@@ -57,24 +60,35 @@ impl MaskStack {
             }
             Ok(off)
         };
-        for &v in layout {
+        for &v in witness.iter().chain(layout) {
             blocks.push((v, place(v)?));
         }
         let bv = layout.iter().copied().max().unwrap_or(1).max(1);
         let blind = (place(bv)?, bv);
         let vars = cursor.next_power_of_two().trailing_zeros() as usize;
         Ok(Self {
+            witness: witness.len(),
             blocks,
             blind,
             vars,
         })
     }
 
-    /// `M`: every mask's table at its offset, random blinding entries, zeros elsewhere.
-    pub fn build(&self, masks: &[Mask<F, EF>], mut random: impl FnMut() -> F) -> Vec<F> {
+    /// `S`: every witness polynomial and mask table at its offset, random blinding entries,
+    /// zeros elsewhere.
+    pub fn build(
+        &self,
+        witness: &[&[F]],
+        masks: &[Mask<F, EF>],
+        mut random: impl FnMut() -> F,
+    ) -> Vec<F> {
         let mut m = vec![F::ZERO; 1 << self.vars];
-        for (mask, &(_, off)) in masks.iter().zip(&self.blocks) {
-            m[off..off + mask.table().len()].copy_from_slice(mask.table());
+        let tables = witness
+            .iter()
+            .copied()
+            .chain(masks.iter().map(|k| k.table()));
+        for (t, &(_, off)) in tables.zip(&self.blocks) {
+            m[off..off + t.len()].copy_from_slice(t);
         }
         let (off, v) = self.blind;
         m[off..off + (1 << v)]
@@ -83,13 +97,17 @@ impl MaskStack {
         m
     }
 
-    /// A point on mask `k`'s table as a point on `M` (the block's index in the high bits).
-    fn point(&self, k: usize, p: &[EF]) -> Vec<EF> {
-        let (v, off) = self.blocks[k];
+    /// A point on block `k`'s table as a point on `S` (the block's index in the high bits);
+    /// `None` if the point has the wrong length.
+    pub fn point(&self, k: usize, p: &[EF]) -> Option<Vec<EF>> {
+        let &(v, off) = self.blocks.get(k)?;
+        if p.len() != v {
+            return None;
+        }
         let block = off >> v;
         let mut q = p.to_vec();
         q.extend((0..self.vars - v).map(|j| EF::from_bool(block >> j & 1 == 1)));
-        q
+        Some(q)
     }
 }
 
@@ -112,13 +130,13 @@ pub struct MaskUse {
 }
 
 impl MaskUse {
-    /// Masks of the given layout (walk masks, then the settlement mask), `M` committed as
-    /// polynomial `base`.
-    pub fn new(layout: Vec<usize>, base: usize) -> Result<Self, String> {
+    /// Masks of the given layout (walk masks, then the settlement mask) stacked after witness
+    /// polynomials of `witness[i]` variables; `S` is polynomial `base` of the commitment.
+    pub fn new(layout: Vec<usize>, witness: &[usize], base: usize) -> Result<Self, String> {
         let Some((&last, walk)) = layout.split_last() else {
             return Err("empty mask layout".into());
         };
-        let stack = MaskStack::new(walk)?;
+        let stack = MaskStack::new(witness, walk)?;
         let want = settlement_shape(&stack)?.table_vars::<F, EF>();
         if last != want {
             return Err(format!(
@@ -166,11 +184,13 @@ impl MaskUse {
         values: &[EF],
     ) -> Result<(), String> {
         let walk = self.layout.len() - 1;
-        for (p, value) in mask_claims::<F, EF>(shape, point, values).map_err(|e| e.to_string())? {
+        let claims = mask_claims::<F, EF>(shape, point, values).map_err(|e| e.to_string())?;
+        for (p, value) in claims {
             if k < walk {
-                let point = self.stack.point(k, &p);
+                let b = self.stack.witness + k;
+                let point = self.stack.point(b, &p).ok_or("mask point length")?;
                 self.stacked.push((
-                    k,
+                    b,
                     Claim {
                         poly: self.base,
                         point,
@@ -284,17 +304,29 @@ mod tests {
             .iter()
             .map(|m| m.shape().table_vars::<F, EF>())
             .collect();
-        let stack = MaskStack::new(&layout).unwrap();
+        let witness: Vec<Vec<F>> = [4usize, 2, 6]
+            .iter()
+            .map(|&v| (0..1 << v).map(|_| next()).collect())
+            .collect();
+        let wl: Vec<usize> = witness
+            .iter()
+            .map(|w| w.len().trailing_zeros() as usize)
+            .collect();
+        let stack = MaskStack::new(&wl, &layout).unwrap();
         for &(v, off) in &stack.blocks {
             assert_eq!(off % (1 << v), 0, "aligned");
         }
-        let m = stack.build(&masks, &mut next);
+        let refs: Vec<&[F]> = witness.iter().map(Vec::as_slice).collect();
+        let m = stack.build(&refs, &masks, &mut next);
         let mut claims = Vec::new();
-        for (k, mask) in masks.iter().enumerate() {
-            let p: Vec<EF> = (0..layout[k]).map(|j| ef(j as u64 + k as u64)).collect();
-            let local = evaluate(mask.table(), &p);
-            let q = stack.point(k, &p);
-            assert_eq!(evaluate(&m, &q), local, "mask {k}");
+        let tables = refs.iter().copied().chain(masks.iter().map(|k| k.table()));
+        for (k, table) in tables.enumerate() {
+            let v = table.len().trailing_zeros() as usize;
+            let p: Vec<EF> = (0..v).map(|j| ef(j as u64 + k as u64)).collect();
+            let local = evaluate(table, &p);
+            let q = stack.point(k, &p).unwrap();
+            assert!(stack.point(k, &p[1..]).is_none());
+            assert_eq!(evaluate(&m, &q), local, "block {k}");
             claims.push((
                 k,
                 Claim {
@@ -317,15 +349,15 @@ mod tests {
 
     #[test]
     fn hostile_layouts_are_refused() {
-        assert!(MaskStack::new(&[MAX_STACK_VARS + 1]).is_err());
-        assert!(MaskStack::new(&[MAX_STACK_VARS; 3]).is_err());
-        assert!(MaskUse::new(vec![], 0).is_err());
+        assert!(MaskStack::new(&[], &[MAX_STACK_VARS + 1]).is_err());
+        assert!(MaskStack::new(&[MAX_STACK_VARS], &[3, 3]).is_err());
+        assert!(MaskUse::new(vec![], &[], 0).is_err());
         assert!(
-            MaskUse::new(vec![5, 7], 0).is_err(),
+            MaskUse::new(vec![5, 7], &[], 0).is_err(),
             "wrong settlement size"
         );
-        let stack = MaskStack::new(&[5]).unwrap();
+        let stack = MaskStack::new(&[], &[5]).unwrap();
         let want = settlement_shape(&stack).unwrap().table_vars::<F, EF>();
-        assert!(MaskUse::new(vec![5, want], 0).is_ok());
+        assert!(MaskUse::new(vec![5, want], &[], 0).is_ok());
     }
 }

@@ -334,9 +334,13 @@ fn mask_pcs() -> Result<zkinfer_pcs::HidingPcs<Config>, Error> {
 
 type MaskData = zkinfer_pcs::HidingProverData<Config>;
 /// Samples one mask per sumcheck of the walk with at least one round, then the settlement's
-/// mask (crate `masks`), and stacks the walk masks into `M`. Returns the masks and `M`; an
-/// empty list when no sumcheck has a round (the proof is then the plain one).
-fn sample_masks(vk: &VerifyingKey) -> Result<(Vec<zkinfer_sumcheck::Mask<F, EF>>, Vec<F>), Error> {
+/// mask (crate `masks`; its size depends on the stack of the witness polynomials of `witness`
+/// variables and the walk masks). An empty list when no sumcheck has a round (the proof is
+/// then the plain one).
+fn sample_masks(
+    vk: &VerifyingKey,
+    witness: &[usize],
+) -> Result<Vec<zkinfer_sumcheck::Mask<F, EF>>, Error> {
     use rand::RngExt;
     let mut rng = rand::rng();
     let fail = |e: String| Error::Prover(format!("masks: {e}"));
@@ -356,17 +360,16 @@ fn sample_masks(vk: &VerifyingKey) -> Result<(Vec<zkinfer_sumcheck::Mask<F, EF>>
         )));
     }
     if masks.is_empty() {
-        return Ok((masks, Vec::new()));
+        return Ok(masks);
     }
     let layout: Vec<usize> = masks
         .iter()
         .map(|m| m.shape().table_vars::<F, EF>())
         .collect();
-    let stack = crate::masks::MaskStack::new(&layout).map_err(fail)?;
-    let m = stack.build(&masks, || rng.random());
+    let stack = crate::masks::MaskStack::new(witness, &layout).map_err(fail)?;
     let shape = crate::masks::settlement_shape(&stack).map_err(fail)?;
     masks.push(zkinfer_sumcheck::Mask::sample(shape, || rng.random()));
-    Ok((masks, m))
+    Ok(masks)
 }
 
 /// Writes the mask layout (one byte per mask: its table's number of variables; empty for a
@@ -494,26 +497,31 @@ pub(crate) fn prove_witness_with(
         .all(|((_, nv), p)| p.len() == 1 << nv));
     lap(&mut tm.witness_ms);
     let scheme = pcs();
-    let (masks, mstack) = if opts.masked {
-        sample_masks(vk)?
+    let wlayout = plan.witness_layout();
+    let masks = if opts.masked {
+        sample_masks(vk, &wlayout)?
     } else {
-        (Vec::new(), Vec::new())
+        Vec::new()
     };
     // Layout, commitment, binding: the masks are committed with the witness, before α, β.
     let mlayout = write_mask_layout(&masks, &mut t);
     let refs: Vec<&[F]> = wit.polys.iter().map(Vec::as_slice).collect();
+    let mut used = None;
+    let mut stacked = Vec::new();
     let wdata = if !masks.is_empty() {
+        // One polynomial `S` (witness polynomials, walk masks, blinding block) and the
+        // settlement's mask: every claim becomes a claim on `S`, settled at one point.
+        let u = crate::masks::MaskUse::new(mlayout, &wlayout, 0).map_err(Error::Prover)?;
+        let mut rng = rand::rng();
+        stacked = u.stack.build(&refs, &masks[..masks.len() - 1], || {
+            rand::RngExt::random(&mut rng)
+        });
         let hiding = mask_pcs()?;
-        // Witness polynomials, `M` (the walk masks), the settlement's mask.
-        let all: Vec<&[F]> = refs
-            .iter()
-            .copied()
-            .chain([mstack.as_slice(), masks[masks.len() - 1].table()])
-            .collect();
         let (c, d) = hiding
-            .commit(&all)
+            .commit(&[stacked.as_slice(), masks[masks.len() - 1].table()])
             .map_err(|e| Error::Prover(format!("witness and mask commitment: {e}")))?;
         hiding.write_commitment(&c, &mut t);
+        used = Some(u);
         Some(WitnessData::Hiding(hiding, d))
     } else if !refs.is_empty() {
         let (c, d) = scheme
@@ -529,7 +537,6 @@ pub(crate) fn prove_witness_with(
     } else {
         crate::bind::write(&refs, &mut t)
     };
-    let mask_base = refs.len();
     drop(refs);
     lap(&mut tm.commit_ms);
     let lclaims = if plan.lookups.is_empty() {
@@ -542,16 +549,16 @@ pub(crate) fn prove_witness_with(
     };
     lap(&mut tm.lookup_ms);
     let mut side = ProverSide::new(t);
-    if !masks.is_empty() {
-        let used = crate::masks::MaskUse::new(mlayout, mask_base).map_err(Error::Prover)?;
-        side.masks = Some((masks, used, mstack));
+    if let Some(u) = used {
+        side.masks = Some((masks, u, stacked));
     }
-    let ctx = Ctx::new(side, g, plan, Some(&wit), &inputs, &outputs);
+    // The commitment's binding claims join the witness claims (bound before any challenge).
+    let mut ctx = Ctx::new(side, g, plan, Some(&wit), &inputs, &outputs);
+    ctx.poly_points.extend(bound);
     let (side, mut poly_points, mut const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let mut t = side.t;
     lap(&mut tm.walk_ms);
-    // The commitment's binding claims and the mask claims join the witness opening.
-    poly_points.extend(bound);
+    // Masked: `S(z)` is in `poly_points`; the settlement mask's claims join it.
     if let Some((_, used, _)) = side.masks {
         used.all_used().map_err(Error::Prover)?;
         poly_points.extend(used.claims);
@@ -697,18 +704,13 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
         None
     } else {
         Some(
-            crate::masks::MaskUse::new(mlayout, layout.len())
+            crate::masks::MaskUse::new(mlayout, &layout, 0)
                 .map_err(|e| Error::rejected("mask layout", e))?,
         )
     };
     let wcom = if let Some(u) = &used {
-        // Witness polynomials, `M` (the walk masks), the settlement's mask.
-        let settle = u.layout[u.layout.len() - 1];
-        let all: Vec<usize> = layout
-            .iter()
-            .copied()
-            .chain([u.stack.vars, settle])
-            .collect();
+        // `S` (witness polynomials, walk masks, blinding block), the settlement's mask.
+        let all = [u.stack.vars, u.layout[u.layout.len() - 1]];
         let c = mask_pcs_verifier()
             .read_commitment(&all, &mut t)
             .map_err(|e| Error::rejected("witness and mask commitment", e))?;
@@ -737,11 +739,11 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
     };
     let mut side = VerifierSide::new(t);
     side.masks = used;
-    let ctx = Ctx::new(side, g, &plan, None, &proof.inputs, &proof.outputs);
+    let mut ctx = Ctx::new(side, g, &plan, None, &proof.inputs, &proof.outputs);
+    ctx.poly_points.extend(bound);
     let (side, mut poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let shapes = side.shapes;
     let mut t = side.t;
-    poly_points.extend(bound);
     if let Some(used) = side.masks {
         used.all_used()
             .map_err(|e| Error::rejected("witness and mask opening", e))?;

@@ -434,8 +434,9 @@ impl<'a, S: Side> Ctx<'a, S> {
         Ok(())
     }
 
-    /// Masked walk: settles every walk mask's values on the stacked masks `M` with one more
-    /// masked sumcheck (crate `masks`), leaving the point claim `M(z)` for the PCS.
+    /// Masked walk: settles every claim on the witness and every walk mask's values, all
+    /// claims on the stacked polynomial `S`, with one more masked sumcheck (crate `masks`),
+    /// leaving the point claim `S(z)` for the PCS.
     pub fn settle_masks(&mut self) -> Result<(), Error> {
         let Some(crate::masks::Stacked {
             claims,
@@ -447,6 +448,23 @@ impl<'a, S: Side> Ctx<'a, S> {
             return Ok(());
         };
         self.side.set_stage("mask settlement".into());
+        // Every witness claim (lookups, collapses, binding) becomes a claim on `S` too.
+        let mut all = Vec::with_capacity(self.poly_points.len() + claims.len());
+        for c in std::mem::take(&mut self.poly_points) {
+            let point = stack.point(c.poly, &c.point).ok_or_else(|| {
+                Error::rejected("mask settlement", "a witness claim of the wrong shape")
+            })?;
+            all.push((
+                c.poly,
+                Claim {
+                    poly: base,
+                    point,
+                    value: c.value,
+                },
+            ));
+        }
+        all.extend(claims);
+        let claims = all;
         let gamma: EF = self.side.t().sample_ext("model.mask_gamma");
         let value = crate::masks::settlement_value(&claims, gamma);
         let (point, value) = self.collapse(
