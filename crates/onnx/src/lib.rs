@@ -118,10 +118,13 @@ pub fn load_path_for_input(
     Ok((g, applied))
 }
 
+/// Samples of an input file: per sample, one flat list per graph input.
+pub type Samples = Vec<Vec<Vec<f32>>>;
+
 /// Loads an example folder (`network.onnx` and an EZKL `input.json`) the way `zkinfer compile`
 /// reads a model with its calibration file ([`load_path_for_input`]): the float graph and the
 /// file's samples, one flat list per graph input.
-pub fn load_example(dir: &Path) -> Result<(FloatGraph, Vec<Vec<Vec<f32>>>), LoadError> {
+pub fn load_example(dir: &Path) -> Result<(FloatGraph, Samples), LoadError> {
     let file = InputFile::read(&dir.join("input.json")).map_err(LoadError::Input)?;
     let (g, applied) = load_path_for_input(&dir.join("network.onnx"), &file)?;
     let sizes: Vec<usize> = g

@@ -32,7 +32,8 @@ pub const MAX_STACK_VARS: usize = 28;
 /// Where each witness polynomial and each walk mask sits in the stacked polynomial `S`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MaskStack {
-    /// Number of witness polynomials (blocks `0..witness`; the walk masks follow).
+    /// Number of witness polynomials (blocks `0..witness`; the walk masks follow, then the
+    /// settlement's mask).
     pub witness: usize,
     /// Per block: its variables and its offset in `S` (a multiple of its size).
     pub blocks: Vec<(usize, usize)>,
@@ -43,9 +44,24 @@ pub struct MaskStack {
 }
 
 impl MaskStack {
-    /// The stack of witness polynomials of `witness[i]` variables, then masks with tables of
-    /// `layout[k]` variables, then the blinding block.
+    /// The stack of witness polynomials of `witness[i]` variables, then walk masks with tables
+    /// of `layout[k]` variables, then the settlement's mask (sized for a sumcheck over the
+    /// stack itself: found by iterating to the fixed point), then the blinding block.
     pub fn new(witness: &[usize], layout: &[usize]) -> Result<Self, String> {
+        let mut guess = Self::place(witness, layout, None)?.vars;
+        loop {
+            let t = MaskShape::new(guess.max(1), 2)
+                .map_err(|e| e.to_string())?
+                .table_vars::<F, EF>();
+            let s = Self::place(witness, layout, Some(t))?;
+            if s.vars == guess {
+                return Ok(s);
+            }
+            guess = s.vars;
+        }
+    }
+
+    fn place(witness: &[usize], layout: &[usize], settle: Option<usize>) -> Result<Self, String> {
         let mut cursor = 0usize;
         let mut blocks = Vec::with_capacity(layout.len());
         let mut place = |v: usize| -> Result<usize, String> {
@@ -60,7 +76,7 @@ impl MaskStack {
             }
             Ok(off)
         };
-        for &v in witness.iter().chain(layout) {
+        for &v in witness.iter().chain(layout).chain(&settle) {
             blocks.push((v, place(v)?));
         }
         let bv = layout.iter().copied().max().unwrap_or(1).max(1);
@@ -198,9 +214,11 @@ impl MaskUse {
                     },
                 ));
             } else {
+                let b = self.stack.witness + walk;
+                let point = self.stack.point(b, &p).ok_or("mask point length")?;
                 self.claims.push(Claim {
-                    poly: self.base + 1,
-                    point: p,
+                    poly: self.base,
+                    point,
                     value,
                 });
             }

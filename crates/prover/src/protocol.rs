@@ -398,8 +398,8 @@ fn read_mask_layout(t: &mut VerifierTranscript<'_, F>) -> Result<Vec<usize>, Err
 /// The witness commitment's prover data: plain, or hiding with the masks of a masked walk
 /// committed in it after the witness polynomials.
 enum WitnessData {
-    Plain(zkinfer_pcs::WhirProverData<Config>),
-    Hiding(zkinfer_pcs::HidingPcs<Config>, MaskData),
+    Plain(Box<zkinfer_pcs::WhirProverData<Config>>),
+    Hiding(Box<(zkinfer_pcs::HidingPcs<Config>, MaskData)>),
 }
 
 /// The witness commitment on the verifier's side.
@@ -509,26 +509,26 @@ pub(crate) fn prove_witness_with(
     let mut used = None;
     let mut stacked = Vec::new();
     let wdata = if !masks.is_empty() {
-        // One polynomial `S` (witness polynomials, walk masks, blinding block) and the
-        // settlement's mask: every claim becomes a claim on `S`, settled at one point.
+        // One polynomial `S` (witness polynomials, walk masks, the settlement's mask, blinding
+        // block): every claim becomes a claim on `S`, settled at one point.
         let u = crate::masks::MaskUse::new(mlayout, &wlayout, 0).map_err(Error::Prover)?;
         let mut rng = rand::rng();
-        stacked = u.stack.build(&refs, &masks[..masks.len() - 1], || {
-            rand::RngExt::random(&mut rng)
-        });
+        stacked = u
+            .stack
+            .build(&refs, &masks, || rand::RngExt::random(&mut rng));
         let hiding = mask_pcs()?;
         let (c, d) = hiding
-            .commit(&[stacked.as_slice(), masks[masks.len() - 1].table()])
+            .commit(&[stacked.as_slice()])
             .map_err(|e| Error::Prover(format!("witness and mask commitment: {e}")))?;
         hiding.write_commitment(&c, &mut t);
         used = Some(u);
-        Some(WitnessData::Hiding(hiding, d))
+        Some(WitnessData::Hiding(Box::new((hiding, d))))
     } else if !refs.is_empty() {
         let (c, d) = scheme
             .commit(&refs)
             .map_err(|e| Error::Prover(format!("witness commitment: {e}")))?;
         scheme.write_commitment(&c, &mut t);
-        Some(WitnessData::Plain(d))
+        Some(WitnessData::Plain(Box::new(d)))
     } else {
         None
     };
@@ -571,11 +571,12 @@ pub(crate) fn prove_witness_with(
     let (rw, rc) = p3_maybe_rayon::prelude::join(
         || match (wdata, poly_points.is_empty()) {
             (Some(WitnessData::Plain(d)), false) => scheme
-                .open_owned(d, &poly_points, &mut bw[0])
+                .open_owned(*d, &poly_points, &mut bw[0])
                 .map_err(|e| Error::Prover(format!("witness opening: {e}"))),
-            (Some(WitnessData::Hiding(h, d)), false) => h
-                .open(&d, &poly_points, &mut bw[0])
-                .map_err(|e| Error::Prover(format!("witness and mask opening: {e}"))),
+            (Some(WitnessData::Hiding(hd)), false) => {
+                hd.0.open(&hd.1, &poly_points, &mut bw[0])
+                    .map_err(|e| Error::Prover(format!("witness and mask opening: {e}")))
+            }
             _ => Ok(()),
         },
         || {
@@ -709,8 +710,8 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
         )
     };
     let wcom = if let Some(u) = &used {
-        // `S` (witness polynomials, walk masks, blinding block), the settlement's mask.
-        let all = [u.stack.vars, u.layout[u.layout.len() - 1]];
+        // `S`: witness polynomials, walk masks, the settlement's mask, blinding block.
+        let all = [u.stack.vars];
         let c = mask_pcs_verifier()
             .read_commitment(&all, &mut t)
             .map_err(|e| Error::rejected("witness and mask commitment", e))?;

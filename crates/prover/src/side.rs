@@ -55,6 +55,10 @@ pub trait Side {
     }
 }
 
+/// The prover's masks: all masks (walk masks, then the settlement mask), their use, and the
+/// stacked polynomial `S` (crate `masks`).
+pub type ProverMasks = (Vec<Mask<F, EF>>, MaskUse, Vec<F>);
+
 /// The prover side.
 pub struct ProverSide {
     /// Transcript written so far.
@@ -62,7 +66,7 @@ pub struct ProverSide {
     stage: String,
     /// Masked walk: the masks (walk masks, then the settlement mask), their use, and the
     /// stacked walk masks `M` (all committed before the walk).
-    pub masks: Option<(Vec<Mask<F, EF>>, MaskUse, Vec<F>)>,
+    pub masks: Option<ProverMasks>,
 }
 
 impl ProverSide {
