@@ -39,13 +39,16 @@
 //!    its root against the verifying key.
 //!
 //! **Masked walk** ([`ProveOptions::masked`], a step toward zero knowledge, not
-//! zero-knowledge yet): before the lookup argument the prover writes the mask layout and one
-//! hiding commitment (`zkinfer_pcs::HidingPcs`) of one Libra mask per walk sumcheck with at
-//! least one round — the list comes from [`walk_shapes`], the verifier's walk run on stand-in
-//! messages, since the walk's structure depends on shapes only. Every such sumcheck then runs
-//! masked (`zkinfer_sumcheck::prove_masked`); the masks' values are settled by one hiding
-//! opening after the walk. The verifier takes the layout from the proof and checks that the
-//! `k`-th masked sumcheck's shape matches entry `k` and that every mask was used.
+//! zero-knowledge yet): instead of the plain witness commitment the prover writes the mask
+//! layout and one hiding commitment (`zkinfer_pcs::HidingPcs`) of one polynomial `S` holding
+//! the witness polynomials, one Libra mask per walk sumcheck with at least one round (the
+//! list comes from [`walk_shapes`], the verifier's walk run on stand-in messages, since the
+//! walk's structure depends on shapes only), a settlement mask and a blinding block. Every
+//! such sumcheck runs masked (`zkinfer_sumcheck::prove_masked`); after the walk one masked
+//! settlement sumcheck reduces every witness claim and mask value to one point of `S`, and
+//! one hiding opening proves it and the settlement mask's values (module `masks`). The
+//! verifier takes the layout from the proof and checks that the `k`-th masked sumcheck's
+//! shape matches entry `k` and that every mask was used.
 //!
 //! Requantization refuses to saturate: an activation outside its range (an input beyond the
 //! calibration) is a prover error naming node and element, not a silently clamped proof.
@@ -59,8 +62,8 @@
 //! commitment is bound when written (`bind`: every polynomial's value at a point drawn right
 //! after the root, or derived from the weight root and stored in the vk), so no term carries
 //! the WHIR list-size factor; the binding adds `L²·n/|EF| < 2^-110`. A masked walk adds, per
-//! masked sumcheck, `(1 + n·max(d, 2^b − 1))/|EF|` (zkinfer-sumcheck `zk`) and once the hiding
-//! mask opening's error. The committed weights
+//! masked sumcheck, `(1 + n·max(d, 2^b − 1))/|EF|` (zkinfer-sumcheck `zk`), the settlement's
+//! batching `claims/|EF|`, and the hiding opening's error in place of the plain one. The committed weights
 //! are proven to lie in their declared widths once, at compile (`range`, checked by
 //! [`verify`] once per key).
 //! Integer identities: `Plan::new` (run by prover and verifier on the graph alone) refuses any

@@ -79,21 +79,7 @@ fn tamper_masked(dir: &Path) {
     let vk = &pk.vk;
     let proof = masked_proof(&pk, &inputs);
     verify(vk, &proof).expect("honest");
-
-    let mut p = proof.clone();
-    p.outputs[0][0] += 1;
-    assert!(verify(vk, &p).is_err(), "changed output accepted");
-    let mut p = proof.clone();
-    p.inputs[0][0] ^= 1;
-    assert!(verify(vk, &p).is_err(), "changed input accepted");
-
-    let n = proof.transcript.len();
-    for k in 0..96 {
-        let mut p = proof.clone();
-        let at = k * (n - 1) / 95;
-        p.transcript[at] ^= 0x10;
-        assert!(verify(vk, &p).is_err(), "flipped byte {at} of {n} accepted");
-    }
+    crate::tests::tamper_statement_and_bytes(vk, &proof, 96);
     // The mask layout: its length, each entry, and an empty layout (a plain proof's).
     let at = layout_at(&pk, &proof);
     let k = u32::from_le_bytes(proof.transcript[at..at + 4].try_into().unwrap()) as usize;
@@ -110,11 +96,8 @@ fn tamper_masked(dir: &Path) {
     assert!(verify(vk, &p).is_err(), "mask layout removed, accepted");
 
     let mut p = proof.clone();
-    p.transcript.truncate(n - 1);
-    assert!(verify(vk, &p).is_err(), "truncated accepted");
-    let mut p = proof.clone();
-    p.transcript.push(0);
-    assert!(verify(vk, &p).is_err(), "trailing byte accepted");
+    p.transcript.truncate(proof.transcript.len() - 1);
+    assert!(verify(vk, &p).is_err(), "last byte cut, accepted");
 }
 
 #[test]

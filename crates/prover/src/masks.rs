@@ -1,23 +1,24 @@
-//! The masks of a masked walk: where they are committed and how their values are settled.
+//! The masks of a masked walk: where they are committed and how every claim is settled.
 //!
 //! Every walk sumcheck with at least one round gets a Libra mask (`zkinfer_sumcheck::Mask`)
 //! and ends with `n` values `s_l(r_l)`, each a point evaluation of that mask's table. Opening
-//! thousands of such points one by one in the hiding PCS costs a pass over the whole stack per
-//! point (nanoGPT: 3,426 points, 40× the plain prove time). So the `K` walk masks are stacked
-//! into **one** polynomial `M` (mask `k` at an offset aligned to its size, then a blinding
-//! block), every mask value becomes a point claim on `M`, and after the walk one more masked
-//! sumcheck — the *settlement*, `Σ_x W(x)·M(x) = Σ_i γ^i v_i` with `W = Σ_i γ^i eq(q_i, ·)` —
-//! reduces them all to one point `M(z)`. The settlement's own mask (mask `K`) is committed
-//! next to `M` and its `m` values are opened directly. The PCS then opens `1 + m` mask points
-//! instead of `Σ n_k`.
+//! thousands of points one by one in the hiding PCS costs about one pass over the stack per
+//! point (nanoGPT: 3,426 points, 40× the plain prove time). So the witness polynomials, the
+//! walk masks, the settlement's mask and a random blinding block are stacked into **one**
+//! polynomial `S` (each at an offset aligned to its size, [`MaskStack`]); every witness claim
+//! and every mask value is a point claim on `S` (the block's index in the high coordinates);
+//! and after the walk one more masked sumcheck — the *settlement*,
+//! `Σ_x W(x)·S(x) = Σ_i γ^i v_i` with `W = Σ_i γ^i eq(q_i, ·)` — reduces them all to one
+//! point `S(z)`. The hiding opening then proves `S(z)` and the settlement mask's `m` values:
+//! `1 + m` point claims.
 //!
-//! Zero knowledge of the settlement: `M(z)` is the only new value about `M`; the blinding
-//! block (random, used by no sumcheck) enters it with weight `eq(z_high, block)`, nonzero
-//! except with probability `m/|EF|`, so `M(z)` is uniform and independent of the rest of the
-//! view. The settlement sumcheck itself is masked as every other.
+//! Zero knowledge of the settlement: `S(z)` is the only new value; the blinding block (random,
+//! used by no sumcheck) enters it with weight `eq(z_high, block)`, nonzero except with
+//! probability `m/|EF|`, so `S(z)` is uniform and independent of the rest of the view. The
+//! settlement sumcheck itself is masked as every other.
 //!
 //! Soundness: `γ` batches the claims (error `claims/|EF|`), the settlement sumcheck adds
-//! `(1 + m·max(2, 3))/|EF|` (degree 2, four coefficient slots).
+//! `(1 + m·3)/|EF|` (degree 2, four coefficient slots per variable).
 
 use zkinfer_field::p3_field::PrimeCharacteristicRing;
 use zkinfer_pcs::Claim;
@@ -26,7 +27,7 @@ use zkinfer_sumcheck::{mask_claims, Mask, MaskShape};
 
 use crate::{EF, F};
 
-/// Largest number of variables of the stacked mask polynomial `M`.
+/// Largest number of variables of the stacked polynomial `S`.
 pub const MAX_STACK_VARS: usize = 28;
 
 /// Where each witness polynomial and each walk mask sits in the stacked polynomial `S`.
@@ -39,7 +40,7 @@ pub struct MaskStack {
     pub blocks: Vec<(usize, usize)>,
     /// The blinding block: offset and variables.
     pub blind: (usize, usize),
-    /// Variables of `M`.
+    /// Variables of `S`.
     pub vars: usize,
 }
 
@@ -134,14 +135,14 @@ pub struct MaskUse {
     pub layout: Vec<usize>,
     /// The walk masks' stack.
     pub stack: MaskStack,
-    /// Index of `M` in the commitment (the settlement mask follows it).
+    /// Index of `S` in the commitment (the only polynomial of the masked commitment).
     pub base: usize,
     /// Masks used so far.
     pub next: usize,
-    /// Point claims on `M` from the walk masks (with the mask each is on), settled by the
+    /// Point claims on `S` from the walk masks (with the mask each is on), settled by the
     /// settlement sumcheck (`walk::Ctx::settle_masks`).
     pub stacked: Vec<(usize, Claim<EF>)>,
-    /// Point claims for the PCS: `M(z)` and the settlement mask's values.
+    /// Point claims for the PCS: `S(z)` and the settlement mask's values.
     pub claims: Vec<Claim<EF>>,
 }
 
@@ -190,7 +191,7 @@ impl MaskUse {
         }
     }
 
-    /// Records the claims of mask `k`'s values `s_l(r_l)`: on `M` for a walk mask, for the PCS
+    /// Records the claims of mask `k`'s values `s_l(r_l)`: on `S` for a walk mask, for the PCS
     /// for the settlement mask.
     pub fn settle(
         &mut self,
@@ -245,7 +246,7 @@ pub fn settlement_shape(stack: &MaskStack) -> Result<MaskShape, String> {
     MaskShape::new(stack.vars, 2).map_err(|e| e.to_string())
 }
 
-/// The settlement statement for claims `q_i`, `v_i` on `M` and batching challenge `γ`:
+/// The settlement statement for claims `q_i`, `v_i` on `S` and batching challenge `γ`:
 /// the claimed sum `Σ γ^i v_i`.
 pub fn settlement_value(claims: &[(usize, Claim<EF>)], gamma: EF) -> EF {
     claims
@@ -254,7 +255,7 @@ pub fn settlement_value(claims: &[(usize, Claim<EF>)], gamma: EF) -> EF {
         .fold(EF::ZERO, |acc, (_, c)| acc * gamma + c.value)
 }
 
-/// The prover's `W = Σ_i γ^i eq(q_i, ·)` over `M`, built block by block (each claim's `eq`
+/// The prover's `W = Σ_i γ^i eq(q_i, ·)` over `S`, built block by block (each claim's `eq`
 /// is zero outside its mask's block).
 pub fn settlement_weights(stack: &MaskStack, claims: &[(usize, Claim<EF>)], gamma: EF) -> Vec<EF> {
     let mut w = vec![EF::ZERO; 1 << stack.vars];
@@ -280,16 +281,16 @@ pub fn settlement_weight_at(claims: &[(usize, Claim<EF>)], gamma: EF, z: &[EF]) 
         .fold(EF::ZERO, |acc, (_, c)| acc * gamma + eq_eval(&c.point, z))
 }
 
-/// What the settlement needs from a side: the claims on `M`, the stack, `M`'s index in the
-/// commitment, and (prover) `M` itself.
+/// What the settlement needs from a side: the claims on `S`, the stack, `S`'s index in the
+/// commitment, and (prover) `S` itself.
 pub struct Stacked {
-    /// Claims on `M` with their masks.
+    /// Claims on `S` with their masks.
     pub claims: Vec<(usize, Claim<EF>)>,
     /// The stack.
     pub stack: MaskStack,
-    /// `M`'s index in the commitment.
+    /// `S`'s index in the commitment.
     pub base: usize,
-    /// `M` (prover; empty on the verifier).
+    /// `S` (prover; empty on the verifier).
     pub table: Vec<F>,
 }
 
@@ -302,7 +303,7 @@ mod tests {
         EF::from_u64(k * 7 + 3)
     }
 
-    /// A point on mask `k`'s table is the same evaluation on `M`; the prover's `W` and the
+    /// A point on mask `k`'s table is the same evaluation on `S`; the prover's `W` and the
     /// verifier's `W(z)` agree; the settlement identity `Σ W·M = Σ γ^i v_i` holds.
     #[test]
     fn stack_points_weights_and_settlement_agree() {

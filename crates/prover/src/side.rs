@@ -229,38 +229,29 @@ impl<'b> Side for VerifierSide<'b> {
             vars: n,
             degree: comp.degree(),
         });
-        if let (Some(used), true) = (&mut self.masks, n > 0) {
-            let stage = &self.stage;
-            let (k, shape) = used
-                .take(n, comp.degree())
-                .map_err(|e| Error::rejected(stage, e))?;
-            let red = zkinfer_sumcheck::verify_masked(claim, &shape, &mut self.t)
-                .map_err(|e| Error::rejected(stage, e))?;
-            let sent: Vec<EF> = self
-                .t
-                .read_ext("model.sumcheck_evals", comp.num_mles() - known)
-                .map_err(|e| Error::rejected(stage, e))?;
-            let mut evals = known_at(&red.claim.point);
-            evals.extend(sent);
-            red.claim
-                .check(comp, &evals)
-                .map_err(|e| Error::rejected(stage, e))?;
-            used.settle(k, &shape, &red.claim.point, &red.mask_values)
-                .map_err(|e| Error::rejected(stage, e))?;
-            return Ok((red.claim.point, evals));
-        }
-        let reduced = zkinfer_sumcheck::verify(claim, n, comp.degree(), &mut self.t)
-            .map_err(|e| Error::rejected(&self.stage, e))?;
+        let stage = &self.stage;
+        let rej = |e: &dyn std::fmt::Display| Error::rejected(stage, e);
+        // Masked: the mask share is removed from the claim, the mask values settled later.
+        let claim = match (&mut self.masks, n > 0) {
+            (Some(used), true) => {
+                let (k, shape) = used.take(n, comp.degree()).map_err(|e| rej(&e))?;
+                let red = zkinfer_sumcheck::verify_masked(claim, &shape, &mut self.t)
+                    .map_err(|e| rej(&e))?;
+                used.settle(k, &shape, &red.claim.point, &red.mask_values)
+                    .map_err(|e| rej(&e))?;
+                red.claim
+            }
+            _ => zkinfer_sumcheck::verify(claim, n, comp.degree(), &mut self.t)
+                .map_err(|e| rej(&e))?,
+        };
         let sent: Vec<EF> = self
             .t
             .read_ext("model.sumcheck_evals", comp.num_mles() - known)
-            .map_err(|e| Error::rejected(&self.stage, e))?;
-        let mut evals = known_at(&reduced.point);
+            .map_err(|e| rej(&e))?;
+        let mut evals = known_at(&claim.point);
         evals.extend(sent);
-        reduced
-            .check(comp, &evals)
-            .map_err(|e| Error::rejected(&self.stage, e))?;
-        Ok((reduced.point, evals))
+        claim.check(comp, &evals).map_err(|e| rej(&e))?;
+        Ok((claim.point, evals))
     }
 }
 

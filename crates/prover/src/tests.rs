@@ -112,31 +112,7 @@ fn tampering_is_rejected() {
 fn tamper_in(dir: &Path) {
     let (pk, proof) = roundtrip(dir);
     let vk = &pk.vk;
-
-    let mut p = proof.clone();
-    p.outputs[0][0] += 1;
-    assert!(verify(vk, &p).is_err(), "changed output accepted");
-
-    let mut p = proof.clone();
-    p.inputs[0][0] ^= 1;
-    assert!(verify(vk, &p).is_err(), "changed input accepted");
-
-    let n = proof.transcript.len();
-    for k in 0..64 {
-        let mut p = proof.clone();
-        let at = k * (n - 1) / 63;
-        p.transcript[at] ^= 0x10;
-        let r = verify(vk, &p);
-        assert!(r.is_err(), "flipped byte {at} of {n} accepted");
-    }
-
-    let mut p = proof.clone();
-    p.transcript.truncate(n / 2);
-    assert!(verify(vk, &p).is_err(), "truncated proof accepted");
-
-    let mut p = proof.clone();
-    p.transcript.push(0);
-    assert!(verify(vk, &p).is_err(), "trailing byte accepted");
+    tamper_statement_and_bytes(vk, &proof, 64);
 
     // Another model's verifying key.
     if let Some(dir) = peer("4l_relu_conv_fc") {
@@ -162,6 +138,38 @@ fn tamper_in(dir: &Path) {
         verify(&pk2.vk, &proof).is_err(),
         "proof accepted under changed weights"
     );
+}
+
+/// A changed output or input, `flips` byte flips spread over the transcript, a truncated
+/// transcript and a trailing byte: each must be rejected.
+pub(crate) fn tamper_statement_and_bytes(
+    vk: &crate::VerifyingKey,
+    proof: &ModelProof,
+    flips: usize,
+) {
+    let mut p = proof.clone();
+    p.outputs[0][0] += 1;
+    assert!(verify(vk, &p).is_err(), "changed output accepted");
+
+    let mut p = proof.clone();
+    p.inputs[0][0] ^= 1;
+    assert!(verify(vk, &p).is_err(), "changed input accepted");
+
+    let n = proof.transcript.len();
+    for k in 0..flips {
+        let mut p = proof.clone();
+        let at = k * (n - 1) / (flips - 1);
+        p.transcript[at] ^= 0x10;
+        assert!(verify(vk, &p).is_err(), "flipped byte {at} of {n} accepted");
+    }
+
+    let mut p = proof.clone();
+    p.transcript.truncate(n / 2);
+    assert!(verify(vk, &p).is_err(), "truncated proof accepted");
+
+    let mut p = proof.clone();
+    p.transcript.push(0);
+    assert!(verify(vk, &p).is_err(), "trailing byte accepted");
 }
 
 #[test]
