@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::json;
-use zkinfer_generation::{generate, prove, LlmMeta, Stop};
+use zkinfer_generation::{generate, prove_with, LlmMeta, Stop};
 
 use crate::common::{self, human_bytes, ms_since, Spinner};
 
@@ -32,6 +32,10 @@ pub struct GenerateArgs {
     /// No progress spinner.
     #[arg(long)]
     quiet: bool,
+    /// Experimental: mask every sumcheck of the walk (as `prove --masked-sumchecks`). A step
+    /// toward zero knowledge; the proof is NOT zero-knowledge yet (docs/ZK.md).
+    #[arg(long)]
+    masked_sumchecks: bool,
 }
 
 pub fn run(args: &GenerateArgs) -> Result<()> {
@@ -89,7 +93,10 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     let t = Instant::now();
     let (proof, phases) = {
         let _s = Spinner::start(visible, "proving");
-        prove(&pk, &gen).context("proving failed")?
+        let opts = zkinfer_prover::ProveOptions {
+            masked: args.masked_sumchecks,
+        };
+        prove_with(&pk, &gen, opts).context("proving failed")?
     };
     let prove_ms = ms_since(t);
     let bytes = proof.to_bytes();

@@ -117,6 +117,7 @@ fn run_generation(args: &VerifyArgs, proof_bytes: &[u8]) -> ExitCode {
                 zkinfer_generation::Stop::Eos => "eos",
             };
             let commitment = hex(&r.v.commitment);
+            let masked = zkinfer_prover::transcript_is_masked(&proof_transcript(proof_bytes));
             if args.json {
                 let o = json!({
                     "valid": true,
@@ -127,6 +128,7 @@ fn run_generation(args: &VerifyArgs, proof_bytes: &[u8]) -> ExitCode {
                     "text": r.v.text,
                     "max_new_tokens": s.max_new_tokens,
                     "stop": stop,
+                    "masked_sumchecks": masked,
                     "timings_ms": { "load": r.load_ms, "key_check": r.key_ms, "verify": r.verify_ms },
                     "peak_rss_bytes": common::peak_rss_bytes(),
                 });
@@ -140,6 +142,7 @@ fn run_generation(args: &VerifyArgs, proof_bytes: &[u8]) -> ExitCode {
                     s.max_new_tokens,
                     r.v.text
                 );
+                print_mode(masked);
                 println!(
                     "  load {:.1} ms, key check (weight ranges, once per key) {:.1} ms, verify {:.1} ms",
                     r.load_ms, r.key_ms, r.verify_ms
@@ -148,6 +151,25 @@ fn run_generation(args: &VerifyArgs, proof_bytes: &[u8]) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(args, e),
+    }
+}
+
+/// The transcript of a generation proof file that verified (empty if it does not decode).
+fn proof_transcript(bytes: &[u8]) -> Vec<u8> {
+    zkinfer_generation::GenerationProof::from_bytes(bytes)
+        .map(|p| p.transcript)
+        .unwrap_or_default()
+}
+
+fn print_mode(masked: bool) {
+    if masked {
+        println!(
+            "proof kind: masked sumchecks (experimental; NOT zero-knowledge yet: the verified \
+             values above are public, and the proof still reveals information about the \
+             weights and intermediate values, docs/ZK.md)"
+        );
+    } else {
+        println!("proof kind: plain (not zero-knowledge: reveals information about the weights and intermediate values)");
     }
 }
 
@@ -179,12 +201,14 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
                 v.vk.commitment()
                     .map(|c| hex(&c))
                     .unwrap_or_else(|e| format!("<{e}>"));
+            let masked = zkinfer_prover::transcript_is_masked(&v.proof.transcript);
             if args.json {
                 let o = json!({
                     "valid": true,
                     "commitment": commitment,
                     "output": common::outputs_json(&outs),
                     "output_shapes": shapes,
+                    "masked_sumchecks": masked,
                     "timings_ms": { "load": v.load_ms, "key_check": v.key_ms, "verify": v.verify_ms },
                     "peak_rss_bytes": common::peak_rss_bytes(),
                 });
@@ -193,6 +217,7 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
                 println!("valid proof for model {commitment}");
                 println!("verified output (dequantized):");
                 common::print_outputs(&outs, &shapes);
+                print_mode(masked);
                 println!(
                     "  load {:.1} ms, key check (weight ranges, once per key) {:.1} ms, verify {:.1} ms",
                     v.load_ms, v.key_ms, v.verify_ms

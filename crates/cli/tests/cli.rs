@@ -173,6 +173,37 @@ fn compile_prove_verify() {
     ok(&["verify", s(&p2), "--vk", s(&f.vk)]);
 }
 
+/// `prove --masked-sumchecks`: the proof verifies, `verify` reports its kind (and says it is
+/// not zero-knowledge), the plain proof is reported as plain; a flipped byte is rejected.
+#[test]
+fn masked_sumchecks_prove_and_verify() {
+    let f = fixture();
+    let masked = f.dir.join("masked.bin");
+    ok(&[
+        "prove",
+        s(&f.zkm),
+        "--input",
+        s(&f.model_dir.join("input.json")),
+        "-o",
+        s(&masked),
+        "--masked-sumchecks",
+        "--quiet",
+    ]);
+    let v = json_of(&ok(&["verify", s(&masked), "--vk", s(&f.vk), "--json"]));
+    assert_eq!(v["valid"], Value::Bool(true));
+    assert_eq!(v["masked_sumchecks"], Value::Bool(true));
+    assert_eq!(floats(&v["output"]), f.output);
+    let o = ok(&["verify", s(&masked), "--vk", s(&f.vk)]);
+    assert!(stdout(&o).contains("masked sumchecks"));
+    assert!(stdout(&o).contains("NOT zero-knowledge"));
+    let v = json_of(&ok(&["verify", s(&f.proof), "--vk", s(&f.vk), "--json"]));
+    assert_eq!(v["masked_sumchecks"], Value::Bool(false));
+    let mut bytes = std::fs::read(&masked).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    cli_rejects(f, "masked-flip", &bytes);
+}
+
 #[test]
 fn run_matches_prove() {
     let f = fixture();

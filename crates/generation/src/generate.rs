@@ -111,6 +111,15 @@ pub fn generate(
 
 /// Proves the final pass of `g`.
 pub fn prove(pk: &ProvingKey, g: &Generation) -> Result<(GenerationProof, ProveTimings)> {
+    prove_with(pk, g, zkinfer_prover::ProveOptions::default())
+}
+
+/// [`prove`] with options (e.g. the experimental masked walk; `verify` accepts both kinds).
+pub fn prove_with(
+    pk: &ProvingKey,
+    g: &Generation,
+    opts: zkinfer_prover::ProveOptions,
+) -> Result<(GenerationProof, ProveTimings)> {
     let meta = LlmMeta::from_vk(&pk.vk)?;
     let out = pk.graph.outputs.first().and_then(|o| g.trace.get(*o));
     if out != Some(expected_outputs(&meta, &g.statement.generated).as_slice()) {
@@ -118,7 +127,7 @@ pub fn prove(pk: &ProvingKey, g: &Generation) -> Result<(GenerationProof, ProveT
             "the trace does not emit the generated tokens".into(),
         ));
     }
-    let (mp, t) = zkinfer_prover::prove_trace_timed(pk, &g.trace).map_err(proof("prove"))?;
+    let (mp, t) = zkinfer_prover::prove_trace_with(pk, &g.trace, opts).map_err(proof("prove"))?;
     Ok((
         GenerationProof {
             statement: g.statement.clone(),

@@ -347,3 +347,23 @@ fn generation_stops_at_end_of_sequence() {
     // The same tokens under the key without that EOS id are not a finished generation.
     assert!(verify(&key().vk, &p).is_err());
 }
+
+/// The experimental masked walk on an LLM pass: the generation proof verifies (the verifier
+/// reads the mode from the proof), and a changed token is still rejected.
+#[test]
+fn masked_generation_proof_verifies() {
+    let pk = compiled("gpt2");
+    let c = &cases("gpt2")[0];
+    let g = generate(&pk, &c.prompt_ids, N, &mut |_| {}).unwrap();
+    let opts = zkinfer_prover::ProveOptions { masked: true };
+    let (p, _) = zkinfer_generation::prove_with(&pk, &g, opts).unwrap();
+    let v = verify(&pk.vk, &p).unwrap();
+    assert_eq!(v.text, c.text);
+    let mut s = p.statement.clone();
+    s.generated[1] = (s.generated[1] + 1) % 512;
+    let bad = GenerationProof {
+        statement: s,
+        transcript: p.transcript.clone(),
+    };
+    assert!(verify(&pk.vk, &bad).is_err());
+}

@@ -93,8 +93,8 @@ pub use error::Error;
 pub use keys::{compile, compile_grouped, compile_with, ProvingKey, VerifyingKey, FORMAT_VERSION};
 pub use plan::Plan;
 pub use protocol::{
-    check_key, prove, prove_trace, prove_trace_timed, prove_trace_with, verify, walk_shapes,
-    ModelProof, ProveOptions, ProveTimings, PROOF_FORMAT_VERSION,
+    check_key, prove, prove_trace, prove_trace_timed, prove_trace_with, transcript_is_masked,
+    verify, walk_shapes, ModelProof, ProveOptions, ProveTimings, PROOF_FORMAT_VERSION,
 };
 pub use side::SumcheckShape;
 pub use weights::{WeightGroup, GROUP_VARS, GROUP_VARS_RANGE};

@@ -73,6 +73,12 @@ impl ModelProof {
     }
 }
 
+/// Whether a transcript is a masked walk's (its first message, the mask layout, is not
+/// empty). Meaningful for a transcript that verified; reported by `zkinfer verify`.
+pub fn transcript_is_masked(transcript: &[u8]) -> bool {
+    transcript.get(..4).is_some_and(|b| b != [0, 0, 0, 0])
+}
+
 fn domain(vk: &VerifyingKey) -> DomainSeparator {
     DomainSeparator::new("zkinfer-model", 1, Config::ID, &vk.pcs_params)
 }
