@@ -96,8 +96,10 @@ const L_PROOF: &str = "hpcs.whir_proof";
 /// Mask code message length of HVZK-WHIR's masked sumchecks (p3's minimum is 3; its
 /// benchmarks use 3 and 16). Each round polynomial of WHIR's sumcheck has degree 2.
 const ELL_ZK: usize = 4;
-/// Log inverse rate of the mask codewords (2× expansion, p3's minimum).
-const MASK_LOG_INV_RATE: usize = 1;
+/// Log inverse rate of the mask codewords (8× expansion). A lower rate means fewer spot checks
+/// of the masks for the same security: on nanoGPT's masked proof, rate 1/2 (p3's minimum)
+/// gave 1,210 KB, 1/4 1,000 KB, 1/8 961 KB, 1/16 937 KB with a slower opening (docs/ZK.md).
+const MASK_LOG_INV_RATE: usize = 3;
 
 /// Extra halvings of the starting rate: the randomized encoding's randomness rows must fit in
 /// the codeword's slack, which rate 1/2 does not leave (p3 refuses it).
@@ -436,21 +438,15 @@ where
         }
         let num_vars = self.stacked_vars(layout)?;
         let mut slot = data.inner.lock().map_err(|_| PcsError::AlreadyOpened)?;
-        // Misuse check before anything is written or consumed: every value must be the
-        // evaluation.
         let points = Self::stacked_points(layout, claims, num_vars);
-        let message = &slot.as_ref().ok_or(PcsError::AlreadyOpened)?.message;
-        if let Some(index) = points
-            .iter()
-            .zip(claims)
-            .position(|(p, c)| message.eval_base(p) != c.value)
-        {
-            return Err(PcsError::ClaimValue { index });
-        }
         let inner = slot.take().ok_or(PcsError::AlreadyOpened)?;
         drop(slot);
         let scheme = self.scheme(num_vars)?;
-        let seed = Self::observe_claims(claims, t);
+        // The proof goes into a throwaway transcript first: the misuse check below needs the
+        // evaluations p3-whir computes (one pass over the stack per claim; computing them here
+        // as well would double that), and nothing may be written before it passes.
+        let mut scratch = t.clone();
+        let seed = Self::observe_claims(claims, &mut scratch);
         let mut ch = challenger_from_seed(seed);
         scheme.observe_commitment(&MerkleCap::new(vec![data.commitment.root]), &mut ch);
         let mut proof = scheme
@@ -459,6 +455,17 @@ where
                 num_vars,
                 reason: format!("{e:?}"),
             })?;
+        // Misuse check: every claimed value must be the evaluation (the data is consumed either
+        // way: one commitment, one opening).
+        if let Some(index) = proof
+            .evals
+            .iter()
+            .zip(claims)
+            .position(|(e, c)| *e != c.value)
+        {
+            return Err(PcsError::ClaimValue { index });
+        }
+        *t = scratch;
         // The values are the caller's claims: only the proof proper goes on the wire.
         proof.evals.clear();
         let bytes = bincode::Options::serialize(wire(), &proof).map_err(|_| PcsError::Config {

@@ -149,14 +149,30 @@ fn hiding_and_plain_proofs_do_not_verify_as_each_other() {
 fn hiding_commitment_is_opened_once_and_checks_values() {
     let inst = instance::<G>(2, &[6], &[0]);
     let p = pcs::<G>(2);
+    let ds = ds::<G>(p.params());
+    // A wrong value is refused, nothing is written, and the commitment is spent (the check
+    // uses the evaluations the opening computes).
     let (_, data) = p.commit(&[&inst.polys[0]]).unwrap();
-    let mut t = ProverTranscript::new(&ds::<G>(p.params()));
+    let mut t = ProverTranscript::new(&ds);
     let mut wrong = inst.claims.clone();
     wrong[0].value += <G as FieldConfig>::EF::ONE;
     assert!(matches!(
         p.open(&data, &wrong, &mut t),
         Err(PcsError::ClaimValue { index: 0 })
     ));
+    assert_eq!(
+        t.finish().bytes,
+        ProverTranscript::<<G as FieldConfig>::F>::new(&ds)
+            .finish()
+            .bytes
+    );
+    let mut t = ProverTranscript::new(&ds);
+    assert!(matches!(
+        p.open(&data, &inst.claims, &mut t),
+        Err(PcsError::AlreadyOpened)
+    ));
+    // Honest values open once.
+    let (_, data) = p.commit(&[&inst.polys[0]]).unwrap();
     p.open(&data, &inst.claims, &mut t).unwrap();
     assert!(matches!(
         p.open(&data, &inst.claims, &mut t),

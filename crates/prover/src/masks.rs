@@ -62,31 +62,41 @@ impl MaskStack {
         }
     }
 
+    /// Places the blocks largest first (stable in block order), so that every offset is a
+    /// multiple of its block's size without gaps: `S` is the next power of two above the sum of
+    /// the sizes. (In block order, nanoGPT's small masks after its witness left gaps that
+    /// doubled `S`.)
     fn place(witness: &[usize], layout: &[usize], settle: Option<usize>) -> Result<Self, String> {
+        let bv = layout.iter().copied().max().unwrap_or(1).max(1);
+        let sizes: Vec<usize> = witness
+            .iter()
+            .chain(layout)
+            .chain(&settle)
+            .chain(std::iter::once(&bv))
+            .copied()
+            .collect();
+        if let Some(&v) = sizes.iter().find(|&&v| v > MAX_STACK_VARS) {
+            return Err(format!("a mask of {v} variables"));
+        }
+        let mut order: Vec<usize> = (0..sizes.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+        let mut offsets = vec![0usize; sizes.len()];
         let mut cursor = 0usize;
-        let mut blocks = Vec::with_capacity(layout.len());
-        let mut place = |v: usize| -> Result<usize, String> {
-            if v > MAX_STACK_VARS {
-                return Err(format!("a mask of {v} variables"));
-            }
-            let size = 1usize << v;
-            let off = cursor.div_ceil(size) * size;
-            cursor = off + size;
+        for i in order {
+            // Sizes are non-increasing, so the cursor is already a multiple of this one.
+            offsets[i] = cursor;
+            cursor += 1usize << sizes[i];
             if cursor > 1 << MAX_STACK_VARS {
                 return Err(format!("masks beyond 2^{MAX_STACK_VARS} entries"));
             }
-            Ok(off)
-        };
-        for &v in witness.iter().chain(layout).chain(&settle) {
-            blocks.push((v, place(v)?));
         }
-        let bv = layout.iter().copied().max().unwrap_or(1).max(1);
-        let blind = (place(bv)?, bv);
+        let blind_off = offsets.pop().unwrap_or(0);
+        let blocks = sizes.iter().copied().zip(offsets).collect();
         let vars = cursor.next_power_of_two().trailing_zeros() as usize;
         Ok(Self {
             witness: witness.len(),
             blocks,
-            blind,
+            blind: (blind_off, bv),
             vars,
         })
     }
@@ -160,14 +170,20 @@ impl MaskUse {
                 "the settlement mask has {last} variables, the stack needs {want}"
             ));
         }
-        Ok(Self {
+        Ok(Self::with_stack(layout, stack, base))
+    }
+
+    /// [`MaskUse::new`] for a stack the caller built from `layout` (the prover, which sized
+    /// the settlement mask from it).
+    pub fn with_stack(layout: Vec<usize>, stack: MaskStack, base: usize) -> Self {
+        Self {
             layout,
             stack,
             base,
             next: 0,
             stacked: Vec::new(),
             claims: Vec::new(),
-        })
+        }
     }
 
     /// The next mask's index and shape for a sumcheck of `n` rounds and degree `d`, checked
@@ -378,5 +394,29 @@ mod tests {
         let stack = MaskStack::new(&[], &[5]).unwrap();
         let want = settlement_shape(&stack).unwrap().table_vars::<F, EF>();
         assert!(MaskUse::new(vec![5, want], &[], 0).is_ok());
+    }
+
+    #[test]
+    fn blocks_are_aligned_disjoint_and_packed() {
+        // In block order, small masks between the witness polynomials would leave gaps
+        // (nanoGPT's stack doubled that way): 2^4 + 2^10 + 2^4 + 2^10 + masks fits 2^12.
+        let witness = [4, 10, 4, 10];
+        let layout = [6, 6, 3];
+        let s = MaskStack::new(&witness, &layout).unwrap();
+        let mut spans: Vec<(usize, usize)> = s
+            .blocks
+            .iter()
+            .chain(std::iter::once(&(s.blind.1, s.blind.0)))
+            .map(|&(v, off)| {
+                assert_eq!(off % (1 << v), 0, "block of 2^{v} at {off}");
+                (off, off + (1 << v))
+            })
+            .collect();
+        spans.sort();
+        assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0), "overlap");
+        let used: usize = spans.iter().map(|(a, b)| b - a).sum();
+        assert_eq!(s.vars, used.next_power_of_two().trailing_zeros() as usize);
+        assert_eq!(spans.last().unwrap().1, used, "a gap");
+        assert_eq!(s.vars, 12);
     }
 }

@@ -20,8 +20,9 @@ use crate::{Config, EF, F};
 use zkinfer_field::FieldConfig;
 
 const PROOF_KIND: [u8; 4] = *b"ZKPF";
-/// Version of the proof file (7: the transcript starts with the mask layout).
-pub const PROOF_FORMAT_VERSION: u16 = 7;
+/// Version of the proof file (7: the transcript starts with the mask layout; 8: a masked
+/// proof's stack places its blocks largest first).
+pub const PROOF_FORMAT_VERSION: u16 = 8;
 /// Most masks one proof may commit (one per sumcheck of the walk; nanoGPT runs 327).
 const MAX_MASKS: usize = 1 << 18;
 const L_MASKS: &str = "model.masks";
@@ -341,12 +342,18 @@ fn mask_pcs() -> Result<zkinfer_pcs::HidingPcs<Config>, Error> {
 type MaskData = zkinfer_pcs::HidingProverData<Config>;
 /// Samples one mask per sumcheck of the walk with at least one round, then the settlement's
 /// mask (crate `masks`; its size depends on the stack of the witness polynomials of `witness`
-/// variables and the walk masks). An empty list when no sumcheck has a round (the proof is
-/// then the plain one).
+/// variables and the walk masks), with their stack. An empty list and no stack when no
+/// sumcheck has a round (the proof is then the plain one).
 fn sample_masks(
     vk: &VerifyingKey,
     witness: &[usize],
-) -> Result<Vec<zkinfer_sumcheck::Mask<F, EF>>, Error> {
+) -> Result<
+    (
+        Vec<zkinfer_sumcheck::Mask<F, EF>>,
+        Option<crate::masks::MaskUse>,
+    ),
+    Error,
+> {
     use rand::RngExt;
     let mut rng = rand::rng();
     let fail = |e: String| Error::Prover(format!("masks: {e}"));
@@ -366,31 +373,25 @@ fn sample_masks(
         )));
     }
     if masks.is_empty() {
-        return Ok(masks);
+        return Ok((masks, None));
     }
-    let layout: Vec<usize> = masks
+    let mut layout: Vec<usize> = masks
         .iter()
         .map(|m| m.shape().table_vars::<F, EF>())
         .collect();
     let stack = crate::masks::MaskStack::new(witness, &layout).map_err(fail)?;
     let shape = crate::masks::settlement_shape(&stack).map_err(fail)?;
+    layout.push(shape.table_vars::<F, EF>());
     masks.push(zkinfer_sumcheck::Mask::sample(shape, || rng.random()));
-    Ok(masks)
+    let used = crate::masks::MaskUse::with_stack(layout, stack, 0);
+    Ok((masks, Some(used)))
 }
 
-/// Writes the mask layout (one byte per mask: its table's number of variables; empty for a
-/// plain proof) and returns it.
-fn write_mask_layout(
-    masks: &[zkinfer_sumcheck::Mask<F, EF>],
-    t: &mut ProverTranscript<F>,
-) -> Vec<usize> {
-    let layout: Vec<usize> = masks
-        .iter()
-        .map(|m| m.shape().table_vars::<F, EF>())
-        .collect();
-    let bytes: Vec<u8> = layout.iter().map(|&v| v as u8).collect();
+/// Writes the mask layout: one byte per mask, its table's number of variables; empty for a
+/// plain proof.
+fn write_mask_layout(used: Option<&crate::masks::MaskUse>, t: &mut ProverTranscript<F>) {
+    let bytes: Vec<u8> = used.map_or(Vec::new(), |u| u.layout.iter().map(|&v| v as u8).collect());
     t.write_bytes(L_MASKS, &bytes);
-    layout
 }
 
 /// Reads the mask layout (empty: a plain proof).
@@ -504,20 +505,18 @@ pub(crate) fn prove_witness_with(
     lap(&mut tm.witness_ms);
     let scheme = pcs();
     let wlayout = plan.witness_layout();
-    let masks = if opts.masked {
+    let (masks, mut used) = if opts.masked {
         sample_masks(vk, &wlayout)?
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
     // Layout, commitment, binding: the masks are committed with the witness, before α, β.
-    let mlayout = write_mask_layout(&masks, &mut t);
+    write_mask_layout(used.as_ref(), &mut t);
     let refs: Vec<&[F]> = wit.polys.iter().map(Vec::as_slice).collect();
-    let mut used = None;
     let mut stacked = Vec::new();
-    let wdata = if !masks.is_empty() {
+    let wdata = if let Some(u) = used.as_ref() {
         // One polynomial `S` (witness polynomials, walk masks, the settlement's mask, blinding
         // block): every claim becomes a claim on `S`, settled at one point.
-        let u = crate::masks::MaskUse::new(mlayout, &wlayout, 0).map_err(Error::Prover)?;
         let mut rng = rand::rng();
         stacked = u
             .stack
@@ -527,7 +526,6 @@ pub(crate) fn prove_witness_with(
             .commit(&[stacked.as_slice()])
             .map_err(|e| Error::Prover(format!("witness and mask commitment: {e}")))?;
         hiding.write_commitment(&c, &mut t);
-        used = Some(u);
         Some(WitnessData::Hiding(Box::new((hiding, d))))
     } else if !refs.is_empty() {
         let (c, d) = scheme
@@ -555,7 +553,7 @@ pub(crate) fn prove_witness_with(
     };
     lap(&mut tm.lookup_ms);
     let mut side = ProverSide::new(t);
-    if let Some(u) = used {
+    if let Some(u) = used.take() {
         side.masks = Some((masks, u, stacked));
     }
     // The commitment's binding claims join the witness claims (bound before any challenge).
