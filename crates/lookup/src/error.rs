@@ -110,4 +110,15 @@ pub enum ProverError {
         /// Table index.
         table: usize,
     },
+    /// The masks given do not match the masked layers (count, or a shape other than
+    /// `(k, 3)` for layer `k`).
+    #[error(
+        "{got} layer masks given, {expected} masked layers of the shapes `masked_layers` states"
+    )]
+    MaskShape {
+        /// Masked layers.
+        expected: usize,
+        /// Masks given.
+        got: usize,
+    },
 }

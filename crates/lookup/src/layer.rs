@@ -10,7 +10,7 @@
 use p3_maybe_rayon::prelude::*;
 use zkinfer_field::p3_field::{ExtensionField, Field, PrimeField64};
 use zkinfer_poly::{bind_low_in_place, eq_table};
-use zkinfer_sumcheck::interpolate_at;
+use zkinfer_sumcheck::{interpolate_at, Mask};
 use zkinfer_transcript::ProverTranscript;
 
 /// One tree's children at this layer: `p(·,0), p(·,1)` (`None`: witness leaves, `p ≡ 1`) and
@@ -24,17 +24,28 @@ pub(crate) struct Halves<EF> {
 const CHUNK: usize = 1 << 11;
 
 /// Proves `claim = Σ_x eq(r, x)·F(x)` (the layer composition with coefficients `λ^{2t}`,
-/// `λ^{2t+1}`). Returns the challenge point and the trees' evaluations in composition order.
+/// `λ^{2t+1}`), masked by `mask` when given (then the messages are those of
+/// `zkinfer_sumcheck::prove_masked`: the mask's share is added to each round polynomial,
+/// whose unmasked part is computed as below). Returns the challenge point, the trees'
+/// evaluations in composition order and the mask values `s_l(r_l)` (empty unmasked).
 pub(crate) fn prove<F: PrimeField64, EF: ExtensionField<F>>(
     mut claim: EF,
     r: &[EF],
     mut trees: Vec<Halves<EF>>,
     lambda: EF,
+    mask: Option<&Mask<F, EF>>,
     transcript: &mut ProverTranscript<F>,
-) -> (Vec<EF>, Vec<EF>) {
+) -> (Vec<EF>, Vec<EF>, Vec<EF>) {
     let n = r.len();
-    // The framing of `zkinfer_sumcheck::prove` (statement, then d = 3 values per round).
-    zkinfer_sumcheck::absorb_statement(transcript, &[claim], n, 3);
+    // The framing of `zkinfer_sumcheck::prove` (statement, then d = 3 values per round), or
+    // of its masked form.
+    let mut masked = match mask {
+        Some(m) => Some(zkinfer_sumcheck::begin_single(claim, n, 3, m, transcript)),
+        None => {
+            zkinfer_sumcheck::absorb_statement(transcript, &[claim], n, 3);
+            None
+        }
+    };
     let coeffs: Vec<(EF, EF)> = lambda
         .powers()
         .step_by(2)
@@ -62,8 +73,17 @@ pub(crate) fn prove<F: PrimeField64, EF: ExtensionField<F>>(
             acc * lin(EF::TWO) * g2,
             acc * lin(EF::from_u64(3)) * g3,
         ];
-        transcript.write_ext("sumcheck round", &[h[0], h[2], h[3]]);
+        // The masked message: `h + ρ·m_j` (its value at 1 then matches the masked running
+        // claim, since the mask's share sums consistently round to round).
+        let mut sent = h;
+        if let Some(m) = &masked {
+            m.add_to_round(&mut sent);
+        }
+        transcript.write_ext("sumcheck round", &[sent[0], sent[2], sent[3]]);
         let s: EF = transcript.sample_ext("sumcheck challenge");
+        if let Some(m) = &mut masked {
+            m.bind(s);
+        }
         claim = interpolate_at(&h, s);
         acc *= lin(s);
         trees.par_iter_mut().for_each(|t| {
@@ -74,6 +94,7 @@ pub(crate) fn prove<F: PrimeField64, EF: ExtensionField<F>>(
         });
         point.push(s);
     }
+    let mask_values = masked.map_or(Vec::new(), |m| m.finish(transcript));
     let mut evals = Vec::new();
     for t in &trees {
         if let Some([p0, p1]) = &t.p {
@@ -81,7 +102,7 @@ pub(crate) fn prove<F: PrimeField64, EF: ExtensionField<F>>(
         }
         evals.extend([t.q[0][0], t.q[1][0]]);
     }
-    (point, evals)
+    (point, evals, mask_values)
 }
 
 /// `[g(0), g(1) (only if `with_one`, else 0), g(2)]` with `g(X) = Σ_y e[y]·F(X, y)`.

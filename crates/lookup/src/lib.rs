@@ -60,9 +60,9 @@ mod verifier;
 
 pub use error::{LookupError, ProverError};
 pub use prover::LookupProver;
-pub use shape::{LookupClaims, LookupShape, LookupSpec, PointClaims, MAX_VARS};
+pub use shape::{LayerMask, LookupClaims, LookupShape, LookupSpec, PointClaims, MAX_VARS};
 pub use table::{IdentityTable, PublicTable, RangeTable, SignedRangeTable, Table};
-pub use verifier::verify;
+pub use verifier::{verify, verify_masked};
 
 #[cfg(test)]
 mod tests;

@@ -4,14 +4,15 @@
 use p3_maybe_rayon::prelude::*;
 use zkinfer_field::p3_field::{ExtensionField, PrimeField64};
 use zkinfer_poly::evaluate;
+use zkinfer_sumcheck::Mask;
 use zkinfer_transcript::ProverTranscript;
 
 use crate::error::ProverError;
 use crate::fraction::{build, root, Layer};
 use crate::layer::Halves;
 use crate::shape::{
-    active_trees, fold_layer, label, layer_claim, Frac, LookupClaims, LookupShape, LookupSpec,
-    PointClaims, Tree,
+    active_trees, fold_layer, label, layer_claim, Frac, LayerMask, LookupClaims, LookupShape,
+    LookupSpec, PointClaims, Tree,
 };
 use crate::table::Table;
 
@@ -110,6 +111,35 @@ where
         multiplicities: &[Vec<F>],
         transcript: &mut ProverTranscript<F>,
     ) -> Result<LookupClaims<EF>, ProverError> {
+        self.prove_masked(multiplicities, &[], transcript)
+            .map(|(claims, _)| claims)
+    }
+
+    /// [`Self::prove`] with every layer sumcheck that has rounds masked: `masks[i]` (shape
+    /// `(k, 3)` for the `i`-th entry `k` of [`LookupShape::masked_layers`]), committed by the
+    /// caller (hiding) before the multiplicities' commitment is bound. No masks: the plain
+    /// proof. Returns the claims, equal to [`crate::verify_masked`]'s, and per masked layer its
+    /// point and mask values, for the caller to settle against the mask commitment.
+    pub fn prove_masked(
+        &self,
+        multiplicities: &[Vec<F>],
+        masks: &[&Mask<F, EF>],
+        transcript: &mut ProverTranscript<F>,
+    ) -> Result<(LookupClaims<EF>, Vec<LayerMask<EF>>), ProverError> {
+        let want = self.shape().masked_layers();
+        if !masks.is_empty()
+            && (masks.len() != want.len()
+                || masks
+                    .iter()
+                    .zip(&want)
+                    .any(|(m, &k)| m.shape().vars() != k || m.shape().degree() != 3))
+        {
+            return Err(ProverError::MaskShape {
+                expected: want.len(),
+                got: masks.len(),
+            });
+        }
+        let mut layer_masks = Vec::with_capacity(masks.len());
         for (table, t) in self.tables.iter().enumerate() {
             if multiplicities.get(table).map(Vec::len) != Some(1 << t.num_vars()) {
                 return Err(ProverError::MultiplicityShape { table });
@@ -178,8 +208,19 @@ where
                     }
                 })
                 .collect();
-            let (layer_point, evals) =
-                crate::layer::prove(claim, &point, halves, lambda, transcript);
+            let mask = if layer > 0 {
+                masks.get(layer - 1).copied()
+            } else {
+                None
+            };
+            let (layer_point, evals, mask_values) =
+                crate::layer::prove(claim, &point, halves, lambda, mask, transcript);
+            if mask.is_some() {
+                layer_masks.push(LayerMask {
+                    point: layer_point.clone(),
+                    values: mask_values,
+                });
+            }
             transcript.write_ext(label::LAYER, &evals);
             let mu: EF = transcript.sample_ext(label::MU);
             let next = fold_layer(&evals, &p_one, mu).expect("prover's own layer evaluations");
@@ -234,7 +275,7 @@ where
                 }
             }
         }
-        Ok(out)
+        Ok((out, layer_masks))
     }
 }
 

@@ -90,6 +90,14 @@ impl<F: PrimeField64, EF> LookupShape<'_, F, EF> {
 }
 
 impl<F, EF> LookupShape<'_, F, EF> {
+    /// The rounds of every GKR layer sumcheck with at least one round, in proof order (layer
+    /// `k` has `k` rounds and degree 3): the masks a masked proof needs
+    /// ([`crate::LookupProver::prove_masked`]).
+    pub fn masked_layers(&self) -> Vec<usize> {
+        let depth = self.trees().iter().map(|t| t.1).max().unwrap_or(0);
+        (1..depth).collect()
+    }
+
     /// Trees in protocol order with their depths.
     pub(crate) fn trees(&self) -> Vec<(Tree, usize)> {
         let w = self.lookups.iter().enumerate().map(|(i, l)| {
@@ -134,6 +142,17 @@ pub struct PointClaims<EF> {
     /// The evaluation point, little-endian variable order.
     pub point: Vec<EF>,
     /// One value per column.
+    pub values: Vec<EF>,
+}
+
+/// A masked layer sumcheck's challenge point and its mask values `s_l(r_l)`, which the caller
+/// settles against its mask commitment (`zkinfer_sumcheck::mask_claims`).
+#[must_use = "mask values must be settled by the caller"]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerMask<EF> {
+    /// The layer sumcheck's challenges.
+    pub point: Vec<EF>,
+    /// `s_l(r_l)` per round.
     pub values: Vec<EF>,
 }
 

@@ -7,8 +7,9 @@ use zkinfer_transcript::VerifierTranscript;
 use crate::error::LookupError;
 use crate::shape::{
     active_trees, combine, fold_layer, label, layer_claim, layer_composition, layer_width, Frac,
-    LookupClaims, LookupShape, PointClaims, Tree,
+    LayerMask, LookupClaims, LookupShape, PointClaims, Tree,
 };
+use zkinfer_sumcheck::MaskShape;
 
 /// Verifies a lookup proof for `shape`, reading from `transcript`.
 ///
@@ -27,7 +28,40 @@ where
     F: PrimeField64,
     EF: ExtensionField<F>,
 {
+    verify_with(shape, false, transcript).map(|(claims, _)| claims)
+}
+
+/// Verifies a proof of [`crate::LookupProver::prove_masked`]: every layer sumcheck with rounds
+/// is a masked sumcheck (`zkinfer_sumcheck::verify_masked`, shape `(k, 3)` at layer `k`).
+/// Returns the claims and, per masked layer in order, its point and mask values, which the
+/// caller must settle against the mask commitment it read before the multiplicities'.
+///
+/// # Soundness
+/// As [`verify`], plus per masked layer the masked sumcheck's error (`zkinfer_sumcheck`'s
+/// `zk` module: `1/|EF|` for `ρ` and `k·3/|EF|` for the rounds, the mask's degree being 3) and
+/// the error of the caller's mask opening.
+pub fn verify_masked<F, EF>(
+    shape: &LookupShape<'_, F, EF>,
+    transcript: &mut VerifierTranscript<'_, F>,
+) -> Result<(LookupClaims<EF>, Vec<LayerMask<EF>>), LookupError>
+where
+    F: PrimeField64,
+    EF: ExtensionField<F>,
+{
+    verify_with(shape, true, transcript)
+}
+
+fn verify_with<F, EF>(
+    shape: &LookupShape<'_, F, EF>,
+    masked: bool,
+    transcript: &mut VerifierTranscript<'_, F>,
+) -> Result<(LookupClaims<EF>, Vec<LayerMask<EF>>), LookupError>
+where
+    F: PrimeField64,
+    EF: ExtensionField<F>,
+{
     shape.validate()?;
+    let mut layer_masks = Vec::new();
     transcript.observe_bytes(label::SHAPE, &shape.encode());
     let alpha: EF = transcript.sample_ext(label::ALPHA);
     let beta: EF = transcript.sample_ext(label::BETA);
@@ -59,8 +93,19 @@ where
         let lambda: EF = transcript.sample_ext(label::LAMBDA);
         let comp = layer_composition(lambda, &p_one);
         let claim = layer_claim(lambda, &claims);
-        let reduced = zkinfer_sumcheck::verify::<F, EF>(claim, layer, 3, transcript)
-            .map_err(|source| LookupError::LayerSumcheck { layer, source })?;
+        let sumcheck_err = |source| LookupError::LayerSumcheck { layer, source };
+        let reduced = if masked && layer > 0 {
+            let mask = MaskShape::new(layer, 3).map_err(sumcheck_err)?;
+            let m = zkinfer_sumcheck::verify_masked::<F, EF>(claim, &mask, transcript)
+                .map_err(sumcheck_err)?;
+            layer_masks.push(LayerMask {
+                point: m.claim.point.clone(),
+                values: m.mask_values,
+            });
+            m.claim
+        } else {
+            zkinfer_sumcheck::verify::<F, EF>(claim, layer, 3, transcript).map_err(sumcheck_err)?
+        };
         let sent = read(transcript, label::LAYER, layer_width(&p_one))?;
         let mut evals = Vec::with_capacity(sent.len() + 1);
         evals.push(eq_eval(&point, &reduced.point));
@@ -81,7 +126,8 @@ where
             }
         }
     }
-    settle_leaves(shape, &trees, leaves, alpha, beta, transcript)
+    let claims = settle_leaves(shape, &trees, leaves, alpha, beta, transcript)?;
+    Ok((claims, layer_masks))
 }
 
 /// Root denominators nonzero, and per table `Σ p_w/q_w = p_t/q_t` by cross-multiplication.

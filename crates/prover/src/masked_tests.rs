@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::tests::{peer, root, setup};
-use crate::{prove_trace_with, verify, walk_shapes, ModelProof, ProveOptions, ProvingKey};
+use crate::{prove_trace_with, verify, ModelProof, ProveOptions, ProvingKey};
 use zkinfer_model::quant::run::run_quantized;
 
 const MASKED: ProveOptions = ProveOptions { masked: true };
@@ -18,10 +18,11 @@ fn masked_proof(pk: &ProvingKey, inputs: &[Vec<i64>]) -> ModelProof {
 
 /// Where the mask layout sits in the transcript: its 4-byte length, then one byte per mask.
 fn layout_at(pk: &ProvingKey, proof: &ModelProof) -> usize {
-    let mut layout: Vec<usize> = walk_shapes(&pk.vk)
+    let tabs = crate::protocol::tables(&pk.graph, &pk.plan);
+    let rounds = crate::protocol::lookup_mask_rounds(&pk.plan, &tabs);
+    let mut layout: Vec<usize> = crate::protocol::masked_shapes(&pk.vk, &rounds)
         .expect("shapes")
         .into_iter()
-        .filter(|s| s.vars > 0)
         .map(|s| {
             zkinfer_sumcheck::MaskShape::new(s.vars, s.degree)
                 .unwrap()

@@ -135,7 +135,7 @@ fn bind_statement<T: Duplex<F>>(
 }
 
 /// The proof's tables.
-fn tables(g: &QuantizedGraph, plan: &Plan) -> Vec<Box<dyn Table<F, EF>>> {
+pub(crate) fn tables(g: &QuantizedGraph, plan: &Plan) -> Vec<Box<dyn Table<F, EF>>> {
     plan.tables
         .iter()
         .map(|s| -> Box<dyn Table<F, EF>> {
@@ -340,13 +340,39 @@ fn mask_pcs() -> Result<zkinfer_pcs::HidingPcs<Config>, Error> {
 }
 
 type MaskData = zkinfer_pcs::HidingProverData<Config>;
-/// Samples one mask per sumcheck of the walk with at least one round, then the settlement's
-/// mask (crate `masks`; its size depends on the stack of the witness polynomials of `witness`
-/// variables and the walk masks), with their stack. An empty list and no stack when no
-/// sumcheck has a round (the proof is then the plain one).
+/// The rounds of each LogUp-GKR layer sumcheck with rounds (each gets a mask of degree 3).
+pub(crate) fn lookup_mask_rounds(plan: &Plan, tabs: &[Box<dyn Table<F, EF>>]) -> Vec<usize> {
+    if plan.lookups.is_empty() {
+        Vec::new()
+    } else {
+        lookup_shape(plan, tabs).masked_layers()
+    }
+}
+
+/// The shapes of the masked sumchecks in proof order: the LogUp-GKR layers with rounds
+/// (`lookup_rounds`, degree 3), then the walk's sumchecks with rounds.
+pub(crate) fn masked_shapes(
+    vk: &VerifyingKey,
+    lookup_rounds: &[usize],
+) -> Result<Vec<SumcheckShape>, Error> {
+    let lookups = lookup_rounds
+        .iter()
+        .map(|&k| SumcheckShape { vars: k, degree: 3 });
+    Ok(lookups
+        .chain(walk_shapes(vk)?)
+        .filter(|s| s.vars > 0)
+        .collect())
+}
+
+/// Samples one mask per LogUp-GKR layer sumcheck with rounds (`lookup_rounds`), then one per
+/// sumcheck of the walk with at least one round, then the settlement's mask (crate `masks`;
+/// its size depends on the stack of the witness polynomials of `witness` variables and the
+/// other masks), with their stack. An empty list and no stack when no sumcheck has a round
+/// (the proof is then the plain one).
 fn sample_masks(
     vk: &VerifyingKey,
     witness: &[usize],
+    lookup_rounds: &[usize],
 ) -> Result<
     (
         Vec<zkinfer_sumcheck::Mask<F, EF>>,
@@ -357,9 +383,8 @@ fn sample_masks(
     use rand::RngExt;
     let mut rng = rand::rng();
     let fail = |e: String| Error::Prover(format!("masks: {e}"));
-    let mut masks: Vec<zkinfer_sumcheck::Mask<F, EF>> = walk_shapes(vk)?
+    let mut masks: Vec<zkinfer_sumcheck::Mask<F, EF>> = masked_shapes(vk, lookup_rounds)?
         .into_iter()
-        .filter(|s| s.vars > 0)
         .map(|s| {
             zkinfer_sumcheck::MaskShape::new(s.vars, s.degree)
                 .map(|shape| zkinfer_sumcheck::Mask::sample(shape, || rng.random()))
@@ -506,7 +531,7 @@ pub(crate) fn prove_witness_with(
     let scheme = pcs();
     let wlayout = plan.witness_layout();
     let (masks, mut used) = if opts.masked {
-        sample_masks(vk, &wlayout)?
+        sample_masks(vk, &wlayout, &lookup_mask_rounds(plan, &tabs))?
     } else {
         (Vec::new(), None)
     };
@@ -545,6 +570,23 @@ pub(crate) fn prove_witness_with(
     lap(&mut tm.commit_ms);
     let lclaims = if plan.lookups.is_empty() {
         None
+    } else if let Some(u) = used.as_mut() {
+        // Masked: the first masks of the layout are the GKR layers'.
+        let fail = |e: String| Error::Prover(format!("lookup masks: {e}"));
+        let taken = lookup_mask_rounds(plan, &tabs)
+            .into_iter()
+            .map(|k| u.take(k, 3))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(fail)?;
+        let refs: Vec<&zkinfer_sumcheck::Mask<F, EF>> =
+            taken.iter().map(|(k, _)| &masks[*k]).collect();
+        let (claims, layers) = lp
+            .prove_masked(&mults, &refs, &mut t)
+            .map_err(|e| Error::Prover(e.to_string()))?;
+        for ((k, shape), l) in taken.iter().zip(layers) {
+            u.settle(*k, shape, &l.point, &l.values).map_err(fail)?;
+        }
+        Some(claims)
     } else {
         Some(
             lp.prove(&mults, &mut t)
@@ -705,7 +747,7 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
     let scheme = pcs();
     let mlayout = read_mask_layout(&mut t)?;
     let layout = plan.witness_layout();
-    let used = if mlayout.is_empty() {
+    let mut used = if mlayout.is_empty() {
         None
     } else {
         Some(
@@ -736,6 +778,19 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
     let tabs = tables(g, &plan);
     let lclaims = if plan.lookups.is_empty() {
         None
+    } else if let Some(u) = used.as_mut() {
+        let fail = |e: String| Error::rejected("lookup masks", e);
+        let taken = lookup_mask_rounds(&plan, &tabs)
+            .into_iter()
+            .map(|k| u.take(k, 3))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(fail)?;
+        let (claims, layers) = zkinfer_lookup::verify_masked(&lookup_shape(&plan, &tabs), &mut t)
+            .map_err(|e| Error::rejected("lookup argument", e))?;
+        for ((k, shape), l) in taken.iter().zip(layers) {
+            u.settle(*k, shape, &l.point, &l.values).map_err(fail)?;
+        }
+        Some(claims)
     } else {
         Some(
             zkinfer_lookup::verify(&lookup_shape(&plan, &tabs), &mut t)

@@ -55,8 +55,9 @@ pub use verifier::{
     absorb_statement, interpolate_at, verify, verify_batch, BatchedClaim, SumcheckClaim,
 };
 pub use zk::{
-    mask_claims, mask_point, prove_batch_masked, prove_masked, verify_batch_masked, verify_masked,
-    Mask, MaskShape, MaskedClaim, MaskedOutput, MAX_MASKED_DEGREE, MAX_MASKED_VARS,
+    begin_single, mask_claims, mask_point, prove_batch_masked, prove_masked, verify_batch_masked,
+    verify_masked, Mask, MaskRounds, MaskShape, MaskedClaim, MaskedOutput, MAX_MASKED_DEGREE,
+    MAX_MASKED_VARS,
 };
 
 #[cfg(test)]

@@ -329,35 +329,14 @@ where
         MaskShape { vars: n, degree },
         "sumcheck: mask shape"
     );
-    // s_l(0) + s_l(1) per variable, and the suffix sums the round messages need.
-    let pair_sums: Vec<EF> = (0..n)
-        .map(|l| mask.eval_var(l, EF::ZERO) + mask.eval_var(l, EF::ONE))
-        .collect();
-    let mut suffix = vec![EF::ZERO; n + 1];
-    for l in (0..n).rev() {
-        suffix[l] = suffix[l + 1] + pair_sums[l];
-    }
-    let g_sum = pow2::<EF>(n - 1) * suffix[0];
-    transcript.write_ext("sumcheck mask sum", &[g_sum]);
-    let rho: EF = transcript.sample_ext("sumcheck mask rho");
-
+    let mut rounds_mask = MaskRounds::begin(mask, transcript);
+    let rho = rounds_mask.rho();
     let d = degree;
-    let mut running = claim + rho * g_sum;
+    let mut running = claim + rho * rounds_mask.sum();
     let mut point = Vec::with_capacity(n);
-    let mut mask_values = Vec::with_capacity(n);
-    let mut past = EF::ZERO; // Σ_{l<j} s_l(r_l)
-    for j in 0..n {
+    for _ in 0..n {
         let mut h = round_message(&mles, &comp);
-        let outer = pow2::<EF>(n - j - 1);
-        let rest = if j + 1 < n {
-            pow2::<EF>(n - j - 2) * suffix[j + 1]
-        } else {
-            EF::ZERO
-        };
-        for (t, ht) in h.iter_mut().enumerate() {
-            let m = outer * (past + mask.eval_var(j, EF::from_usize(t))) + rest;
-            *ht += rho * m;
-        }
+        rounds_mask.add_to_round(&mut h);
         // h(1) is not summed: it is fixed by the claim, exactly as the verifier derives it.
         h[1] = running - h[0];
         let mut msg = Vec::with_capacity(d);
@@ -372,12 +351,10 @@ where
                 Mle::Ext(v) => bind_low_in_place(v, r),
             }
         }
-        let v = mask.eval_var(j, r);
-        past += v;
-        mask_values.push(v);
+        rounds_mask.bind(r);
         point.push(r);
     }
-    transcript.write_ext("sumcheck mask values", &mask_values);
+    let mask_values = rounds_mask.finish(transcript);
     let evals = mles.iter().map(|m| m.get(0)).collect();
     MaskedOutput {
         point,
@@ -434,6 +411,117 @@ where
         coeffs,
         mask_values,
     })
+}
+
+/// The mask's share of a masked sumcheck's prover messages, for provers that compute the
+/// unmasked round polynomial their own way (the LogUp-GKR layer prover): [`MaskRounds::begin`]
+/// writes `G` and samples `ρ` (after the caller absorbed the statement, see
+/// [`begin_single`]); each round, [`MaskRounds::add_to_round`] adds `ρ·m_j(t)` to the values
+/// `h(0), h(1), …` of the round polynomial and [`MaskRounds::bind`] records `s_j(r_j)`;
+/// [`MaskRounds::finish`] writes the `v_l`. The caller still derives `h(1)` from the masked
+/// running claim `H + ρ·G` (or, equivalently, from the unmasked claim before adding).
+pub struct MaskRounds<'m, F, EF> {
+    mask: &'m Mask<F, EF>,
+    suffix: Vec<EF>,
+    rho: EF,
+    past: EF,
+    values: Vec<EF>,
+}
+
+impl<'m, F: PrimeField64, EF: ExtensionField<F>> MaskRounds<'m, F, EF> {
+    /// Writes `G = Σ_x g(x)` and samples `ρ`.
+    pub fn begin(mask: &'m Mask<F, EF>, transcript: &mut ProverTranscript<F>) -> Self {
+        let n = mask.shape().vars;
+        // s_l(0) + s_l(1) per variable, and the suffix sums the round messages need.
+        let mut suffix = vec![EF::ZERO; n + 1];
+        for l in (0..n).rev() {
+            suffix[l] = suffix[l + 1] + mask.eval_var(l, EF::ZERO) + mask.eval_var(l, EF::ONE);
+        }
+        let g_sum = pow2::<EF>(n - 1) * suffix[0];
+        transcript.write_ext("sumcheck mask sum", &[g_sum]);
+        let rho: EF = transcript.sample_ext("sumcheck mask rho");
+        Self {
+            mask,
+            suffix,
+            rho,
+            past: EF::ZERO,
+            values: Vec::with_capacity(n),
+        }
+    }
+
+    /// `ρ`.
+    pub fn rho(&self) -> EF {
+        self.rho
+    }
+
+    /// `G`.
+    pub fn sum(&self) -> EF {
+        pow2::<EF>(self.mask.shape().vars - 1) * self.suffix[0]
+    }
+
+    /// Adds `ρ·m_j(t)` to `h[t]` for every `t`, `j` the current round.
+    ///
+    /// # Panics
+    /// After all `n` rounds were bound (caller misuse).
+    pub fn add_to_round(&self, h: &mut [EF]) {
+        let n = self.mask.shape().vars;
+        let j = self.values.len();
+        assert!(j < n, "sumcheck: mask round past the last variable");
+        let outer = pow2::<EF>(n - j - 1);
+        let rest = if j + 1 < n {
+            pow2::<EF>(n - j - 2) * self.suffix[j + 1]
+        } else {
+            EF::ZERO
+        };
+        for (t, ht) in h.iter_mut().enumerate() {
+            let m = outer * (self.past + self.mask.eval_var(j, EF::from_usize(t))) + rest;
+            *ht += self.rho * m;
+        }
+    }
+
+    /// Records the round's challenge `r_j`.
+    pub fn bind(&mut self, r: EF) {
+        let v = self.mask.eval_var(self.values.len(), r);
+        self.past += v;
+        self.values.push(v);
+    }
+
+    /// Writes and returns `v_l = s_l(r_l)`.
+    ///
+    /// # Panics
+    /// If fewer than `n` rounds were bound (caller misuse).
+    pub fn finish(self, transcript: &mut ProverTranscript<F>) -> Vec<EF> {
+        assert_eq!(
+            self.values.len(),
+            self.mask.shape().vars,
+            "sumcheck: mask rounds unfinished"
+        );
+        transcript.write_ext("sumcheck mask values", &self.values);
+        self.values
+    }
+}
+
+/// The prelude of a masked sumcheck of one claim, as [`verify_masked`] reads it (statement,
+/// the batching challenge of a batch of one, `G`, `ρ`), for provers that run the rounds
+/// themselves with [`MaskRounds`].
+///
+/// # Panics
+/// If the mask's shape is not `(n, degree)` (caller misuse).
+pub fn begin_single<'m, F: PrimeField64, EF: ExtensionField<F>>(
+    claim: EF,
+    n: usize,
+    degree: usize,
+    mask: &'m Mask<F, EF>,
+    transcript: &mut ProverTranscript<F>,
+) -> MaskRounds<'m, F, EF> {
+    assert_eq!(
+        mask.shape(),
+        MaskShape { vars: n, degree },
+        "sumcheck: mask shape"
+    );
+    // A batch of one: its coefficient is 1 whatever α is.
+    let _ = batch_prelude::<F, EF>(transcript, &[claim], n, degree);
+    MaskRounds::begin(mask, transcript)
 }
 
 fn pow2<EF: Field>(e: usize) -> EF {

@@ -4,6 +4,7 @@
 use zkinfer_field::p3_field::{PrimeCharacteristicRing, PrimeField64};
 use zkinfer_field::FieldConfig;
 use zkinfer_poly::evaluate;
+use zkinfer_sumcheck::{mask_claims, Mask, MaskShape};
 use zkinfer_transcript::{DomainSeparator, Proof, ProverTranscript, VerifierTranscript};
 
 use crate::*;
@@ -74,10 +75,38 @@ pub(super) fn prove_with<C: FieldConfig>(
     p: &LookupProver<'_, C::F, C::EF>,
     m: &[Vec<C::F>],
 ) -> (Proof, LookupClaims<C::EF>) {
+    let (proof, claims, _) = prove_masked_with::<C>(p, m, &[]);
+    (proof, claims)
+}
+
+/// [`prove_with`] with layer masks (none: the plain proof).
+pub(super) fn prove_masked_with<C: FieldConfig>(
+    p: &LookupProver<'_, C::F, C::EF>,
+    m: &[Vec<C::F>],
+    masks: &[Mask<C::F, C::EF>],
+) -> (Proof, LookupClaims<C::EF>, Vec<LayerMask<C::EF>>) {
     let mut t = ProverTranscript::<C::F>::new(&ds::<C>());
     t.write_digest("multiplicities", &digest(m));
-    let claims = p.prove(m, &mut t).expect("well-formed prover input");
-    (t.finish(), claims)
+    let refs: Vec<&Mask<C::F, C::EF>> = masks.iter().collect();
+    let (claims, layers) = p
+        .prove_masked(m, &refs, &mut t)
+        .expect("well-formed prover input");
+    (t.finish(), claims, layers)
+}
+
+/// One random mask per masked layer of `shape`.
+pub(super) fn layer_masks<C: FieldConfig>(
+    shape: &LookupShape<'_, C::F, C::EF>,
+    rng: &mut Rng,
+) -> Vec<Mask<C::F, C::EF>> {
+    shape
+        .masked_layers()
+        .into_iter()
+        .map(|k| {
+            let s = MaskShape::new(k, 3).expect("layer mask shape");
+            Mask::sample(s, || C::F::from_u64(rng.next()))
+        })
+        .collect()
 }
 
 #[derive(Debug, PartialEq)]
@@ -94,6 +123,19 @@ pub(super) fn verify_with<C: FieldConfig>(
     bytes: &[u8],
     domain: &DomainSeparator,
 ) -> Result<LookupClaims<C::EF>, Reject> {
+    verify_masked_with::<C>(shape, lookups, m, None, bytes, domain)
+}
+
+/// [`verify_with`] of a masked proof (`Some` masks: read with [`verify_masked`], every mask
+/// value settled against the masks directly, the stand-in for the hiding opening).
+pub(super) fn verify_masked_with<C: FieldConfig>(
+    shape: &LookupShape<'_, C::F, C::EF>,
+    lookups: &[Vec<Vec<C::F>>],
+    m: &[Vec<C::F>],
+    masks: Option<&[Mask<C::F, C::EF>]>,
+    bytes: &[u8],
+    domain: &DomainSeparator,
+) -> Result<LookupClaims<C::EF>, Reject> {
     let tr = |source| {
         Reject::Lookup(LookupError::Transcript {
             what: "test",
@@ -102,7 +144,23 @@ pub(super) fn verify_with<C: FieldConfig>(
     };
     let mut v = VerifierTranscript::<C::F>::new(domain, bytes);
     let d = v.read_digest("multiplicities").map_err(tr)?;
-    let claims = verify(shape, &mut v).map_err(Reject::Lookup)?;
+    let claims = match masks {
+        None => verify(shape, &mut v).map_err(Reject::Lookup)?,
+        Some(masks) => {
+            let (claims, layers) = verify_masked(shape, &mut v).map_err(Reject::Lookup)?;
+            if layers.len() != masks.len() {
+                return Err(Reject::Settle("mask count"));
+            }
+            for (mask, l) in masks.iter().zip(&layers) {
+                let settled = mask_claims::<C::F, C::EF>(&mask.shape(), &l.point, &l.values)
+                    .map_err(|_| Reject::Settle("mask point"))?;
+                if settled.iter().any(|(p, v)| evaluate(mask.table(), p) != *v) {
+                    return Err(Reject::Settle("mask value"));
+                }
+            }
+            claims
+        }
+    };
     v.finish().map_err(tr)?;
     if d != digest(m) {
         return Err(Reject::Settle("multiplicity commitment"));

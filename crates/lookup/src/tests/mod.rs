@@ -235,6 +235,75 @@ fn shared_and_multi_column<C: FieldConfig>() {
     assert!(verify_with::<C>(&other, &lookups, &m, &proof.bytes, &ds::<C>()).is_err());
 }
 
+/// Masked layer sumchecks: an honest round trip (same claims as the verifier, mask values that
+/// settle), plain and masked proofs never verify as each other, a wrong mask count is refused,
+/// and every flipped element of the proof is rejected (by a check or a settlement).
+fn masked<C: FieldConfig>(k: usize, seed: u64) {
+    let c = case::<C>(k, 4, seed);
+    let p = prover(&c);
+    let m = p.multiplicities().expect("members");
+    let shape = p.shape();
+    let mut rng = Rng(seed | 1);
+    let masks = layer_masks::<C>(&shape, &mut rng);
+    let (proof, pc, pl) = prove_masked_with::<C>(&p, &m, &masks);
+    assert_eq!(pl.len(), masks.len());
+    let vc = verify_masked_with::<C>(
+        &shape,
+        &cols(&c),
+        &m,
+        Some(&masks),
+        &proof.bytes,
+        &ds::<C>(),
+    )
+    .expect("honest masked proof");
+    assert_eq!(pc, vc);
+    if masks.is_empty() {
+        return;
+    }
+    // Plain and masked proofs are different protocols.
+    assert!(verify_with::<C>(&shape, &cols(&c), &m, &proof.bytes, &ds::<C>()).is_err());
+    let (plain, _) = prove_with::<C>(&p, &m);
+    assert!(verify_masked_with::<C>(
+        &shape,
+        &cols(&c),
+        &m,
+        Some(&masks),
+        &plain.bytes,
+        &ds::<C>()
+    )
+    .is_err());
+    // The masks must match the layers.
+    let refs: Vec<&zkinfer_sumcheck::Mask<C::F, C::EF>> = masks.iter().skip(1).collect();
+    let mut t = ProverTranscript::<C::F>::new(&ds::<C>());
+    assert!(matches!(
+        p.prove_masked(&m, &refs, &mut t),
+        Err(ProverError::MaskShape { .. })
+    ));
+    // Other masks than the committed ones: the settlement fails.
+    let other = layer_masks::<C>(&shape, &mut rng);
+    assert_eq!(
+        verify_masked_with::<C>(
+            &shape,
+            &cols(&c),
+            &m,
+            Some(&other),
+            &proof.bytes,
+            &ds::<C>()
+        ),
+        Err(Reject::Settle("mask value"))
+    );
+    let elem =
+        zkinfer_field::canonical_bytes::<C::F>() * <C::EF as BasedVectorSpace<C::F>>::DIMENSION;
+    for e in 0..(proof.bytes.len() - 32) / elem {
+        let mut bad = proof.bytes.clone();
+        bump::<C::F>(&mut bad[32 + e * elem..]);
+        assert!(
+            verify_masked_with::<C>(&shape, &cols(&c), &m, Some(&masks), &bad, &ds::<C>()).is_err(),
+            "element {e} flipped: accepted"
+        );
+    }
+}
+
 macro_rules! conformance {
     ($name:ident, $cfg:ty) => {
         mod $name {
@@ -245,6 +314,8 @@ macro_rules! conformance {
                 fn honest_roundtrip(k in 0usize..6, max_vars in 0usize..8, seed in any::<u64>()) { roundtrip::<$cfg>(k, max_vars, seed); }
                 #[test]
                 fn tampering_rejected(k in 1usize..4, seed in any::<u64>()) { tamper::<$cfg>(k, seed); }
+                #[test]
+                fn masked_layers(k in 1usize..4, seed in any::<u64>()) { masked::<$cfg>(k, seed); }
                 #[test]
                 fn non_member_rejected(n in 0usize..7, row in any::<usize>(), seed in any::<u64>()) { non_member::<$cfg>(n, row, seed); }
                 #[test]
@@ -324,8 +395,9 @@ fn too_many_lookups_for_the_characteristic() {
 }
 
 /// The dedicated layer prover sends exactly what the generic sumcheck prover sends for the
-/// same layer composition (so the generic verifier is the specification).
-fn layer_matches_generic<C: FieldConfig>(n: usize, trees: usize, seed: u64) {
+/// same layer composition (so the generic verifier is the specification); masked (`n > 0`),
+/// exactly what `zkinfer_sumcheck::prove_masked` sends with the same mask.
+fn layer_matches_generic<C: FieldConfig>(n: usize, trees: usize, seed: u64, masked: bool) {
     use crate::layer::{prove as prove_layer, Halves};
     use zkinfer_sumcheck::Mle;
     let mut rng = Rng(seed | 1);
@@ -354,31 +426,46 @@ fn layer_matches_generic<C: FieldConfig>(n: usize, trees: usize, seed: u64) {
     let claim: C::EF = (0..1usize << n)
         .map(|x| comp.evaluate(&tables.iter().map(|t| t[x]).collect::<Vec<_>>()))
         .sum();
+    let mask = (masked && n > 0).then(|| {
+        let shape = zkinfer_sumcheck::MaskShape::new(n, 3).expect("shape");
+        zkinfer_sumcheck::Mask::sample(shape, || C::F::from_u64(rng.next()))
+    });
     let mut a = ProverTranscript::<C::F>::new(&ds::<C>());
-    let (point, evals) = prove_layer(claim, &r, halves, lambda, &mut a);
+    let (point, evals, mask_values) = prove_layer(claim, &r, halves, lambda, mask.as_ref(), &mut a);
     let mut b = ProverTranscript::<C::F>::new(&ds::<C>());
-    let out = zkinfer_sumcheck::prove(
-        claim,
-        tables.into_iter().map(Mle::Ext).collect(),
-        &comp,
-        &mut b,
-    );
+    let mles = tables.into_iter().map(Mle::Ext).collect();
+    let (out_point, out_evals, out_mask) = match &mask {
+        Some(m) => {
+            let out = zkinfer_sumcheck::prove_masked(claim, mles, &comp, m, &mut b);
+            (out.point, out.evals, out.mask_values)
+        }
+        None => {
+            let out = zkinfer_sumcheck::prove(claim, mles, &comp, &mut b);
+            (out.point, out.evals, Vec::new())
+        }
+    };
     assert_eq!(a.finish().bytes, b.finish().bytes);
-    assert_eq!((point, evals), (out.point, out.evals[1..].to_vec()));
+    assert_eq!(
+        (point, evals, mask_values),
+        (out_point, out_evals[1..].to_vec(), out_mask)
+    );
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     #[test]
     fn dedicated_layer_prover_matches_generic(n in 0usize..8, trees in 1usize..4, seed in any::<u64>()) {
-        layer_matches_generic::<GoldilocksConfig>(n, trees, seed);
-        layer_matches_generic::<KoalaBearConfig>(n, trees, seed);
+        for masked in [false, true] {
+            layer_matches_generic::<GoldilocksConfig>(n, trees, seed, masked);
+            layer_matches_generic::<KoalaBearConfig>(n, trees, seed, masked);
+        }
     }
 }
 
 #[test]
 fn dedicated_layer_prover_matches_generic_parallel() {
-    layer_matches_generic::<GoldilocksConfig>(14, 2, 3);
+    layer_matches_generic::<GoldilocksConfig>(14, 2, 3, false);
+    layer_matches_generic::<GoldilocksConfig>(14, 2, 3, true);
 }
 
 /// `index_of` finds the first row with the given content, through the contiguous-domain fast
