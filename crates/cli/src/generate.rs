@@ -32,7 +32,8 @@ pub struct GenerateArgs {
     /// No progress spinner.
     #[arg(long)]
     quiet: bool,
-    /// Experimental: mask every sumcheck of the walk (as `prove --masked-sumchecks`). A step
+    /// Experimental: mask every sumcheck of the walk and of the lookup argument (as
+    /// `prove --masked-sumchecks`). A step
     /// toward zero knowledge; the proof is NOT zero-knowledge yet (docs/ZK.md).
     #[arg(long)]
     masked_sumchecks: bool,

@@ -27,8 +27,8 @@ pub struct ProveArgs {
     /// No progress spinner.
     #[arg(long)]
     quiet: bool,
-    /// Experimental: mask every sumcheck of the walk (Libra-style masks under a hiding
-    /// commitment). A step toward zero knowledge; the proof is NOT zero-knowledge yet
+    /// Experimental: mask every sumcheck of the walk and of the lookup argument (Libra-style
+    /// masks under a hiding commitment). A step toward zero knowledge; the proof is NOT zero-knowledge yet
     /// (docs/ZK.md). `verify` accepts both kinds.
     #[arg(long)]
     masked_sumchecks: bool,

@@ -340,6 +340,8 @@ fn mask_pcs() -> Result<zkinfer_pcs::HidingPcs<Config>, Error> {
 }
 
 type MaskData = zkinfer_pcs::HidingProverData<Config>;
+type Mask = zkinfer_sumcheck::Mask<F, EF>;
+
 /// The rounds of each LogUp-GKR layer sumcheck with rounds (each gets a mask of degree 3).
 pub(crate) fn lookup_mask_rounds(plan: &Plan, tabs: &[Box<dyn Table<F, EF>>]) -> Vec<usize> {
     if plan.lookups.is_empty() {
@@ -373,13 +375,7 @@ fn sample_masks(
     vk: &VerifyingKey,
     witness: &[usize],
     lookup_rounds: &[usize],
-) -> Result<
-    (
-        Vec<zkinfer_sumcheck::Mask<F, EF>>,
-        Option<crate::masks::MaskUse>,
-    ),
-    Error,
-> {
+) -> Result<(Vec<Mask>, Option<crate::masks::MaskUse>), Error> {
     use rand::RngExt;
     let mut rng = rand::rng();
     let fail = |e: String| Error::Prover(format!("masks: {e}"));

@@ -79,12 +79,15 @@ pub(super) fn prove_with<C: FieldConfig>(
     (proof, claims)
 }
 
+/// A proof, its claims and its masked layers.
+pub(super) type MaskedRun<EF> = (Proof, LookupClaims<EF>, Vec<LayerMask<EF>>);
+
 /// [`prove_with`] with layer masks (none: the plain proof).
 pub(super) fn prove_masked_with<C: FieldConfig>(
     p: &LookupProver<'_, C::F, C::EF>,
     m: &[Vec<C::F>],
     masks: &[Mask<C::F, C::EF>],
-) -> (Proof, LookupClaims<C::EF>, Vec<LayerMask<C::EF>>) {
+) -> MaskedRun<C::EF> {
     let mut t = ProverTranscript::<C::F>::new(&ds::<C>());
     t.write_digest("multiplicities", &digest(m));
     let refs: Vec<&Mask<C::F, C::EF>> = masks.iter().collect();
