@@ -243,6 +243,30 @@ impl MaskUse {
         Ok(())
     }
 
+    /// The next masks for sumchecks of `rounds[i]` rounds and degree 3 each (the LogUp-GKR
+    /// layers, first in the layout).
+    pub fn take_layers(&mut self, rounds: &[usize]) -> Result<Vec<(usize, MaskShape)>, String> {
+        rounds.iter().map(|&k| self.take(k, 3)).collect()
+    }
+
+    /// [`MaskUse::settle`] for each taken mask with its layer's `(point, values)`.
+    pub fn settle_layers<'a>(
+        &mut self,
+        taken: &[(usize, MaskShape)],
+        layers: impl IntoIterator<Item = (&'a [EF], &'a [EF])>,
+    ) -> Result<(), String> {
+        let mut n = 0;
+        for ((k, shape), (point, values)) in taken.iter().zip(layers) {
+            self.settle(*k, shape, point, values)?;
+            n += 1;
+        }
+        if n == taken.len() {
+            Ok(())
+        } else {
+            Err(format!("{} masked layers, {n} reported", taken.len()))
+        }
+    }
+
     /// Checks that every committed mask was used.
     pub fn all_used(&self) -> Result<(), String> {
         if self.next == self.layout.len() {

@@ -297,8 +297,14 @@ pub struct ProveTimings {
     pub lookup_ms: f64,
     /// Output claims, the walk and the collapse sumchecks.
     pub walk_ms: f64,
-    /// The two batched PCS openings.
+    /// The two batched PCS openings (run concurrently; the parts below overlap).
     pub open_ms: f64,
+    /// Of `open_ms`: the witness opening.
+    pub witness_open_ms: f64,
+    /// Of `open_ms`: the weight groups' openings proper.
+    pub weight_open_ms: f64,
+    /// Of `open_ms`: waiting for (or doing) the weight groups' recommitment.
+    pub weight_wait_ms: f64,
 }
 
 /// Proves the integer run `tr` (its inputs and outputs become the public statement).
@@ -342,6 +348,11 @@ fn mask_pcs() -> Result<zkinfer_pcs::HidingPcs<Config>, Error> {
 type MaskData = zkinfer_pcs::HidingProverData<Config>;
 type Mask = zkinfer_sumcheck::Mask<F, EF>;
 
+/// A masked LogUp-GKR layer's challenges and mask values.
+fn layer_parts(l: &zkinfer_lookup::LayerMask<EF>) -> (&[EF], &[EF]) {
+    (&l.point, &l.values)
+}
+
 /// The rounds of each LogUp-GKR layer sumcheck with rounds (each gets a mask of degree 3).
 pub(crate) fn lookup_mask_rounds(plan: &Plan, tabs: &[Box<dyn Table<F, EF>>]) -> Vec<usize> {
     if plan.lookups.is_empty() {
@@ -379,7 +390,7 @@ fn sample_masks(
     use rand::RngExt;
     let mut rng = rand::rng();
     let fail = |e: String| Error::Prover(format!("masks: {e}"));
-    let mut masks: Vec<zkinfer_sumcheck::Mask<F, EF>> = masked_shapes(vk, lookup_rounds)?
+    let mut masks: Vec<Mask> = masked_shapes(vk, lookup_rounds)?
         .into_iter()
         .map(|s| {
             zkinfer_sumcheck::MaskShape::new(s.vars, s.degree)
@@ -526,8 +537,13 @@ pub(crate) fn prove_witness_with(
     lap(&mut tm.witness_ms);
     let scheme = pcs();
     let wlayout = plan.witness_layout();
+    let lookup_rounds = if opts.masked {
+        lookup_mask_rounds(plan, &tabs)
+    } else {
+        Vec::new()
+    };
     let (masks, mut used) = if opts.masked {
-        sample_masks(vk, &wlayout, &lookup_mask_rounds(plan, &tabs))?
+        sample_masks(vk, &wlayout, &lookup_rounds)?
     } else {
         (Vec::new(), None)
     };
@@ -569,19 +585,13 @@ pub(crate) fn prove_witness_with(
     } else if let Some(u) = used.as_mut() {
         // Masked: the first masks of the layout are the GKR layers'.
         let fail = |e: String| Error::Prover(format!("lookup masks: {e}"));
-        let taken = lookup_mask_rounds(plan, &tabs)
-            .into_iter()
-            .map(|k| u.take(k, 3))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(fail)?;
-        let refs: Vec<&zkinfer_sumcheck::Mask<F, EF>> =
-            taken.iter().map(|(k, _)| &masks[*k]).collect();
+        let taken = u.take_layers(&lookup_rounds).map_err(fail)?;
+        let refs: Vec<&Mask> = taken.iter().map(|(k, _)| &masks[*k]).collect();
         let (claims, layers) = lp
             .prove_masked(&mults, &refs, &mut t)
             .map_err(|e| Error::Prover(e.to_string()))?;
-        for ((k, shape), l) in taken.iter().zip(layers) {
-            u.settle(*k, shape, &l.point, &l.values).map_err(fail)?;
-        }
+        u.settle_layers(&taken, layers.iter().map(layer_parts))
+            .map_err(fail)?;
         Some(claims)
     } else {
         Some(
@@ -610,29 +620,42 @@ pub(crate) fn prove_witness_with(
     // the weight groups may still be coming from a background re-commitment.
     let mut br = t.fork(&OPEN_BRANCHES);
     let (bw, bc) = br.split_at_mut(1);
+    let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     let (rw, rc) = p3_maybe_rayon::prelude::join(
-        || match (wdata, poly_points.is_empty()) {
-            (Some(WitnessData::Plain(d)), false) => scheme
-                .open_owned(*d, &poly_points, &mut bw[0])
-                .map_err(|e| Error::Prover(format!("witness opening: {e}"))),
-            (Some(WitnessData::Hiding(hd)), false) => {
-                hd.0.open(&hd.1, &poly_points, &mut bw[0])
-                    .map_err(|e| Error::Prover(format!("witness and mask opening: {e}")))
-            }
-            _ => Ok(()),
+        || {
+            let t0 = std::time::Instant::now();
+            let r = match (wdata, poly_points.is_empty()) {
+                (Some(WitnessData::Plain(d)), false) => scheme
+                    .open_owned(*d, &poly_points, &mut bw[0])
+                    .map_err(|e| Error::Prover(format!("witness opening: {e}"))),
+                (Some(WitnessData::Hiding(hd)), false) => {
+                    hd.0.open(&hd.1, &poly_points, &mut bw[0])
+                        .map_err(|e| Error::Prover(format!("witness and mask opening: {e}")))
+                }
+                _ => Ok(()),
+            };
+            r.map(|()| ms(t0))
         },
         || {
+            let t0 = std::time::Instant::now();
+            let mut opening = 0.0;
             let per_group = group_claims(&groups, std::mem::take(&mut const_points))?;
             pk.for_each_weight_group(|gi, data| match &per_group[gi] {
-                Some(claims) => data
-                    .open(claims, &mut bc[0])
-                    .map_err(|e| Error::Prover(format!("weight opening (group {gi}): {e}"))),
+                Some(claims) => {
+                    let t = std::time::Instant::now();
+                    let r = data
+                        .open(claims, &mut bc[0])
+                        .map_err(|e| Error::Prover(format!("weight opening (group {gi}): {e}")));
+                    opening += ms(t);
+                    r
+                }
                 None => Ok(()),
-            })
+            })?;
+            Ok::<_, Error>((opening, ms(t0) - opening))
         },
     );
-    rw?;
-    rc?;
+    tm.witness_open_ms = rw?;
+    (tm.weight_open_ms, tm.weight_wait_ms) = rc?;
     t.join(L_OPENINGS, br);
     lap(&mut tm.open_ms);
     Ok((
@@ -776,16 +799,13 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
         None
     } else if let Some(u) = used.as_mut() {
         let fail = |e: String| Error::rejected("lookup masks", e);
-        let taken = lookup_mask_rounds(&plan, &tabs)
-            .into_iter()
-            .map(|k| u.take(k, 3))
-            .collect::<Result<Vec<_>, _>>()
+        let taken = u
+            .take_layers(&lookup_mask_rounds(&plan, &tabs))
             .map_err(fail)?;
         let (claims, layers) = zkinfer_lookup::verify_masked(&lookup_shape(&plan, &tabs), &mut t)
             .map_err(|e| Error::rejected("lookup argument", e))?;
-        for ((k, shape), l) in taken.iter().zip(layers) {
-            u.settle(*k, shape, &l.point, &l.values).map_err(fail)?;
-        }
+        u.settle_layers(&taken, layers.iter().map(layer_parts))
+            .map_err(fail)?;
         Some(claims)
     } else {
         Some(

@@ -272,13 +272,18 @@ fn masked<C: FieldConfig>(k: usize, seed: u64) {
         &ds::<C>()
     )
     .is_err());
-    // The masks must match the layers.
-    let refs: Vec<&zkinfer_sumcheck::Mask<C::F, C::EF>> = masks.iter().skip(1).collect();
-    let mut t = ProverTranscript::<C::F>::new(&ds::<C>());
-    assert!(matches!(
-        p.prove_masked(&m, &refs, &mut t),
-        Err(ProverError::MaskShape { .. })
-    ));
+    // The masks must match the layers: one too many, or one too few (no masks at all is
+    // the plain proof, so "too few" needs two masked layers).
+    let more: Vec<&zkinfer_sumcheck::Mask<C::F, C::EF>> =
+        masks.iter().chain(masks.first()).collect();
+    let fewer: Vec<&zkinfer_sumcheck::Mask<C::F, C::EF>> = masks.iter().skip(1).collect();
+    for refs in [more, fewer].into_iter().filter(|r| !r.is_empty()) {
+        let mut t = ProverTranscript::<C::F>::new(&ds::<C>());
+        assert!(matches!(
+            p.prove_masked(&m, &refs, &mut t),
+            Err(ProverError::MaskShape { .. })
+        ));
+    }
     // Other masks than the committed ones: the settlement fails.
     let other = layer_masks::<C>(&shape, &mut rng);
     assert_eq!(
@@ -326,6 +331,8 @@ macro_rules! conformance {
                     let p = prover(&c);
                     let mut v = VerifierTranscript::<<$cfg as FieldConfig>::F>::new(&ds::<$cfg>(), &bytes);
                     let _ = verify(&p.shape(), &mut v);
+                    let mut v = VerifierTranscript::<<$cfg as FieldConfig>::F>::new(&ds::<$cfg>(), &bytes);
+                    let _ = verify_masked(&p.shape(), &mut v);
                 }
                 #[test]
                 fn truncation_rejected(cut in any::<usize>(), seed in any::<u64>()) {
