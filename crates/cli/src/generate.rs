@@ -129,6 +129,9 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
                 "lookup": phases.lookup_ms,
                 "walk": phases.walk_ms,
                 "open": phases.open_ms,
+                "witness_open": phases.witness_open_ms,
+                "weight_open": phases.weight_open_ms,
+                "weight_wait": phases.weight_wait_ms,
             },
             "peak_rss_bytes": rss,
         });

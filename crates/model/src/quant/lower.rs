@@ -199,6 +199,25 @@ impl<'a> Lowering<'a> {
         Ok((id, f))
     }
 
+    /// Whether float constant `fid` is both the table of a one-input gather by a public index
+    /// (`IndexedMove`) and an operand of an einsum — a tied embedding and LM head. Both nodes
+    /// then take one quantized constant (weight precision, one power-of-two scale), so the
+    /// table is committed once instead of twice.
+    pub fn tied_table(&self, fid: TensorId) -> bool {
+        if self.fg.const_data(fid).is_none() {
+            return false;
+        }
+        let gathered = self.fg.nodes.iter().any(|n| {
+            matches!(n.op, FloatOp::IndexedMove { .. }) && n.inputs.len() == 2 && n.inputs[0] == fid
+        });
+        let einsum = self.fg.nodes.iter().any(|n| {
+            matches!(n.op, FloatOp::Einsum { .. })
+                && n.inputs.len() == 2
+                && n.inputs[..2].contains(&fid)
+        });
+        gathered && einsum
+    }
+
     /// Adds a constant tensor.
     pub fn add_const(
         &mut self,

@@ -250,7 +250,14 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
             let (qi, fi) = l.operand(idx, ab, None)?;
             let mut moved = vec![node.inputs[0]];
             moved.extend(node.inputs.get(2).copied());
-            let (parts, f) = align_shared(l, &moved, fy, name)?;
+            let (parts, f) = if l.tied_table(node.inputs[0]) && moved.len() == 1 {
+                // A table that is also an einsum's weight (a tied embedding and LM head) is
+                // quantized once, at weight precision, so one constant is committed for both.
+                let (q, f) = l.operand(node.inputs[0], l.cfg.weight_bits, None)?;
+                (vec![q], f)
+            } else {
+                align_shared(l, &moved, fy, name)?
+            };
             let mut ins = vec![parts[0], qi];
             ins.extend(parts.get(1).copied());
             Ok(l.push(

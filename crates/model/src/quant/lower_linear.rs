@@ -108,6 +108,56 @@ fn channel(i: usize, out_shape: &[usize], ch_axis: Option<usize>) -> usize {
     ch_axis.map_or(0, |a| (i / strides(out_shape)[a]) % out_shape[a])
 }
 
+/// The bias at its own shape (leading 1s added up to the output's rank), broadcast by the
+/// relation — `[1, dout]` instead of `[rows, dout]`, so a linear layer's committed bias does
+/// not grow with the sequence length. `None` when the bias is not constant or broadcasts
+/// along the channel axis with different units per channel (then it is quantized in full).
+fn compact_bias(
+    l: &mut Lowering,
+    node: &FloatNode,
+    bid: TensorId,
+    out_shape: &[usize],
+    ch_axis: Option<usize>,
+    unit: &[f64],
+) -> Result<Option<TensorId>> {
+    let Some(data) = l.fg.const_data(bid) else {
+        return Ok(None);
+    };
+    let bt = l.fg.tensor(bid)?;
+    if bt.shape.len() > out_shape.len() {
+        return Ok(None);
+    }
+    let mut shape = vec![1; out_shape.len() - bt.shape.len()];
+    shape.extend(&bt.shape);
+    let fits = shape.iter().zip(out_shape).all(|(&b, &o)| b == o || b == 1);
+    if !fits || numel(&shape) != data.len() || numel(&shape) == numel(out_shape) {
+        return Ok(None);
+    }
+    // The channel of each compact entry: its coordinate on the channel axis, or — where the
+    // bias broadcasts along that axis — one unit shared by every channel.
+    let along = match ch_axis {
+        Some(a) if shape[a] == 1 && out_shape[a] > 1 => {
+            if unit.iter().any(|u| u != &unit[0]) {
+                return Ok(None);
+            }
+            None
+        }
+        a => a,
+    };
+    let vals: Vec<i64> = data
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| (f64::from(b) / unit[channel(i, &shape, along)]).round() as i64)
+        .collect();
+    Ok(Some(l.add_const(
+        &format!("{}.bias_q", node.name),
+        shape,
+        vals,
+        0,
+        Some(bid),
+    )))
+}
+
 /// Quantizes a float bias broadcast to the output shape, in accumulator units.
 fn quantize_bias(
     l: &mut Lowering,
@@ -117,6 +167,9 @@ fn quantize_bias(
     ch_axis: Option<usize>,
     unit: &[f64],
 ) -> Result<TensorId> {
+    if let Some(id) = compact_bias(l, node, bid, out_shape, ch_axis, unit)? {
+        return Ok(id);
+    }
     let full = full_bias(l, bid, out_shape)?
         .ok_or_else(|| Lowering::unquantizable(node, "bias must be constant"))?;
     let vals: Vec<i64> = full
@@ -183,10 +236,23 @@ pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
                 ),
                 _ => (None, None),
             };
-            let data = l.fg.const_data(wid).unwrap_or(&[]).to_vec();
-            let floor = bias_scale_floor(l, node.inputs.get(2).copied(), &out_shape, oaxis, fx)?;
-            let (wq, scales) = quantize_weights(&data, &wt.shape, waxis, wb, &floor);
-            let qw = l.add_const(&wt.name, wt.shape.clone(), wq, 0, Some(wid));
+            let tied = l.tied_table(wid) && node.inputs.len() == 2;
+            let (waxis, oaxis) = if tied { (None, None) } else { (waxis, oaxis) };
+            let (qw, scales) = if tied {
+                // Also gathered as a table (a tied LM head): the one constant both nodes use,
+                // per tensor at a power-of-two scale (the gather's output fraction).
+                let (qw, f) = l.operand(wid, wb, None)?;
+                (qw, vec![pow2(-f)])
+            } else {
+                let data = l.fg.const_data(wid).unwrap_or(&[]).to_vec();
+                let floor =
+                    bias_scale_floor(l, node.inputs.get(2).copied(), &out_shape, oaxis, fx)?;
+                let (wq, scales) = quantize_weights(&data, &wt.shape, waxis, wb, &floor);
+                (
+                    l.add_const(&wt.name, wt.shape.clone(), wq, 0, Some(wid)),
+                    scales,
+                )
+            };
             let ratios: Vec<f64> = scales.iter().map(|s| s * pow2(fy - fx)).collect();
             let index = oaxis.map_or(RequantIndex::Tensor, RequantIndex::Axis);
             let requant = Requant::from_ratios(&ratios, index, lo, hi);
