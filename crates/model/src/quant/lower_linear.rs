@@ -108,57 +108,38 @@ fn channel(i: usize, out_shape: &[usize], ch_axis: Option<usize>) -> usize {
     ch_axis.map_or(0, |a| (i / strides(out_shape)[a]) % out_shape[a])
 }
 
-/// The bias at its own shape (leading 1s added up to the output's rank), broadcast by the
-/// relation — `[1, dout]` instead of `[rows, dout]`, so a linear layer's committed bias does
-/// not grow with the sequence length. `None` when the bias is not constant or broadcasts
-/// along the channel axis with different units per channel (then it is quantized in full).
-fn compact_bias(
-    l: &mut Lowering,
-    node: &FloatNode,
-    bid: TensorId,
+/// The shape a bias is committed at and the axis its quantization unit runs along: the bias
+/// at its own shape (leading 1s added up to the output's rank), broadcast by the relation —
+/// `[1, dout]` instead of `[rows, dout]`, so a linear layer's committed bias does not grow
+/// with the sequence length. `None` when it broadcasts along the channel axis with different
+/// units per channel (then it is quantized in full, at the output shape).
+fn compact_bias_shape(
+    bias_shape: &[usize],
     out_shape: &[usize],
     ch_axis: Option<usize>,
     unit: &[f64],
-) -> Result<Option<TensorId>> {
-    let Some(data) = l.fg.const_data(bid) else {
-        return Ok(None);
-    };
-    let bt = l.fg.tensor(bid)?;
-    if bt.shape.len() > out_shape.len() {
-        return Ok(None);
+) -> Option<(Vec<usize>, Option<usize>)> {
+    if bias_shape.len() > out_shape.len() {
+        return None;
     }
-    let mut shape = vec![1; out_shape.len() - bt.shape.len()];
-    shape.extend(&bt.shape);
+    let mut shape = vec![1; out_shape.len() - bias_shape.len()];
+    shape.extend(bias_shape);
     let fits = shape.iter().zip(out_shape).all(|(&b, &o)| b == o || b == 1);
-    if !fits || numel(&shape) != data.len() || numel(&shape) == numel(out_shape) {
-        return Ok(None);
+    if !fits || numel(&shape) == numel(out_shape) {
+        return None;
     }
     // The channel of each compact entry: its coordinate on the channel axis, or — where the
     // bias broadcasts along that axis — one unit shared by every channel.
-    let along = match ch_axis {
+    match ch_axis {
         Some(a) if shape[a] == 1 && out_shape[a] > 1 => {
-            if unit.iter().any(|u| u != &unit[0]) {
-                return Ok(None);
-            }
-            None
+            unit.iter().all(|u| u == &unit[0]).then_some((shape, None))
         }
-        a => a,
-    };
-    let vals: Vec<i64> = data
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| (f64::from(b) / unit[channel(i, &shape, along)]).round() as i64)
-        .collect();
-    Ok(Some(l.add_const(
-        &format!("{}.bias_q", node.name),
-        shape,
-        vals,
-        0,
-        Some(bid),
-    )))
+        a => Some((shape, a)),
+    }
 }
 
-/// Quantizes a float bias broadcast to the output shape, in accumulator units.
+/// Quantizes a constant bias in accumulator units, at its compact shape where it can be
+/// ([`compact_bias_shape`]), else broadcast to the output shape.
 fn quantize_bias(
     l: &mut Lowering,
     node: &FloatNode,
@@ -167,23 +148,25 @@ fn quantize_bias(
     ch_axis: Option<usize>,
     unit: &[f64],
 ) -> Result<TensorId> {
-    if let Some(id) = compact_bias(l, node, bid, out_shape, ch_axis, unit)? {
-        return Ok(id);
-    }
-    let full = full_bias(l, bid, out_shape)?
-        .ok_or_else(|| Lowering::unquantizable(node, "bias must be constant"))?;
-    let vals: Vec<i64> = full
+    let data =
+        l.fg.const_data(bid)
+            .ok_or_else(|| Lowering::unquantizable(node, "bias must be constant"))?;
+    let compact = compact_bias_shape(&l.fg.tensor(bid)?.shape, out_shape, ch_axis, unit)
+        .filter(|(shape, _)| numel(shape) == data.len());
+    let (shape, along, vals) = match compact {
+        Some((shape, along)) => (shape, along, data.to_vec()),
+        None => {
+            let full = full_bias(l, bid, out_shape)?
+                .ok_or_else(|| Lowering::unquantizable(node, "bias must be constant"))?;
+            (out_shape.to_vec(), ch_axis, full)
+        }
+    };
+    let vals: Vec<i64> = vals
         .iter()
         .enumerate()
-        .map(|(i, &b)| (f64::from(b) / unit[channel(i, out_shape, ch_axis)]).round() as i64)
+        .map(|(i, &b)| (f64::from(b) / unit[channel(i, &shape, along)]).round() as i64)
         .collect();
-    Ok(l.add_const(
-        &format!("{}.bias_q", node.name),
-        out_shape.to_vec(),
-        vals,
-        0,
-        Some(bid),
-    ))
+    Ok(l.add_const(&format!("{}.bias_q", node.name), shape, vals, 0, Some(bid)))
 }
 
 pub(crate) fn lower(l: &mut Lowering, node: &FloatNode) -> Result<TensorId> {
