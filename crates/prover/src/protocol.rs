@@ -537,15 +537,12 @@ pub(crate) fn prove_witness_with(
     lap(&mut tm.witness_ms);
     let scheme = pcs();
     let wlayout = plan.witness_layout();
-    let lookup_rounds = if opts.masked {
-        lookup_mask_rounds(plan, &tabs)
+    let (lookup_rounds, masks, mut used) = if opts.masked {
+        let rounds = lookup_mask_rounds(plan, &tabs);
+        let (masks, used) = sample_masks(vk, &wlayout, &rounds)?;
+        (rounds, masks, used)
     } else {
-        Vec::new()
-    };
-    let (masks, mut used) = if opts.masked {
-        sample_masks(vk, &wlayout, &lookup_rounds)?
-    } else {
-        (Vec::new(), None)
+        (Vec::new(), Vec::new(), None)
     };
     // Layout, commitment, binding: the masks are committed with the witness, before α, β.
     write_mask_layout(used.as_ref(), &mut t);

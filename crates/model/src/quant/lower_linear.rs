@@ -153,7 +153,7 @@ fn quantize_bias(
             .ok_or_else(|| Lowering::unquantizable(node, "bias must be constant"))?;
     let compact = compact_bias_shape(&l.fg.tensor(bid)?.shape, out_shape, ch_axis, unit)
         .filter(|(shape, _)| numel(shape) == data.len());
-    let (shape, along, vals) = match compact {
+    let (shape, along, floats) = match compact {
         Some((shape, along)) => (shape, along, data.to_vec()),
         None => {
             let full = full_bias(l, bid, out_shape)?
@@ -161,7 +161,7 @@ fn quantize_bias(
             (out_shape.to_vec(), ch_axis, full)
         }
     };
-    let vals: Vec<i64> = vals
+    let vals: Vec<i64> = floats
         .iter()
         .enumerate()
         .map(|(i, &b)| (f64::from(b) / unit[channel(i, &shape, along)]).round() as i64)
