@@ -16,11 +16,15 @@ CNN=examples/models/small_cnn
 "$BIN" compile "$CNN/network.onnx" --calibration "$CNN/input.json" --quiet -o "$FX/small_cnn" > /dev/null
 "$BIN" prove "$FX/small_cnn/model.zkm" --input "$CNN/input.json" -o "$FX/small_cnn/proof" --quiet > /dev/null
 "$BIN" verify "$FX/small_cnn/proof" --vk "$FX/small_cnn/model.vk" > /dev/null
+"$BIN" prove "$FX/small_cnn/model.zkm" --input "$CNN/input.json" -o "$FX/small_cnn/masked.proof" \
+  --masked-sumchecks --quiet > /dev/null
+"$BIN" verify "$FX/small_cnn/masked.proof" --vk "$FX/small_cnn/model.vk" > /dev/null
 "$BIN" compile --hf examples/llm/gpt2 --context 16 --new-tokens 4 -o "$FX/gpt2" --quiet > /dev/null
 "$BIN" generate "$FX/gpt2/model.zkm" --prompt "The cat sat" --max-new-tokens 4 -o "$FX/gpt2/gen.proof" > /dev/null
 "$BIN" verify "$FX/gpt2/gen.proof" --vk "$FX/gpt2/model.vk" > /dev/null
 seed() { mkdir -p "$CO/$1"; cp "$2" "$CO/$1/$(basename "$(dirname "$2")")-$(basename "$2")"; }
 seed proof_bytes "$FX/small_cnn/proof"
+seed proof_bytes "$FX/small_cnn/masked.proof"
 seed vk_bytes "$FX/small_cnn/model.vk"
 seed vk_bytes "$FX/gpt2/model.vk"
 seed zkm_bytes "$FX/small_cnn/model.zkm"
@@ -41,6 +45,8 @@ mkdir -p "$CO/proof_mutate" "$CO/generation_proof"
 printf '\x00\x00\x10\x01' > "$CO/proof_mutate/transcript"
 printf '\x02\x00\x01' > "$CO/proof_mutate/inputs"
 printf '\x03\x00\x01' > "$CO/proof_mutate/outputs"
+printf '\x04\x00\x10\x01' > "$CO/proof_mutate/masked-transcript"
+printf '\x06\x00\x01' > "$CO/proof_mutate/masked-inputs"
 printf '\x01\x00\x20\x01' > "$CO/generation_proof/mutate"
 printf '\x00' | cat - "$FX/gpt2/gen.proof" > "$CO/generation_proof/raw"
 echo "fixtures in $FX, seed corpora in $CO"

@@ -1,4 +1,5 @@
-//! Structure-aware: a valid small-CNN proof with some of its bytes changed — in the
+//! Structure-aware: a valid small-CNN proof (plain, or masked when bit 2 of the first byte is
+//! set) with some of its bytes changed — in the
 //! transcript (field elements, lengths, commitment roots, Merkle path nodes, PoW nonces), in
 //! the public inputs or in the public outputs — re-encoded as a proof file. Every changed
 //! proof must be rejected, never accepted, never panic.
@@ -10,7 +11,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&region, muts)) = data.split_first() else {
         return;
     };
-    let good = zkinfer_fuzz::cnn_proof();
+    let good = if region & 4 == 0 {
+        zkinfer_fuzz::cnn_proof()
+    } else {
+        zkinfer_fuzz::cnn_masked_proof()
+    };
     let mut p = good.clone();
     match region % 4 {
         // Mostly the transcript: it holds every prover message.

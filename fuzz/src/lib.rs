@@ -1,4 +1,5 @@
-//! Fixtures shared by the fuzz targets: verifying keys and valid proofs of two bundled models
+//! Fixtures shared by the fuzz targets: verifying keys and valid proofs (plain, and masked for
+//! the CNN) of two bundled models
 //! (the small CNN of `examples/models/small_cnn` and the tiny GPT-2 of `examples/llm/gpt2`),
 //! made by `fuzz/make_fixtures.sh` with the release CLI and read once per process.
 
@@ -37,6 +38,20 @@ pub fn cnn_proof() -> &'static ModelProof {
     P.get_or_init(|| {
         let p = ModelProof::from_bytes(&read("small_cnn/proof")).expect("cnn proof");
         zkinfer_prover::verify(cnn_vk(), &p).expect("the cnn fixture proof must verify");
+        p
+    })
+}
+
+/// A valid masked-walk proof for [`cnn_vk`] (`prove --masked-sumchecks`; checked once).
+pub fn cnn_masked_proof() -> &'static ModelProof {
+    static P: OnceLock<ModelProof> = OnceLock::new();
+    P.get_or_init(|| {
+        let p = ModelProof::from_bytes(&read("small_cnn/masked.proof")).expect("masked proof");
+        assert!(
+            zkinfer_prover::transcript_is_masked(&p.transcript),
+            "the masked fixture is not a masked proof"
+        );
+        zkinfer_prover::verify(cnn_vk(), &p).expect("the masked fixture proof must verify");
         p
     })
 }
