@@ -16,6 +16,48 @@ const BLOCK: usize = 64;
 /// Multiply-adds below which one thread does the work.
 const PARALLEL_MIN: usize = 1 << 20;
 
+/// i32 lanes of [`dot_i16`]: lane `l` sums the products at positions `≡ l (mod LANES)`.
+const LANES: usize = 16;
+
+/// The products each i32 lane of [`dot_i16`] may sum for operands bounded by `ma` and `mb` in
+/// absolute value, or `None` when the i16 path does not apply (an operand outside i16, or
+/// fewer than 8 products per lane between widenings, where it would not pay).
+pub fn i16_steps(ma: u64, mb: u64) -> Option<usize> {
+    if ma > 1 << 15 || mb > 1 << 15 {
+        return None;
+    }
+    let steps = (i32::MAX as u64 / (ma * mb).max(1)) as usize;
+    (steps >= 8).then_some(steps)
+}
+
+/// `Σ x_i·y_i` exactly, for operands whose products fit `steps` at a time in an i32
+/// ([`i16_steps`]): [`LANES`] i32 lanes each sum at most `steps` products (i16 × i16, which
+/// the vectorizer turns into `pmaddwd`), then are widened into i64; the tail is summed in i64.
+pub fn dot_i16(x: &[i16], y: &[i16], steps: usize) -> i64 {
+    let n = x.len().min(y.len());
+    let body = n - n % LANES;
+    let mut wide = [0i64; LANES];
+    for (xc, yc) in x[..body]
+        .chunks(steps * LANES)
+        .zip(y[..body].chunks(steps * LANES))
+    {
+        let mut acc = [0i32; LANES];
+        for (xs, ys) in xc.chunks_exact(LANES).zip(yc.chunks_exact(LANES)) {
+            for l in 0..LANES {
+                acc[l] = acc[l].wrapping_add(i32::from(xs[l]).wrapping_mul(i32::from(ys[l])));
+            }
+        }
+        for (w, a) in wide.iter_mut().zip(acc) {
+            *w += i64::from(a);
+        }
+    }
+    let tail = x[body..n]
+        .iter()
+        .zip(&y[body..n])
+        .fold(0i64, |s, (&p, &q)| s + i64::from(p) * i64::from(q));
+    wide.iter().sum::<i64>() + tail
+}
+
 /// Offset tables of one einsum as a batched product.
 pub struct GemmPlan {
     /// Per batch index: offsets in A, B and the output.

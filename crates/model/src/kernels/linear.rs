@@ -311,6 +311,57 @@ mod tests {
         assert_eq!(einsum(&e, &a, &sa, &b, &sb, &[4, 1000]), Some(want));
     }
 
+    /// Activation-width (16-bit) times weight-width (12-bit) operands take the i16 path; its
+    /// i32 lanes are widened exactly when the bound says, including at the extremes.
+    #[test]
+    fn narrow_operands_take_the_i16_path_exactly() {
+        use crate::kernels::gemm::{dot_i16, i16_steps};
+        let steps = i16_steps(1 << 15, 1 << 11).expect("16 x 12 bits is narrow");
+        assert_eq!(
+            i16_steps(1 << 15, 1 << 15),
+            None,
+            "one product could reach 2^30"
+        );
+        assert_eq!(i16_steps(1 << 16, 1), None, "outside i16");
+        // Every product at the bound: a lane reaches steps·2^26 before it is widened.
+        for n in [
+            0,
+            1,
+            15,
+            16,
+            17,
+            16 * steps,
+            16 * steps + 1,
+            3 * 16 * steps + 5,
+        ] {
+            for (x0, y0) in [(-32768i16, -2048i16), (-32768, 2047), (32767, -2048)] {
+                let (x, y) = (vec![x0; n], vec![y0; n]);
+                let want = n as i64 * i64::from(x0) * i64::from(y0);
+                assert_eq!(dot_i16(&x, &y, steps), want, "n {n}, {x0}·{y0}");
+            }
+        }
+        let e = EinsumExpr::parse("ik,vk->iv").expect("expr");
+        let (sa, sb) = ([3usize, 1001], [70usize, 1001]);
+        let narrow = |n: usize, seed: u64, bits: u32| -> Vec<i64> {
+            let mut v = values(n, seed, false);
+            for (i, x) in v.iter_mut().enumerate() {
+                *x = match i % 97 {
+                    0 => -(1 << (bits - 1)),
+                    1 => (1 << (bits - 1)) - 1,
+                    _ => x.rem_euclid(1 << bits) - (1 << (bits - 1)),
+                };
+            }
+            v
+        };
+        let a = narrow(3 * 1001, 3, 16);
+        let b = narrow(70 * 1001, 4, 12);
+        assert!(i16_steps(1 << 15, 1 << 11).is_some());
+        assert_eq!(
+            einsum(&e, &a, &sa, &b, &sb, &[3, 70]),
+            Some(naive(&e, &a, &sa, &b, &sb))
+        );
+    }
+
     #[test]
     fn short_operands_are_refused() {
         let e = EinsumExpr::parse("ij,jk->ik").expect("expr");

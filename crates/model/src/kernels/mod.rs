@@ -46,12 +46,25 @@ impl Elem for i64 {
     fn mul(self, o: Self) -> Self {
         self.wrapping_mul(o)
     }
-    /// Operands that fit in i32 (every quantized activation and weight) are packed as i32:
-    /// their products are exact in i64 and vectorize; wrapping sums are order-free, so the
-    /// result is the same as in i64 throughout.
+    /// Operands are packed as narrow as their values allow; wrapping sums are order-free, so
+    /// every path gives the i64 result exactly:
+    /// - both fit i16 and at least 8 products fit an i32 (`max|a|·max|b| ≤ 2^28`: a 16-bit
+    ///   activation times a 12-bit weight): i16, products summed in 16 i32 lanes for as many
+    ///   steps as the bound allows, then widened ([`gemm::dot_i16`]; 8 products per
+    ///   `vpmulld` where i32 needs one `vpmuldq` per 4);
+    /// - both fit i32: i32, each product exact in i64;
+    /// - otherwise i64 throughout.
     fn gemm(plan: &gemm::GemmPlan, a: &[Self], b: &[Self]) -> Vec<Self> {
-        let fits = |v: &[i64]| v.iter().all(|&x| i32::try_from(x).is_ok());
-        if fits(a) && fits(b) {
+        let max_abs = |v: &[i64]| v.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0);
+        let (ma, mb) = (max_abs(a), max_abs(b));
+        if let Some(steps) = gemm::i16_steps(ma, mb) {
+            plan.run(
+                a,
+                b,
+                |x| x as i16,
+                |x: &[i16], y: &[i16]| gemm::dot_i16(x, y, steps),
+            )
+        } else if ma <= i32::MAX as u64 && mb <= i32::MAX as u64 {
             plan.run(
                 a,
                 b,
