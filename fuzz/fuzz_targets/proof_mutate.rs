@@ -1,8 +1,8 @@
 //! Structure-aware: a valid small-CNN proof (plain, or masked when bit 2 of the first byte is
-//! set) with some of its bytes changed — in the
-//! transcript (field elements, lengths, commitment roots, Merkle path nodes, PoW nonces), in
-//! the public inputs or in the public outputs — re-encoded as a proof file. Every changed
-//! proof must be rejected, never accepted, never panic.
+//! set) with some of its bytes changed — in the transcript (field elements, lengths,
+//! commitment roots, Merkle path nodes, PoW nonces), in the public inputs or in the public
+//! outputs — re-encoded as a proof file. Every changed proof must be rejected, never
+//! accepted, never panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use zkinfer_prover::{verify, ModelProof};

@@ -1,7 +1,7 @@
 //! Fixtures shared by the fuzz targets: verifying keys and valid proofs (plain, and masked for
-//! the CNN) of two bundled models
-//! (the small CNN of `examples/models/small_cnn` and the tiny GPT-2 of `examples/llm/gpt2`),
-//! made by `fuzz/make_fixtures.sh` with the release CLI and read once per process.
+//! the CNN) of two bundled models (the small CNN of `examples/models/small_cnn` and the tiny
+//! GPT-2 of `examples/llm/gpt2`), made by `fuzz/make_fixtures.sh` with the release CLI and
+//! read once per process.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -32,7 +32,8 @@ pub fn i16_steps(ma: u64, mb: u64) -> Option<usize> {
 
 /// `Σ x_i·y_i` exactly, for operands whose products fit `steps` at a time in an i32
 /// ([`i16_steps`]): [`LANES`] i32 lanes each sum at most `steps` products (i16 × i16, which
-/// the vectorizer turns into `pmaddwd`), then are widened into i64; the tail is summed in i64.
+/// the vectorizer turns into `vpmulld`, 8 per instruction; it does not emit `pmaddwd` for this
+/// lane-bounded loop), then are widened into i64; the tail is summed in i64.
 pub fn dot_i16(x: &[i16], y: &[i16], steps: usize) -> i64 {
     let n = x.len().min(y.len());
     let body = n - n % LANES;
