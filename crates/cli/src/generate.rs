@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::json;
-use zkinfer_generation::{generate, prove_with, LlmMeta, Stop};
+use zkinfer_generation::{generate, prove_with, LlmMeta, PassMode, Stop};
 
 use crate::common::{self, human_bytes, ms_since, Spinner};
 
@@ -108,6 +108,10 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         Stop::Length => "length",
         Stop::Eos => "eos",
     };
+    let passes = match &gen.mode {
+        PassMode::Incremental => "row-incremental integer run".to_string(),
+        PassMode::Whole(why) => format!("one whole integer pass per token: {why}"),
+    };
     if args.json {
         let o = json!({
             "prompt": args.prompt,
@@ -115,6 +119,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             "generated_tokens": gen.statement.generated,
             "text": text,
             "stop": stop,
+            "integer_passes": passes,
             "proof": args.out.display().to_string(),
             "proof_bytes": bytes.len(),
             "timings_ms": {
@@ -145,7 +150,8 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             args.out.display()
         );
         println!(
-            "  load {load_ms:.0} ms, generate {generate_ms:.0} ms, prove {prove_ms:.0} ms, total {total_ms:.0} ms"
+            "  load {load_ms:.0} ms, generate {generate_ms:.0} ms ({passes}), prove \
+             {prove_ms:.0} ms, total {total_ms:.0} ms"
         );
         if let Some(r) = rss {
             println!("  peak RSS {}", human_bytes(r));

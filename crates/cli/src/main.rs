@@ -92,6 +92,14 @@ fn dispatch(command: Command) -> ExitCode {
     }
 }
 
+/// Whether a panic message is `print!`'s on a closed stdout pipe. Rust ignores SIGPIPE, so a
+/// write to a pipe whose reader exited fails with EPIPE and `println!` panics; that is the
+/// reader's choice, not a bug. (Matching the message keeps `unsafe` signal handling out.)
+fn is_closed_stdout(panic_message: &str) -> bool {
+    panic_message.contains("failed printing to stdout")
+        && (panic_message.contains("Broken pipe") || panic_message.contains("os error 32"))
+}
+
 fn main() -> ExitCode {
     let command = Cli::parse().command;
     std::panic::set_hook(Box::new(|info| {
@@ -105,6 +113,11 @@ fn main() -> ExitCode {
             .ok()
             .and_then(|mut p| p.take())
             .unwrap_or_else(|| "unknown panic".into());
+        if is_closed_stdout(&msg) {
+            // The reader of our output went away (`zkinfer inspect … | head`): end quietly
+            // with the status a shell reports for SIGPIPE, as C tools do.
+            return ExitCode::from(141);
+        }
         eprintln!("error: internal error (a bug in zkinfer, please report it): {msg}");
         ExitCode::FAILURE
     })

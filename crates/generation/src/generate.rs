@@ -1,5 +1,6 @@
 //! Greedy generation with the integer model, then the proof of its final pass.
 
+use zkinfer_model::quant::rows::{RowPlan, RowRun};
 use zkinfer_model::quant::run_quantized_strict;
 use zkinfer_model::Trace;
 use zkinfer_prover::{ProveTimings, ProvingKey};
@@ -9,12 +10,24 @@ use crate::meta::LlmMeta;
 use crate::statement::{expected_outputs, pass_layout, quantize_pass, Statement, Stop};
 use crate::verify::GenerationProof;
 
+/// How the integer passes of a generation were run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PassMode {
+    /// One whole pass, then only each new position's rows per token
+    /// ([`zkinfer_model::quant::rows`]), then the final pass whole.
+    Incremental,
+    /// One whole pass per token: the graph has an op the row plan does not cover (the reason).
+    Whole(String),
+}
+
 /// A finished generation, ready to prove.
 pub struct Generation {
     /// The statement (prompt, generated ids, requested count).
     pub statement: Statement,
     /// Why it stopped.
     pub stop: Stop,
+    /// How the integer passes ran.
+    pub mode: PassMode,
     /// The integer trace of the final pass (the one the proof covers).
     trace: Trace,
 }
@@ -31,13 +44,19 @@ impl std::fmt::Debug for Generation {
         f.debug_struct("Generation")
             .field("statement", &self.statement)
             .field("stop", &self.stop)
+            .field("mode", &self.mode)
             .finish()
     }
 }
 
 /// Generates greedily from `prompt` (token ids) at most `max_new_tokens` tokens, stopping at
-/// an end-of-sequence id; `on_token` sees each id as it is chosen. Each step is one integer
-/// run of the compiled pass (no KV cache yet: `k` runs of `L` positions for `k` tokens).
+/// an end-of-sequence id; `on_token` sees each id as it is chosen.
+///
+/// The first token comes from one whole integer pass; each later one recomputes only the
+/// rows of the position just fed and of the slot it emits at (the KV-cache equivalent, derived
+/// from the graph by [`RowPlan`]); the pass the proof covers is then run whole and must emit
+/// exactly the tokens chosen (a disagreement is reported, never proven). A graph the row plan
+/// does not cover runs one whole pass per token ([`PassMode::Whole`]).
 pub fn generate(
     pk: &ProvingKey,
     prompt: &[u32],
@@ -45,6 +64,74 @@ pub fn generate(
     on_token: &mut dyn FnMut(u32),
 ) -> Result<Generation> {
     let meta = LlmMeta::from_vk(&pk.vk)?;
+    check_request(&meta, prompt, max_new_tokens)?;
+    let out = *pk
+        .graph
+        .outputs
+        .first()
+        .ok_or_else(|| GenError::NotLlm("no output".into()))?;
+    let plan = RowPlan::new(&pk.graph, &[0, 0]);
+    if let Ok(p) = &plan {
+        let emits = pk.graph.inputs.get(1).and_then(|i| p.row(*i));
+        if p.row(out) != emits {
+            return generate_whole(
+                pk,
+                &meta,
+                prompt,
+                max_new_tokens,
+                on_token,
+                "the output's rows are not the emitted slots".into(),
+            );
+        }
+    }
+    let plan = match plan {
+        Ok(p) => p,
+        Err(why) => return generate_whole(pk, &meta, prompt, max_new_tokens, on_token, why),
+    };
+    let mut generated: Vec<u32> = Vec::with_capacity(max_new_tokens);
+    let mut run: Option<RowRun> = None;
+    loop {
+        let (ids, emit) = pass_layout(&meta, prompt, &generated)?;
+        let q = quantize_pass(&pk.graph, &ids, &emit)?;
+        let i = generated.len();
+        // Strict: a saturating requantization has no proof; say so before generating on.
+        match run.as_mut() {
+            None => {
+                run =
+                    Some(RowRun::start(&pk.graph, plan.clone(), &q).map_err(model("integer run"))?);
+            }
+            Some(r) => {
+                let p = prompt.len() + i - 1;
+                r.step(&q, &[p..p + 1, i..i + 1])
+                    .map_err(model("integer run"))?;
+            }
+        }
+        let tok = emitted(run.as_ref().and_then(|r| r.get(out)), i)?;
+        generated.push(tok);
+        on_token(tok);
+        if let Some(stop) = stop_reason(&meta, &generated, max_new_tokens) {
+            let trace = if generated.len() == 1 {
+                // The first pass was whole: it is the final pass.
+                run.map(RowRun::into_trace)
+                    .ok_or_else(|| GenError::NotLlm("no pass ran".into()))?
+            } else {
+                final_pass(pk, &meta, prompt, &generated, out)?
+            };
+            return Ok(Generation {
+                statement: Statement {
+                    prompt: prompt.to_vec(),
+                    generated,
+                    max_new_tokens,
+                },
+                stop,
+                mode: PassMode::Incremental,
+                trace,
+            });
+        }
+    }
+}
+
+fn check_request(meta: &LlmMeta, prompt: &[u32], max_new_tokens: usize) -> Result<()> {
     let (l, n) = (meta.context, meta.new_tokens);
     if prompt.is_empty() {
         return Err(GenError::Request("the prompt is empty".into()));
@@ -69,6 +156,58 @@ pub fn generate(
             meta.vocab
         )));
     }
+    Ok(())
+}
+
+/// The token a pass emits at slot `i`.
+fn emitted(out: Option<&[i64]>, i: usize) -> Result<u32> {
+    out.and_then(|o| o.get(i))
+        .and_then(|&t| u32::try_from(t).ok())
+        .ok_or_else(|| GenError::NotLlm("the pass emitted no token".into()))
+}
+
+fn stop_reason(meta: &LlmMeta, generated: &[u32], max_new_tokens: usize) -> Option<Stop> {
+    if generated.last().is_some_and(|t| meta.eos.contains(t)) {
+        Some(Stop::Eos)
+    } else if generated.len() == max_new_tokens {
+        Some(Stop::Length)
+    } else {
+        None
+    }
+}
+
+/// The whole pass the proof covers (`prompt ‖ generated[..k−1]`), checked to emit `generated`.
+fn final_pass(
+    pk: &ProvingKey,
+    meta: &LlmMeta,
+    prompt: &[u32],
+    generated: &[u32],
+    out: zkinfer_model::graph::TensorId,
+) -> Result<Trace> {
+    let fed = &generated[..generated.len().saturating_sub(1)];
+    let (ids, emit) = pass_layout(meta, prompt, fed)?;
+    let q = quantize_pass(&pk.graph, &ids, &emit)?;
+    let trace = run_quantized_strict(&pk.graph, &q).map_err(model("integer run"))?;
+    let want = expected_outputs(meta, generated);
+    if trace.get(out) != Some(want.as_slice()) {
+        return Err(GenError::NotLlm(format!(
+            "the row-incremental integer run chose {generated:?}, the whole final pass emits \
+             {:?} (a bug in zkinfer, please report it)",
+            trace.get(out).unwrap_or(&[])
+        )));
+    }
+    Ok(trace)
+}
+
+/// One whole integer pass per token (graphs the row plan does not cover).
+fn generate_whole(
+    pk: &ProvingKey,
+    meta: &LlmMeta,
+    prompt: &[u32],
+    max_new_tokens: usize,
+    on_token: &mut dyn FnMut(u32),
+    why: String,
+) -> Result<Generation> {
     let out = *pk
         .graph
         .outputs
@@ -76,26 +215,13 @@ pub fn generate(
         .ok_or_else(|| GenError::NotLlm("no output".into()))?;
     let mut generated: Vec<u32> = Vec::with_capacity(max_new_tokens);
     loop {
-        let (ids, emit) = pass_layout(&meta, prompt, &generated)?;
+        let (ids, emit) = pass_layout(meta, prompt, &generated)?;
         let q = quantize_pass(&pk.graph, &ids, &emit)?;
-        // Strict: a saturating requantization has no proof; say so before generating on.
         let trace = run_quantized_strict(&pk.graph, &q).map_err(model("integer run"))?;
-        let i = generated.len();
-        let tok = trace
-            .get(out)
-            .and_then(|o| o.get(i))
-            .and_then(|&t| u32::try_from(t).ok())
-            .ok_or_else(|| GenError::NotLlm("the pass emitted no token".into()))?;
+        let tok = emitted(trace.get(out), generated.len())?;
         generated.push(tok);
         on_token(tok);
-        let stop = if meta.eos.contains(&tok) {
-            Some(Stop::Eos)
-        } else if generated.len() == max_new_tokens {
-            Some(Stop::Length)
-        } else {
-            None
-        };
-        if let Some(stop) = stop {
+        if let Some(stop) = stop_reason(meta, &generated, max_new_tokens) {
             return Ok(Generation {
                 statement: Statement {
                     prompt: prompt.to_vec(),
@@ -103,6 +229,7 @@ pub fn generate(
                     max_new_tokens,
                 },
                 stop,
+                mode: PassMode::Whole(why),
                 trace,
             });
         }

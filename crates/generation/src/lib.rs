@@ -23,7 +23,7 @@ mod verify;
 
 pub use compile::{compile, CompileOptions, CompileReport, Stage, DEFAULT_CALIBRATION};
 pub use error::{GenError, Result};
-pub use generate::{generate, prove, prove_with, Generation};
+pub use generate::{generate, prove, prove_with, Generation, PassMode};
 pub use meta::LlmMeta;
 pub use statement::{Statement, Stop};
 pub use verify::{verify, GenerationProof, Verified, GEN_FORMAT_VERSION, GEN_KIND};

@@ -8,11 +8,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use zkinfer_generation::statement::{pass_layout, quantize_pass};
 use zkinfer_generation::{
     compile, generate, prove, verify, CompileOptions, GenError, Generation, GenerationProof,
-    Statement,
+    LlmMeta, PassMode, Statement,
 };
 use zkinfer_llm::Checkpoint;
+use zkinfer_model::quant::rows::{RowPlan, RowRun};
+use zkinfer_model::quant::run_quantized_strict;
 use zkinfer_prover::ProvingKey;
 
 fn dir(name: &str) -> PathBuf {
@@ -95,6 +98,7 @@ fn greedy_tokens_equal_transformers_and_verify(name: &str, pk: &ProvingKey) {
             c.prompt
         );
         assert_eq!(streamed, c.generated);
+        assert_eq!(g.mode, PassMode::Incremental, "{name}");
         let (p, _) = prove(pk, &g).unwrap();
         let p = GenerationProof::from_bytes(&p.to_bytes()).unwrap();
         let v = verify(&pk.vk, &p).unwrap();
@@ -108,19 +112,88 @@ fn greedy_tokens_equal_transformers_and_verify(name: &str, pk: &ProvingKey) {
     }
 }
 
+/// Rows `..end` along `axis` of a row-major tensor.
+fn leading_rows(x: &[i64], shape: &[usize], axis: usize, end: usize) -> Vec<i64> {
+    let ext = shape[axis];
+    let inner: usize = shape[axis + 1..].iter().product();
+    x.chunks(ext * inner)
+        .flat_map(|c| c[..end * inner].iter().copied())
+        .collect()
+}
+
+/// Entries of rows `..end` along `axis`; for attention scores (`[kv, g, q, k]`, rows along
+/// `q`) only the causal ones, `k ≤ q`: the rest are computed from key rows after the query,
+/// which differ between the two runs (padding) and which the causal mask discards.
+fn causal_rows(x: &[i64], shape: &[usize], axis: usize, end: usize) -> Vec<i64> {
+    if shape.len() != 4 || axis != 2 || shape[2] != shape[3] {
+        return leading_rows(x, shape, axis, end);
+    }
+    let l = shape[3];
+    x.chunks(l * l)
+        .flat_map(|m| (0..end).flat_map(move |q| m[q * l..q * l + q + 1].iter().copied()))
+        .collect()
+}
+
+/// After each row-incremental step, every tensor's rows up to the position just fed (and the
+/// slot just emitted) equal those of the whole pass over the same layout (attention scores:
+/// their causal entries); static tensors equal it entirely.
+fn incremental_rows_equal_whole_passes(name: &str, pk: &ProvingKey) {
+    let c = &cases(name)[0];
+    let meta = LlmMeta::from_vk(&pk.vk).unwrap();
+    let g = &pk.graph;
+    let plan = RowPlan::new(g, &[0, 0]).unwrap();
+    let layout = |s: usize| {
+        let (ids, emit) = pass_layout(&meta, &c.prompt_ids, &c.generated[..s]).unwrap();
+        quantize_pass(g, &ids, &emit).unwrap()
+    };
+    let mut run = RowRun::start(g, plan.clone(), &layout(0)).unwrap();
+    let mut checked = 0;
+    for s in 1..c.generated.len() {
+        let p = c.prompt_ids.len() + s - 1;
+        run.step(&layout(s), &[p..p + 1, s..s + 1]).unwrap();
+        let whole = run_quantized_strict(g, &layout(s)).unwrap();
+        for n in &g.nodes {
+            let (id, shape) = (n.output, &g.tensors[n.output.0].shape);
+            let (a, b) = (run.get(id).unwrap(), whole.get(id).unwrap());
+            match plan.row(id) {
+                None => assert_eq!(a, b, "{name}: static `{}`", n.name),
+                Some(r) => {
+                    let end = if r.space == 0 { p + 1 } else { s + 1 };
+                    assert_eq!(
+                        causal_rows(a, shape, r.axis, end),
+                        causal_rows(b, shape, r.axis, end),
+                        "{name}: step {s}, `{}` rows ..{end} along axis {}",
+                        n.name,
+                        r.axis
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        let out = g.outputs[0];
+        assert_eq!(run.get(out).unwrap()[s], i64::from(c.generated[s]));
+    }
+    assert!(checked > 0);
+}
+
 #[test]
 fn gpt2_greedy_generation_is_proven() {
+    incremental_rows_equal_whole_passes("gpt2", key());
     greedy_tokens_equal_transformers_and_verify("gpt2", key());
 }
 
 #[test]
 fn llama_greedy_generation_is_proven() {
-    greedy_tokens_equal_transformers_and_verify("llama", &compiled("llama"));
+    let pk = compiled("llama");
+    incremental_rows_equal_whole_passes("llama", &pk);
+    greedy_tokens_equal_transformers_and_verify("llama", &pk);
 }
 
 #[test]
 fn gemma3_greedy_generation_is_proven() {
-    greedy_tokens_equal_transformers_and_verify("gemma3", &compiled("gemma3"));
+    let pk = compiled("gemma3");
+    incremental_rows_equal_whole_passes("gemma3", &pk);
+    greedy_tokens_equal_transformers_and_verify("gemma3", &pk);
 }
 
 /// The GGUF files (gpt2 F32, llama Q8_0, gemma3 BF16; scripts/make_gguf.py) compile to keys

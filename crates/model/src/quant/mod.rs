@@ -8,6 +8,7 @@ pub mod lower;
 mod lower_elem;
 mod lower_linear;
 pub mod requant;
+pub mod rows;
 pub mod run;
 pub mod table;
 

@@ -47,7 +47,7 @@ pub fn eval_qnode(
 
 /// [`eval_qnode`], recording in `sat` the first requantized element that saturates (its
 /// index and exact value).
-fn eval_qnode_watched(
+pub(super) fn eval_qnode_watched(
     g: &QuantizedGraph,
     op: &QuantOp,
     ins: &[&[i64]],
