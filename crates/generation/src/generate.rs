@@ -33,6 +33,26 @@ pub struct Generation {
 }
 
 impl Generation {
+    fn new(
+        prompt: &[u32],
+        generated: Vec<u32>,
+        max_new_tokens: usize,
+        stop: Stop,
+        mode: PassMode,
+        trace: Trace,
+    ) -> Self {
+        Generation {
+            statement: Statement {
+                prompt: prompt.to_vec(),
+                generated,
+                max_new_tokens,
+            },
+            stop,
+            mode,
+            trace,
+        }
+    }
+
     /// The integer trace of the final pass.
     pub fn trace(&self) -> &Trace {
         &self.trace
@@ -117,16 +137,14 @@ pub fn generate(
             } else {
                 final_pass(pk, &meta, prompt, &generated, out)?
             };
-            return Ok(Generation {
-                statement: Statement {
-                    prompt: prompt.to_vec(),
-                    generated,
-                    max_new_tokens,
-                },
+            return Ok(Generation::new(
+                prompt,
+                generated,
+                max_new_tokens,
                 stop,
-                mode: PassMode::Incremental,
+                PassMode::Incremental,
                 trace,
-            });
+            ));
         }
     }
 }
@@ -222,16 +240,14 @@ fn generate_whole(
         generated.push(tok);
         on_token(tok);
         if let Some(stop) = stop_reason(meta, &generated, max_new_tokens) {
-            return Ok(Generation {
-                statement: Statement {
-                    prompt: prompt.to_vec(),
-                    generated,
-                    max_new_tokens,
-                },
+            return Ok(Generation::new(
+                prompt,
+                generated,
+                max_new_tokens,
                 stop,
-                mode: PassMode::Whole(why),
+                PassMode::Whole(why),
                 trace,
-            });
+            ));
         }
     }
 }

@@ -26,7 +26,7 @@ use std::ops::Range;
 
 use super::graph::{QTensorKind, QuantOp, QuantizedGraph};
 use super::requant::RequantIndex;
-use super::run::{eval_qnode_watched, run_quantized_strict, Trace};
+use super::run::{eval_qnode_watched, run_quantized_strict, saturated, Trace};
 use crate::error::{invalid, ModelError, Result};
 use crate::graph::{numel, TensorId};
 use crate::kernels::indexed::IndexKind;
@@ -486,18 +486,12 @@ impl<'g> RowRun<'g> {
             let sat = Cell::new(None);
             let part = eval_qnode_watched(g, &n.op, &ins, &shapes, &s_part, Some(&sat))
                 .ok_or_else(|| bad("integer evaluation failed (shape or table domain)"))?;
-            if let (Some((element, value)), Some(rq)) = (sat.get(), n.op.requant()) {
+            if let Some((element, value)) = sat.get() {
+                // The index in the whole tensor, not in the rows computed.
                 let (_, ext, inner) = split(&s_part, out.axis);
                 let (o, rest) = (element / (ext * inner), element % (ext * inner));
                 let element = (o * sout[out.axis] + r.start) * inner + rest;
-                return Err(ModelError::Saturated {
-                    node: n.name.clone(),
-                    op: n.op.name(),
-                    element,
-                    value,
-                    lo: rq.lo,
-                    hi: rq.hi,
-                });
+                return Err(saturated(n, element, value));
             }
             if part.len() != numel(&s_part) {
                 return Err(bad("integer evaluation produced a wrong number of values"));

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 
-use super::graph::{QTensorKind, QuantOp, QuantizedGraph};
+use super::graph::{QTensorKind, QuantNode, QuantOp, QuantizedGraph};
 use crate::error::{invalid, ModelError, Result};
 use crate::eval::structural_map;
 use crate::graph::{numel, TensorId};
@@ -251,6 +251,19 @@ pub(super) fn eval_qnode_watched(
     })
 }
 
+/// The error for node `n`'s requantized `element` whose exact result `value` saturates.
+pub(super) fn saturated(n: &QuantNode, element: usize, value: i128) -> ModelError {
+    let (lo, hi) = n.op.requant().map_or((0, 0), |rq| (rq.lo, rq.hi));
+    ModelError::Saturated {
+        node: n.name.clone(),
+        op: n.op.name(),
+        element,
+        value,
+        lo,
+        hi,
+    }
+}
+
 /// Runs the quantized graph on already-quantized inputs. A requantization whose exact
 /// result leaves the activation range is clamped (the float-like semantics a fidelity report
 /// measures); [`run_quantized_strict`] refuses it instead.
@@ -315,15 +328,8 @@ fn run_inner(g: &QuantizedGraph, inputs: &[Vec<i64>], strict: bool) -> Result<Tr
         let sat = Cell::new(None);
         let out = eval_qnode_watched(g, &n.op, &ins, &shapes, sout, strict.then_some(&sat))
             .ok_or_else(|| invalid(&n.name, "integer evaluation failed (shape or table domain)"))?;
-        if let (Some((element, value)), Some(rq)) = (sat.get(), n.op.requant()) {
-            return Err(ModelError::Saturated {
-                node: n.name.clone(),
-                op: n.op.name(),
-                element,
-                value,
-                lo: rq.lo,
-                hi: rq.hi,
-            });
+        if let Some((element, value)) = sat.get() {
+            return Err(saturated(n, element, value));
         }
         if out.len() != numel(sout) {
             return Err(invalid(
