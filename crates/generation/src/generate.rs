@@ -1,7 +1,7 @@
 //! Greedy generation with the integer model, then the proof of its final pass.
 
 use zkinfer_model::quant::rows::{RowPlan, RowRun};
-use zkinfer_model::quant::run_quantized_strict;
+use zkinfer_model::quant::{run_quantized_strict_packed, PackedWeights};
 use zkinfer_model::Trace;
 use zkinfer_prover::{ProveTimings, ProvingKey};
 
@@ -130,12 +130,12 @@ pub fn generate(
         generated.push(tok);
         on_token(tok);
         if let Some(stop) = stop_reason(&meta, &generated, max_new_tokens) {
+            let run = run.ok_or_else(|| GenError::NotLlm("no pass ran".into()))?;
             let trace = if generated.len() == 1 {
                 // The first pass was whole: it is the final pass.
-                run.map(RowRun::into_trace)
-                    .ok_or_else(|| GenError::NotLlm("no pass ran".into()))?
+                run.into_trace()
             } else {
-                final_pass(pk, &meta, prompt, &generated, out)?
+                final_pass(&run, &meta, prompt, &generated, out)?
             };
             return Ok(Generation::new(
                 prompt,
@@ -196,7 +196,7 @@ fn stop_reason(meta: &LlmMeta, generated: &[u32], max_new_tokens: usize) -> Opti
 
 /// The whole pass the proof covers (`prompt ‖ generated[..k−1]`), checked to emit `generated`.
 fn final_pass(
-    pk: &ProvingKey,
+    run: &RowRun,
     meta: &LlmMeta,
     prompt: &[u32],
     generated: &[u32],
@@ -204,8 +204,8 @@ fn final_pass(
 ) -> Result<Trace> {
     let fed = &generated[..generated.len().saturating_sub(1)];
     let (ids, emit) = pass_layout(meta, prompt, fed)?;
-    let q = quantize_pass(&pk.graph, &ids, &emit)?;
-    let trace = run_quantized_strict(&pk.graph, &q).map_err(model("integer run"))?;
+    let q = quantize_pass(run.graph(), &ids, &emit)?;
+    let trace = run.run_whole(&q).map_err(model("integer run"))?;
     let want = expected_outputs(meta, generated);
     if trace.get(out) != Some(want.as_slice()) {
         return Err(GenError::NotLlm(format!(
@@ -232,10 +232,12 @@ fn generate_whole(
         .first()
         .ok_or_else(|| GenError::NotLlm("no output".into()))?;
     let mut generated: Vec<u32> = Vec::with_capacity(max_new_tokens);
+    let packed = PackedWeights::new(&pk.graph);
     loop {
         let (ids, emit) = pass_layout(meta, prompt, &generated)?;
         let q = quantize_pass(&pk.graph, &ids, &emit)?;
-        let trace = run_quantized_strict(&pk.graph, &q).map_err(model("integer run"))?;
+        let trace =
+            run_quantized_strict_packed(&pk.graph, &q, &packed).map_err(model("integer run"))?;
         let tok = emitted(trace.get(out), generated.len())?;
         generated.push(tok);
         on_token(tok);

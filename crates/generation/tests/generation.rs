@@ -15,7 +15,7 @@ use zkinfer_generation::{
 };
 use zkinfer_llm::Checkpoint;
 use zkinfer_model::quant::rows::{RowPlan, RowRun};
-use zkinfer_model::quant::run_quantized_strict;
+use zkinfer_model::quant::{run_quantized_strict, PackedWeights, QTensorKind, QuantOp};
 use zkinfer_prover::ProvingKey;
 
 fn dir(name: &str) -> PathBuf {
@@ -146,6 +146,19 @@ fn incremental_rows_equal_whole_passes(name: &str, pk: &ProvingKey) {
         let (ids, emit) = pass_layout(&meta, &c.prompt_ids, &c.generated[..s]).unwrap();
         quantize_pass(g, &ids, &emit).unwrap()
     };
+    // The packed weights (every linear layer and the LM head) are what the steps use.
+    let linear = g
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, QuantOp::Einsum { .. }) && n.inputs.len() > 1)
+        .filter(|n| matches!(g.tensors[n.inputs[1].0].kind, QTensorKind::Const(_)))
+        .count();
+    assert!(linear > 0);
+    assert_eq!(
+        PackedWeights::new(g).count(),
+        linear,
+        "{name}: every weight packs"
+    );
     let mut run = RowRun::start(g, plan.clone(), &layout(0)).unwrap();
     let mut checked = 0;
     for s in 1..c.generated.len() {

@@ -19,9 +19,22 @@ const PARALLEL_MIN: usize = 1 << 20;
 /// i32 lanes of [`dot_i16`]: lane `l` sums the products at positions `≡ l (mod LANES)`.
 const LANES: usize = 16;
 
+/// The largest absolute value in `v` and whether every value fits i16 (`+2^15` has the
+/// absolute value of `i16::MIN` but does not fit, so the bound alone cannot decide).
+pub fn extent(v: &[i64]) -> (u64, bool) {
+    let (lo, hi) = v
+        .iter()
+        .fold((0i64, 0i64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    (
+        lo.unsigned_abs().max(hi.unsigned_abs()),
+        lo >= i64::from(i16::MIN) && hi <= i64::from(i16::MAX),
+    )
+}
+
 /// The products each i32 lane of [`dot_i16`] may sum for operands bounded by `ma` and `mb` in
-/// absolute value, or `None` when the i16 path does not apply (an operand outside i16, or
-/// fewer than 8 products per lane between widenings, where it would not pay).
+/// absolute value, or `None` when the i16 path does not apply (a bound above 2^15, or fewer
+/// than 8 products per lane between widenings, where it would not pay). The operands must
+/// also fit i16 ([`extent`]).
 pub fn i16_steps(ma: u64, mb: u64) -> Option<usize> {
     if ma > 1 << 15 || mb > 1 << 15 {
         return None;

@@ -362,6 +362,19 @@ mod tests {
         );
     }
 
+    /// `+2^15` is within the i16 path's bound but not in i16: it must not be narrowed (it
+    /// would wrap to `-2^15`).
+    #[test]
+    fn plus_two_to_the_fifteen_is_not_narrowed() {
+        let e = EinsumExpr::parse("ik,vk->iv").expect("expr");
+        let a = vec![1i64 << 15; 16];
+        let b = vec![3i64; 16];
+        assert_eq!(
+            einsum(&e, &a, &[1, 16], &b, &[1, 16], &[1, 1]),
+            Some(vec![(16 * 3) << 15])
+        );
+    }
+
     #[test]
     fn short_operands_are_refused() {
         let e = EinsumExpr::parse("ij,jk->ik").expect("expr");

@@ -5,6 +5,7 @@
 pub mod gemm;
 pub mod indexed;
 pub mod linear;
+pub mod packed;
 pub mod pool;
 pub mod reduce;
 pub mod shape;
@@ -55,9 +56,8 @@ impl Elem for i64 {
     /// - both fit i32: i32, each product exact in i64;
     /// - otherwise i64 throughout.
     fn gemm(plan: &gemm::GemmPlan, a: &[Self], b: &[Self]) -> Vec<Self> {
-        let max_abs = |v: &[i64]| v.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0);
-        let (ma, mb) = (max_abs(a), max_abs(b));
-        if let Some(steps) = gemm::i16_steps(ma, mb) {
+        let ((ma, a16), (mb, b16)) = (gemm::extent(a), gemm::extent(b));
+        if let Some(steps) = gemm::i16_steps(ma, mb).filter(|_| a16 && b16) {
             plan.run(
                 a,
                 b,

@@ -25,8 +25,9 @@ use std::cell::Cell;
 use std::ops::Range;
 
 use super::graph::{QTensorKind, QuantOp, QuantizedGraph};
+use super::packed::PackedWeights;
 use super::requant::RequantIndex;
-use super::run::{eval_qnode_watched, run_quantized_strict, saturated, Trace};
+use super::run::{eval_node, run_quantized_strict_packed, saturated, Trace};
 use crate::error::{invalid, ModelError, Result};
 use crate::graph::{numel, TensorId};
 use crate::kernels::indexed::IndexKind;
@@ -375,13 +376,27 @@ pub struct RowRun<'g> {
     g: &'g QuantizedGraph,
     plan: RowPlan,
     values: Vec<Vec<i64>>,
+    /// The weights packed once for every pass and step ([`PackedWeights`]).
+    packed: PackedWeights,
 }
 
 impl<'g> RowRun<'g> {
-    /// Runs `g` whole on `inputs` (strict, like [`run_quantized_strict`]).
+    /// Packs `g`'s weights ([`PackedWeights`]) and runs `g` whole on `inputs` (strict, like
+    /// [`super::run_quantized_strict`]).
     pub fn start(g: &'g QuantizedGraph, plan: RowPlan, inputs: &[Vec<i64>]) -> Result<Self> {
-        let values = run_quantized_strict(g, inputs)?.values;
-        Ok(RowRun { g, plan, values })
+        let packed = PackedWeights::new(g);
+        let values = run_quantized_strict_packed(g, inputs, &packed)?.values;
+        Ok(RowRun {
+            g,
+            plan,
+            values,
+            packed,
+        })
+    }
+
+    /// The graph.
+    pub fn graph(&self) -> &'g QuantizedGraph {
+        self.g
     }
 
     /// The plan.
@@ -392,6 +407,11 @@ impl<'g> RowRun<'g> {
     /// Current values of input or activation `id` (empty for a constant).
     pub fn get(&self, id: TensorId) -> Option<&[i64]> {
         self.values.get(id.0).map(Vec::as_slice)
+    }
+
+    /// A fresh whole strict run of the graph on `inputs`, with the packed weights.
+    pub fn run_whole(&self, inputs: &[Vec<i64>]) -> Result<Trace> {
+        run_quantized_strict_packed(self.g, inputs, &self.packed)
     }
 
     /// The run so far as a trace (rows outside the ranges stepped are stale).
@@ -427,7 +447,7 @@ impl<'g> RowRun<'g> {
             }
             slot.copy_from_slice(v);
         }
-        for (n, p) in g.nodes.iter().zip(&self.plan.nodes) {
+        for (ni, (n, p)) in g.nodes.iter().zip(&self.plan.nodes).enumerate() {
             let NodePlan::Rows { out, feeds } = p else {
                 continue;
             };
@@ -484,8 +504,17 @@ impl<'g> RowRun<'g> {
             let mut s_part = sout.clone();
             s_part[out.axis] = r.len();
             let sat = Cell::new(None);
-            let part = eval_qnode_watched(g, &n.op, &ins, &shapes, &s_part, Some(&sat))
-                .ok_or_else(|| bad("integer evaluation failed (shape or table domain)"))?;
+            let part = eval_node(
+                g,
+                ni,
+                n,
+                &ins,
+                &shapes,
+                &s_part,
+                Some(&self.packed),
+                Some(&sat),
+            )
+            .ok_or_else(|| bad("integer evaluation failed (shape or table domain)"))?;
             if let Some((element, value)) = sat.get() {
                 // The index in the whole tensor, not in the rows computed.
                 let (_, ext, inner) = split(&s_part, out.axis);
