@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE="${ZKINFER_PROFILE:-release}"
-if [ "$PROFILE" = "release" ]; then
+if [ -n "${ZKINFER_BIN:-}" ]; then
+  # A CLI built already (CI passes the one `cargo test --workspace` built: building
+  # `-p zkinfer-cli` alone resolves features differently and recompiles much of the tree).
+  BIN="$ZKINFER_BIN"
+elif [ "$PROFILE" = "release" ]; then
   cargo build --release -q -p zkinfer-cli
   BIN=target/release/zkinfer
 else
