@@ -37,7 +37,9 @@ pub const GROUP_VARS: u8 = 25;
 /// The group sizes a verifying key may declare: from 2^10 up to the largest stack WHIR's
 /// soundness is claimed for (2^26, docs/PCS.md).
 pub const GROUP_VARS_RANGE: std::ops::RangeInclusive<u8> = 10..=26;
-/// Groups committed ahead of the one being opened when a proof streams them.
+/// Groups committed ahead of the one being opened when a proof streams them. The committing
+/// thread holds one finished group while it waits to hand it over, so the channel buffers
+/// `PREFETCH - 1` more (a buffer of 1 kept two groups ahead: ~1 GiB more at GPT-2's peak).
 const PREFETCH: usize = 1;
 
 /// One weight group in the verifying key.
@@ -203,7 +205,7 @@ impl Held {
         layout: Vec<usize>,
         group_vars: u8,
     ) -> Result<Self, Error> {
-        let (tx, rx) = sync_channel(PREFETCH);
+        let (tx, rx) = sync_channel(PREFETCH - 1);
         std::thread::Builder::new()
             .name("weight-commit".into())
             .spawn(move || {

@@ -252,13 +252,10 @@ mod tests {
     }
 
     fn values(n: usize, seed: u64, wide: bool) -> Vec<i64> {
-        let mut s = seed;
+        let mut next = crate::kernels::test_stream(seed);
         (0..n)
             .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let v = (s >> 33) as i64 - (1 << 30);
+                let v = next() - (1 << 30);
                 if wide {
                     v << 20
                 } else {

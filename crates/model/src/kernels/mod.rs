@@ -90,6 +90,18 @@ impl Elem for i64 {
     }
 }
 
+/// A reproducible stream of pseudo-random 31-bit values for kernel tests (an LCG's high bits).
+#[cfg(test)]
+pub(crate) fn test_stream(seed: u64) -> impl FnMut() -> i64 {
+    let mut s = seed;
+    move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) as i64
+    }
+}
+
 /// Row-major strides.
 pub fn strides(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1; shape.len()];

@@ -167,15 +167,8 @@ mod tests {
     use crate::kernels::linear::einsum;
 
     fn values(len: usize, seed: u64, bound: i64) -> Vec<i64> {
-        let mut s = seed;
-        (0..len)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 33) as i64 % (2 * bound + 1)) - bound
-            })
-            .collect()
+        let mut next = crate::kernels::test_stream(seed);
+        (0..len).map(|_| next() % (2 * bound + 1) - bound).collect()
     }
 
     #[test]
