@@ -57,8 +57,12 @@ pub(crate) fn prove<F: PrimeField64, EF: ExtensionField<F>>(
     for j in 0..n {
         let rj = r[j];
         let direct = rj == EF::ZERO || acc == EF::ZERO;
-        let e = eq_table(&r[j + 1..]);
-        let [g0, g1d, g2] = node_sums(&trees, &coeffs, &e, direct);
+        // eq(r_{>j}, y) = lo(y mod 2^a)·hi(y / 2^a): two tables of square-root size instead
+        // of one of half the layer (8 bytes per leaf at the leaf layer).
+        let rest = &r[j + 1..];
+        let a = rest.len().div_ceil(2);
+        let e = (eq_table(&rest[..a]), eq_table(&rest[a..]));
+        let [g0, g1d, g2] = node_sums(&trees, &coeffs, (&e.0, &e.1), direct);
         // g(1) from the claim when it can be solved for (almost always); else computed.
         let g1 = if direct {
             g1d
@@ -105,14 +109,16 @@ pub(crate) fn prove<F: PrimeField64, EF: ExtensionField<F>>(
     (point, evals, mask_values)
 }
 
-/// `[g(0), g(1) (only if `with_one`, else 0), g(2)]` with `g(X) = Σ_y e[y]·F(X, y)`.
+/// `[g(0), g(1) (only if `with_one`, else 0), g(2)]` with `g(X) = Σ_y e(y)·F(X, y)`,
+/// `e(y) = lo[y mod |lo|]·hi[y / |lo|]`.
 fn node_sums<EF: Field>(
     trees: &[Halves<EF>],
     coeffs: &[(EF, EF)],
-    e: &[EF],
+    (lo, hi): (&[EF], &[EF]),
     with_one: bool,
 ) -> [EF; 3] {
-    let pairs = e.len();
+    let pairs = lo.len() * hi.len();
+    let (mask, shift) = (lo.len() - 1, lo.len().trailing_zeros());
     let work = |c: usize| {
         let mut out = [EF::ZERO; 3];
         for y in c * CHUNK..((c + 1) * CHUNK).min(pairs) {
@@ -134,8 +140,9 @@ fn node_sums<EF: Field>(
                     f[node] += cp * cross + cq * (x0[node] * x1[node]);
                 }
             }
+            let e = lo[y & mask] * hi[y >> shift];
             for node in 0..3 {
-                out[node] += e[y] * f[node];
+                out[node] += e * f[node];
             }
         }
         out

@@ -151,7 +151,7 @@ where
         let beta: EF = transcript.sample_ext(label::BETA);
         let trees = shape.trees();
         let table_cols: Vec<Vec<Vec<F>>> = self.tables.iter().map(|t| t.columns()).collect();
-        let fractions: Vec<Vec<Layer<EF>>> = trees
+        let mut fractions: Vec<Vec<Layer<EF>>> = trees
             .iter()
             .map(|(tree, _)| match *tree {
                 Tree::Witness { lookup, .. } => {
@@ -196,15 +196,26 @@ where
             let lambda: EF = transcript.sample_ext(label::LAMBDA);
             let claim = layer_claim(lambda, &claims);
             let half = 1usize << layer;
-            let split = |v: &[EF]| [v[..half].to_vec(), v[half..].to_vec()];
+            // Each child layer is proven once, here: moved out of its tree (only its upper half
+            // is copied), so the layers already proven are freed on the way to the leaves.
+            let split = |mut v: Vec<EF>| {
+                let hi = v.split_off(half);
+                [v, hi]
+            };
             let halves = active
                 .iter()
                 .map(|&t| {
-                    let child = &fractions[t][layer + 1];
-                    let p = (!child.p.is_empty()).then(|| split(&child.p));
+                    let child = std::mem::replace(
+                        &mut fractions[t][layer + 1],
+                        Layer {
+                            p: Vec::new(),
+                            q: Vec::new(),
+                        },
+                    );
+                    let p = (!child.p.is_empty()).then(|| split(child.p));
                     Halves {
                         p,
-                        q: split(&child.q),
+                        q: split(child.q),
                     }
                 })
                 .collect();

@@ -361,14 +361,7 @@ where
             }
             layout.push(p.len().trailing_zeros() as usize);
         }
-        let num_vars = self.stacked_vars(&layout)?;
-        if num_vars > MAX_VARS {
-            return Err(PcsError::PolyShape {
-                index: 0,
-                len: 1 << num_vars,
-                max_vars: MAX_VARS,
-            });
-        }
+        let num_vars = crate::whir::check_stack(self.stacked_vars(&layout)?)?;
         let scheme = self.scheme(num_vars)?;
         let mut stacked = vec![C::F::ZERO; 1 << num_vars];
         for (p, &o) in polys.iter().zip(&stack_offsets(&layout)) {

@@ -364,6 +364,37 @@ fn misuse_is_typed() {
     ));
 }
 
+/// Writing the polynomials into the stack in place commits to exactly what `commit` commits
+/// (same root, same openings); bad layouts are typed errors.
+#[test]
+fn commit_in_place_matches_commit() {
+    type C = GoldilocksConfig;
+    let pcs = WhirPcs::<C>::new(WhirParams::insecure_for_tests());
+    let inst = instance::<C>(9, &[6, 3, 6, 0], &[0, 2, 1, 3]);
+    let refs: Vec<&[<C as FieldConfig>::F]> = inst.polys.iter().map(Vec::as_slice).collect();
+    let (c1, _) = pcs.commit(&refs).unwrap();
+    let layout = [6, 3, 6, 0];
+    let (c2, d2) = pcs
+        .commit_with(&layout, |i, slot| slot.copy_from_slice(&inst.polys[i]))
+        .unwrap();
+    assert_eq!(c1, c2);
+    let mut t = ProverTranscript::new(&ds::<C>(&WhirParams::insecure_for_tests()));
+    pcs.write_commitment(&c2, &mut t);
+    pcs.open_owned(d2, &inst.claims, &mut t).unwrap();
+    let bytes = t.finish().bytes;
+    let mut v = VerifierTranscript::new(&ds::<C>(&WhirParams::insecure_for_tests()), &bytes);
+    let c3 = pcs.read_commitment(&layout, &mut v).unwrap();
+    pcs.verify(&c3, &inst.claims, &mut v).unwrap();
+    assert_eq!(
+        pcs.commit_with(&[], |_, _| {}).err(),
+        Some(PcsError::EmptyCommitment)
+    );
+    assert!(matches!(
+        pcs.commit_with(&[40], |_, _| {}).err(),
+        Some(PcsError::PolyShape { index: 0, .. })
+    ));
+}
+
 #[test]
 fn small_and_degenerate_sizes() {
     // Constant polynomials, single variables, one poly only.

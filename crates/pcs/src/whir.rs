@@ -14,7 +14,8 @@ use p3_sumcheck::{OpeningBatch, OpeningProtocol, PrescribedPointPcs, TableShape,
 use p3_symmetric::{CompressionFunctionFromHasher, MerkleCap, SerializingHasher};
 use p3_whir::{PcsProof, WhirConfig, WhirConfigError, WhirProof, WhirProver};
 use zkinfer_field::FieldConfig;
-use zkinfer_poly::{eq_eval, eq_table_scaled};
+use zkinfer_poly::eq_eval;
+use zkinfer_sumcheck::EqTerm;
 use zkinfer_transcript::{Duplex, ProverTranscript, VerifierTranscript};
 
 use crate::challenger::{challenger_from_seed, WhirChallenger};
@@ -241,6 +242,50 @@ where
         self.open_with(data, claims, t, |d| d.inner)
     }
 
+    /// [`MultilinearPcs::commit`] for polynomials of `2^layout[i]` entries that `fill(i, slot)`
+    /// writes straight into their place in the stack (`slot` zeroed, of that length): the
+    /// caller need not hold a second copy of them (a streamed weight group of 2^26 entries
+    /// saves 512 MiB).
+    pub fn commit_with(
+        &self,
+        layout: &[usize],
+        mut fill: impl FnMut(usize, &mut [C::F]),
+    ) -> Result<(WhirCommitment, WhirProverData<C>), PcsError> {
+        check_layout(layout)?;
+        let num_vars = check_stack(self.stacked_vars(layout))?;
+        let inner = self.inner(num_vars)?;
+        let mut stacked = vec![C::F::ZERO; 1 << num_vars];
+        for (i, (&k, &o)) in layout.iter().zip(&stack_offsets(layout)).enumerate() {
+            fill(i, &mut stacked[o..o + (1 << k)]);
+        }
+        let width = stacked.len();
+        let table = Table::new(RowMajorMatrix::new(stacked, width));
+        let witness = Lay::<C>::new_witness(vec![table], self.params.fold);
+        debug_assert_eq!(witness.num_variables(), num_vars);
+        // Commit only absorbs the root into this throwaway challenger; openings re-bind it.
+        let mut ch = challenger_from_seed([0; 32]);
+        let (cap, data) = P3Pcs::<C::EF, WhirChallenger<C::F>>::commit(&inner, witness, &mut ch)
+            .map_err(|e| PcsError::Config {
+                num_vars,
+                reason: format!("{e:?}"),
+            })?;
+        let root = *cap.roots().first().ok_or(PcsError::Config {
+            num_vars,
+            reason: "empty Merkle cap".into(),
+        })?;
+        let commitment = WhirCommitment {
+            root,
+            layout: layout.to_vec(),
+        };
+        Ok((
+            commitment.clone(),
+            WhirProverData {
+                inner: data,
+                commitment,
+            },
+        ))
+    }
+
     fn open_with<D: std::borrow::Borrow<WhirProverData<C>>>(
         &self,
         data: D,
@@ -256,20 +301,22 @@ where
         let num_vars = self.stacked_vars(layout);
         let inner = self.inner(num_vars)?;
         let gamma = self.observe_claims(claims, t);
-        // The batched weight W (see `batched_weight_at`), one scaled eq table per claim.
+        // The batched weight W (see `batched_weight_at`): one scaled eq term per claim, never
+        // materialised (a 2^26-entry stack would need 1 GiB for W alone).
         let offsets = stack_offsets(layout);
-        let mut w = vec![C::EF::ZERO; 1 << num_vars];
-        for (c, g) in claims.iter().zip(gamma.powers()) {
-            let o = offsets[c.poly];
-            let e = eq_table_scaled(&c.point, g);
-            for (wi, ei) in w[o..o + e.len()].iter_mut().zip(e) {
-                *wi += ei;
-            }
-        }
+        let terms: Vec<EqTerm<C::EF>> = claims
+            .iter()
+            .zip(gamma.powers())
+            .map(|(c, g)| EqTerm {
+                coeff: g,
+                point: c.point.clone(),
+                offset: offsets[c.poly],
+            })
+            .collect();
         // Σ_x P(x)·W(x) = Σ_j γ^j·v_j → one claim P(r) = s.
         let target = batched_value(claims, gamma);
         let Some(out) =
-            zkinfer_sumcheck::prove_inner_product(target, data.borrow().stacked(), w, t)
+            zkinfer_sumcheck::prove_eq_batch(target, data.borrow().stacked(), &terms, t)
         else {
             // Misuse: name the first claim whose value is not the evaluation.
             let index = claims
@@ -311,6 +358,33 @@ where
         t.write_bytes(L_PROOF, &bytes);
         Ok(())
     }
+}
+
+/// A layout's polynomials: at least one, none over [`MAX_VARS`] variables.
+fn check_layout(layout: &[usize]) -> Result<(), PcsError> {
+    if layout.is_empty() {
+        return Err(PcsError::EmptyCommitment);
+    }
+    match layout.iter().position(|&k| k > MAX_VARS) {
+        Some(index) => Err(PcsError::PolyShape {
+            index,
+            len: usize::MAX,
+            max_vars: MAX_VARS,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `num_vars` if a stack of that many variables is within [`MAX_VARS`].
+pub(crate) fn check_stack(num_vars: usize) -> Result<usize, PcsError> {
+    if num_vars > MAX_VARS {
+        return Err(PcsError::PolyShape {
+            index: 0,
+            len: 1usize.checked_shl(num_vars as u32).unwrap_or(usize::MAX),
+            max_vars: MAX_VARS,
+        });
+    }
+    Ok(num_vars)
 }
 
 /// The Blake3 Merkle tree both schemes commit with.
@@ -429,42 +503,7 @@ where
             }
             layout.push(p.len().trailing_zeros() as usize);
         }
-        let num_vars = self.stacked_vars(&layout);
-        if num_vars > MAX_VARS {
-            return Err(PcsError::PolyShape {
-                index: 0,
-                len: 1 << num_vars,
-                max_vars: MAX_VARS,
-            });
-        }
-        let inner = self.inner(num_vars)?;
-        let mut stacked = vec![C::F::ZERO; 1 << num_vars];
-        for (p, &o) in polys.iter().zip(&stack_offsets(&layout)) {
-            stacked[o..o + p.len()].copy_from_slice(p);
-        }
-        let width = stacked.len();
-        let table = Table::new(RowMajorMatrix::new(stacked, width));
-        let witness = Lay::<C>::new_witness(vec![table], self.params.fold);
-        debug_assert_eq!(witness.num_variables(), num_vars);
-        // Commit only absorbs the root into this throwaway challenger; openings re-bind it.
-        let mut ch = challenger_from_seed([0; 32]);
-        let (cap, data) = P3Pcs::<C::EF, WhirChallenger<C::F>>::commit(&inner, witness, &mut ch)
-            .map_err(|e| PcsError::Config {
-                num_vars,
-                reason: format!("{e:?}"),
-            })?;
-        let root = *cap.roots().first().ok_or(PcsError::Config {
-            num_vars,
-            reason: "empty Merkle cap".into(),
-        })?;
-        let commitment = WhirCommitment { root, layout };
-        Ok((
-            commitment.clone(),
-            WhirProverData {
-                inner: data,
-                commitment,
-            },
-        ))
+        self.commit_with(&layout, |i, slot| slot.copy_from_slice(polys[i]))
     }
 
     fn write_commitment(&self, c: &WhirCommitment, t: &mut ProverTranscript<C::F>) {
@@ -477,16 +516,7 @@ where
         layout: &[usize],
         t: &mut VerifierTranscript<'_, C::F>,
     ) -> Result<WhirCommitment, PcsError> {
-        if layout.is_empty() {
-            return Err(PcsError::EmptyCommitment);
-        }
-        if let Some(index) = layout.iter().position(|&k| k > MAX_VARS) {
-            return Err(PcsError::PolyShape {
-                index,
-                len: usize::MAX,
-                max_vars: MAX_VARS,
-            });
-        }
+        check_layout(layout)?;
         t.observe_bytes(L_LAYOUT, &encode_layout(layout));
         let root = t.read_digest(L_ROOT)?;
         Ok(WhirCommitment {

@@ -306,6 +306,12 @@ impl ProvingKey {
         Ok((f.graph, f.vk))
     }
 
+    /// Lets a background weight re-commitment begin (see `weights::Held`); proving calls it
+    /// once its own memory peaks (lookup argument, walk) are behind it.
+    pub(crate) fn start_weight_commit(&self) {
+        self.weights.start();
+    }
+
     /// Calls `f(group, data)` for every weight group in order (waiting for a background
     /// re-commitment where one runs); each group's root is checked against the verifying key
     /// before `f` sees it.
@@ -323,10 +329,12 @@ impl ProvingKey {
         )
     }
 
-    /// Decodes `model.zkm` and starts re-committing the weights on a background thread, so the
-    /// caller's integer run and the first proving phases overlap it: proving waits for it only
-    /// at the weight opening, and fails there (before any proof exists) if the recomputed root
-    /// does not match the stored key. [`Self::from_bytes`] does the same eagerly.
+    /// Decodes `model.zkm` and prepares re-committing the weights on a background thread,
+    /// which a proof starts at the end of its walk (so a group's data is not held through the
+    /// proof's lookup argument and walk, where its memory peaks) and which stays one group
+    /// ahead of the openings: proving waits for it only at the weight opening, and fails there
+    /// (before any proof exists) if the recomputed root does not match the stored key.
+    /// [`Self::from_bytes`] does the same eagerly.
     pub fn from_bytes_background(bytes: &[u8]) -> Result<Self, Error> {
         let (graph, vk) = Self::decode_unchecked(bytes)?;
         let plan = Plan::new(&graph)?;

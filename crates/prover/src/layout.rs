@@ -90,6 +90,19 @@ impl Padded {
         out
     }
 
+    /// [`Padded::pad`] written into `out` (zeroed, `2^num_vars` entries) through `f`, one
+    /// contiguous row of the last dimension at a time: no index map, no second table.
+    pub fn pad_into<S: Copy, T>(&self, compact: &[S], out: &mut [T], f: impl Fn(S) -> T) {
+        let row = self.dims.last().copied().unwrap_or(1).max(1);
+        let n: usize = self.dims.iter().product();
+        for (ri, chunk) in compact[..n.min(compact.len())].chunks(row).enumerate() {
+            let at = self.pad_index(ri * row);
+            for (o, &v) in out[at..at + chunk.len()].iter_mut().zip(chunk) {
+                *o = f(v);
+            }
+        }
+    }
+
     /// The full point from one point per dimension (dimension order).
     pub fn point(&self, per_dim: &[Vec<EF>]) -> Vec<EF> {
         per_dim.iter().rev().flatten().copied().collect()
@@ -235,6 +248,25 @@ mod tests {
         assert_eq!(l.point(&parts), p);
         for (i, &pi) in m.iter().enumerate() {
             assert_eq!(l.pad_index(i), pi);
+        }
+    }
+
+    #[test]
+    fn pad_into_matches_pad() {
+        for dims in [
+            vec![],
+            vec![1],
+            vec![5],
+            vec![3, 5],
+            vec![2, 3, 7],
+            vec![4, 1, 3],
+        ] {
+            let l = Padded::new(&dims);
+            let n: usize = dims.iter().product();
+            let compact: Vec<i64> = (0..n as i64).map(|i| 3 * i - 7).collect();
+            let mut out = vec![0i64; 1 << l.num_vars()];
+            l.pad_into(&compact, &mut out, |v| v);
+            assert_eq!(out, l.pad(&compact), "dims {dims:?}");
         }
     }
 

@@ -31,12 +31,12 @@
 //! 4. **Settlement**: claims on public inputs are evaluated by the verifier; claims on
 //!    committed tables (witness polys, constants) are reduced by one degree-2 sumcheck each to
 //!    a point and opened in **batched WHIR openings**: one for the witness, one per weight
-//!    group the walk reached (in group order, on one branch). The two branches run
-//!    concurrently on forked transcripts (`ProverTranscript::fork`), each starting after
+//!    group the walk reached (in group order, on one branch). The two branches run one
+//!    after the other on forked transcripts (`ProverTranscript::fork`), each starting after
 //!    every claim of all openings is absorbed; the verifier reads them in order. The weight
-//!    groups may still be re-committing in the background
-//!    ([`ProvingKey::from_bytes_background`]); each group's opening waits for it and checks
-//!    its root against the verifying key.
+//!    groups may be re-committed in the background ([`ProvingKey::from_bytes_background`]:
+//!    from the end of the walk on, one group ahead); each group's opening waits for it and
+//!    checks its root against the verifying key.
 //!
 //! **Masked walk** ([`ProveOptions::masked`], a step toward zero knowledge, not
 //! zero-knowledge yet): instead of the plain witness commitment the prover writes the mask

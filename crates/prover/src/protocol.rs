@@ -597,6 +597,11 @@ pub(crate) fn prove_witness_with(
         )
     };
     lap(&mut tm.lookup_ms);
+    // The lookup columns and multiplicities are done with (the walk reads the witness): freed
+    // before the walk and the openings, where the proof's memory peaks.
+    drop(lp);
+    drop(cols);
+    drop(mults);
     let mut side = ProverSide::new(t);
     if let Some(u) = used.take() {
         side.masks = Some((masks, u, stacked));
@@ -606,6 +611,11 @@ pub(crate) fn prove_witness_with(
     ctx.poly_points.extend(bound);
     let (side, mut poly_points, mut const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
     let mut t = side.t;
+    // The witness's own tables are done with: its commitment's data is what gets opened.
+    drop(wit);
+    // The weight groups are recommitted from here on (overlapping the witness opening), not
+    // through the lookup argument and the walk, where the proof's own memory peaks.
+    pk.start_weight_commit();
     lap(&mut tm.walk_ms);
     // Masked: `S(z)` is in `poly_points`; the settlement mask's claims join it.
     if let Some((_, used, _)) = side.masks {

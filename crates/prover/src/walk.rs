@@ -8,6 +8,8 @@
 //! claims) when its producer is reached; the producer's protocol turns the merged claim into
 //! claims on its inputs.
 
+use std::borrow::Cow;
+
 use zkinfer_model::quant::QTensorKind;
 use zkinfer_model::{QuantizedGraph, Trace};
 use zkinfer_pcs::Claim;
@@ -43,8 +45,58 @@ pub struct Sparse {
     pub value: EF,
 }
 
-/// Merged sparse weights `(compact index, weight)` and the claimed value.
-type SparseWeights = (Vec<(usize, EF)>, EF);
+/// The merged claims on one constant: `Σ_j c_j·Σ_i w_j[i]·T[i] + Σ_(i, x) x·T[i] = value`.
+struct MergedConst {
+    /// `(c_j, w_j)`: dense weight tables over the compact entries, with their coefficients.
+    dense: Vec<(EF, Vec<EF>)>,
+    /// Scaled sparse entries `(compact index, weight)`.
+    entries: Vec<(usize, EF)>,
+    value: EF,
+}
+
+impl MergedConst {
+    /// The merged weight on the padded table of layout `pl`.
+    fn padded(&self, pl: &Padded) -> Vec<EF> {
+        let mut w = vec![EF::ZERO; 1 << pl.num_vars()];
+        let row = pl.dims.last().copied().unwrap_or(1).max(1);
+        for (c, d) in &self.dense {
+            for (ri, chunk) in d.chunks(row).enumerate() {
+                let at = pl.pad_index(ri * row);
+                for (o, &x) in w[at..at + chunk.len()].iter_mut().zip(chunk) {
+                    *o += *c * x;
+                }
+            }
+        }
+        for &(i, x) in &self.entries {
+            w[pl.pad_index(i)] += x;
+        }
+        w
+    }
+
+    /// The merged weight's multilinear extension at `p` (the verifier's side).
+    fn at(&self, pl: &Padded, p: &[EF]) -> EF {
+        let eq = EqAt::new(p);
+        let dense: EF = self
+            .dense
+            .iter()
+            .map(|(c, d)| {
+                let s: EF = d
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, x)| **x != EF::ZERO)
+                    .map(|(i, &x)| x * eq.at(pl.pad_index(i)))
+                    .sum();
+                *c * s
+            })
+            .sum();
+        dense
+            + self
+                .entries
+                .iter()
+                .map(|&(i, x)| x * eq.at(pl.pad_index(i)))
+                .sum::<EF>()
+    }
+}
 
 /// What the prover knows beyond the public statement.
 pub struct Witness<'a> {
@@ -284,35 +336,34 @@ impl<'a, S: Side> Ctx<'a, S> {
     /// `Σ W·T = v` → `T(s)` for a committed table `T` over `n` variables (the collapse
     /// sumcheck, soundness error `2n/|EF|`): the prover builds `W` and `T` in full, the verifier
     /// only evaluates `W` at the final point.
-    fn collapse(
+    fn collapse<'t>(
         &mut self,
         n: usize,
         value: EF,
         weights: impl FnOnce() -> Vec<EF>,
-        table: impl FnOnce() -> Vec<F>,
+        table: impl FnOnce() -> Cow<'t, [F]>,
         w_at: impl FnOnce(&[EF]) -> EF,
     ) -> Result<(Vec<EF>, EF), Error> {
+        // Built only on the prover's side, and held here so the sumcheck reads it in the base
+        // field (8 bytes per entry, no extension copy).
+        let held = std::cell::OnceCell::new();
         let (point, evals) = self.side.sumcheck(
             value,
             n,
             &Composition::product(2),
             1,
-            || {
-                let t = table();
-                vec![
-                    Mle::Ext(weights()),
-                    Mle::Ext(t.into_iter().map(EF::from).collect()),
-                ]
-            },
+            || vec![Mle::Ext(weights()), Mle::Base(held.get_or_init(table))],
             |p| vec![w_at(p)],
         )?;
         Ok((point, evals[1]))
     }
 
     /// Takes every pending claim on constant `id`, dense then sparse, and merges them with
-    /// powers of one fresh challenge (as [`Ctx::merge`]) into one sparse weight table: the
-    /// nonzero entries of the dense claims plus the sparse claims' entries.
-    fn merge_const(&mut self, id: usize) -> Result<Option<SparseWeights>, Error> {
+    /// powers of one fresh challenge (as [`Ctx::merge`]): the dense claims' weight tables each
+    /// with its coefficient (kept whole: GPT-2's tied embedding has a 38.6M-entry dense claim
+    /// from the LM head, which as `(index, weight)` pairs would take 0.9 GB more), the sparse
+    /// claims' entries scaled, and the merged value.
+    fn merge_const(&mut self, id: usize) -> Result<Option<MergedConst>, Error> {
         let dense = std::mem::take(&mut self.claims[id]);
         let sparse = std::mem::take(&mut self.sparse[id]);
         if dense.is_empty() && sparse.is_empty() {
@@ -324,29 +375,37 @@ impl<'a, S: Side> Ctx<'a, S> {
             EF::ONE
         };
         let numel: usize = self.shape(id).iter().product();
-        let (mut entries, mut value, mut coeff) = (Vec::new(), EF::ZERO, EF::ONE);
+        let mut m = MergedConst {
+            dense: Vec::with_capacity(dense.len()),
+            entries: Vec::new(),
+            value: EF::ZERO,
+        };
+        let mut coeff = EF::ONE;
         for c in dense {
-            entries.extend(
-                c.w.iter()
-                    .enumerate()
-                    .filter(|(_, x)| **x != EF::ZERO)
-                    .map(|(i, &x)| (i, coeff * x)),
-            );
-            value += coeff * c.value;
+            if c.w.len() > numel {
+                return Err(Error::Prover(format!(
+                    "a claim on constant `{}` weighs {} entries of its {numel}",
+                    self.g.tensors[id].name,
+                    c.w.len()
+                )));
+            }
+            m.value += coeff * c.value;
+            m.dense.push((coeff, c.w));
             coeff *= rho;
         }
         for c in sparse {
-            entries.extend(c.entries.into_iter().map(|(i, x)| (i, coeff * x)));
-            value += coeff * c.value;
+            m.entries
+                .extend(c.entries.into_iter().map(|(i, x)| (i, coeff * x)));
+            m.value += coeff * c.value;
             coeff *= rho;
         }
-        if entries.iter().any(|&(i, _)| i >= numel) {
+        if m.entries.iter().any(|&(i, _)| i >= numel) {
             return Err(Error::Prover(format!(
                 "a claim on constant `{}` names an entry past its {numel} entries",
                 self.g.tensors[id].name
             )));
         }
-        Ok(Some((entries, value)))
+        Ok(Some(m))
     }
 
     /// Settles every remaining claim: inputs by direct evaluation, witness polys and constants
@@ -373,7 +432,7 @@ impl<'a, S: Side> Ctx<'a, S> {
                     nv,
                     c.value,
                     || w.clone(),
-                    || wit.map(|w| w.polys[p].clone()).unwrap_or_default(),
+                    || wit.map_or(Cow::Borrowed(&[][..]), |w| Cow::Borrowed(&w.polys[p])),
                     |p| evaluate(&w, p),
                 )?;
                 self.poly_points.push(Claim {
@@ -387,34 +446,29 @@ impl<'a, S: Side> Ctx<'a, S> {
             let (id, layout) = self.plan.consts[slot];
             self.side
                 .set_stage(format!("constant `{}`", g.tensors[id].name));
-            let Some((entries, value)) = self.merge_const(id)? else {
+            let Some(merged) = self.merge_const(id)? else {
                 continue;
             };
             let pl = Padded::new(&const_dims(self.shape(id), layout));
             let vals = self.vals(id);
+            let value = merged.value;
+            // The prover frees the dense tables once they are scattered into the padded weight.
+            let merged = std::cell::RefCell::new(merged);
             let (point, value) = self.collapse(
                 pl.num_vars(),
                 value,
                 || {
-                    let mut w = vec![EF::ZERO; 1 << pl.num_vars()];
-                    for &(i, x) in &entries {
-                        w[pl.pad_index(i)] += x;
-                    }
+                    let mut m = merged.borrow_mut();
+                    let w = m.padded(&pl);
+                    m.dense = Vec::new();
                     w
                 },
                 || {
-                    pl.pad(vals)
-                        .into_iter()
-                        .map(zkinfer_field::from_signed::<F>)
-                        .collect()
+                    let mut t = vec![F::ZERO; 1 << pl.num_vars()];
+                    pl.pad_into(vals, &mut t, zkinfer_field::from_signed::<F>);
+                    Cow::Owned(t)
                 },
-                |p| {
-                    let eq = EqAt::new(p);
-                    entries
-                        .iter()
-                        .map(|&(i, x)| x * eq.at(pl.pad_index(i)))
-                        .sum()
-                },
+                |p| merged.borrow().at(&pl, p),
             )?;
             self.const_points.push(Claim {
                 poly: slot,
@@ -471,7 +525,7 @@ impl<'a, S: Side> Ctx<'a, S> {
             stack.vars,
             value,
             || crate::masks::settlement_weights(&stack, &claims, gamma),
-            || table,
+            || Cow::Owned(table),
             |z| crate::masks::settlement_weight_at(&claims, gamma, z),
         )?;
         self.poly_points.push(Claim {

@@ -16,7 +16,7 @@
 //! The grouping is a function of the public layout, so the verifier recomputes it.
 
 use std::ops::Range;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -100,18 +100,30 @@ fn padded(g: &QuantizedGraph, plan: &Plan, r: Range<usize>) -> Result<Vec<Vec<F>
         .collect()
 }
 
-/// Commits group `r`; returns its data and the padded constants.
+/// Commits group `r`, each constant padded straight into the stack (the group's data only).
 fn commit(
     g: &QuantizedGraph,
     plan: &Plan,
     r: Range<usize>,
-) -> Result<(WhirProverData<Config>, Vec<Vec<F>>), Error> {
-    let polys = padded(g, plan, r)?;
-    let refs: Vec<&[F]> = polys.iter().map(Vec::as_slice).collect();
+) -> Result<WhirProverData<Config>, Error> {
+    let consts = plan.consts[r]
+        .iter()
+        .map(|&(id, layout)| {
+            let t = &g.tensors[id];
+            let QTensorKind::Const(d) = &t.kind else {
+                return Err(Error::Prover(format!("`{}` is not a constant", t.name)));
+            };
+            Ok((d.as_slice(), Padded::new(&const_dims(&t.shape, layout))))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let layout: Vec<usize> = consts.iter().map(|(_, p)| p.num_vars()).collect();
     let (_, data) = pcs()
-        .commit(&refs)
+        .commit_with(&layout, |i, slot| {
+            let (d, p) = &consts[i];
+            p.pad_into(d, slot, zkinfer_field::from_signed::<F>);
+        })
         .map_err(|e| Error::Prover(format!("weight commitment: {e}")))?;
-    Ok((data, polys))
+    Ok(data)
 }
 
 /// Commits every group (one at a time), computes its binding values and range proof. Returns
@@ -130,8 +142,12 @@ pub(crate) fn commit_all(
         .map(|&(id, _)| g.tensors[id].bits)
         .collect();
     for (gi, r) in split(layout, group_vars).into_iter().enumerate() {
-        let (data, polys) = commit(g, plan, r.clone())?;
+        // The range proof and binding values read the padded constants: kept here (compile).
+        let polys = padded(g, plan, r.clone())?;
         let refs: Vec<&[F]> = polys.iter().map(Vec::as_slice).collect();
+        let (_, data) = pcs()
+            .commit(&refs)
+            .map_err(|e| Error::Prover(format!("weight commitment: {e}")))?;
         let root = data.commitment().root;
         let zeta = crate::bind::weight_point(&root, &layout[r.clone()]);
         let mut group = WeightGroup {
@@ -185,20 +201,37 @@ impl Opening<'_> {
     }
 }
 
-/// Receiving end of the background thread that recommits one group at a time.
-type GroupStream = Receiver<Result<WhirProverData<Config>, String>>;
+/// Receiving end of the background thread that recommits one group at a time, and the
+/// signal that lets it start.
+type GroupStream = (
+    Receiver<Result<WhirProverData<Config>, String>>,
+    SyncSender<()>,
+);
 
 /// The weight groups' prover data held by a proving key.
 pub(crate) enum Held {
     /// Every group's data, kept (models of one group, compiled in this process).
     Kept(Vec<WhirProverData<Config>>),
     /// Recommitted per proof: the first proof takes the background stream (groups in order),
-    /// later proofs recommit inline.
+    /// later proofs recommit inline. The stream waits for [`Held::start`]: a group's data
+    /// (2 GiB for GPT-2's 2^26-entry embedding group) is then not held through the proof's
+    /// lookup argument and walk, where its memory peaks.
     Streamed(Mutex<Option<GroupStream>>),
 }
 
 impl Held {
-    /// Starts recommitting every group on a background thread, [`PREFETCH`] ahead of use.
+    /// Lets the background re-commitment begin (idempotent; nothing for kept data).
+    pub(crate) fn start(&self) {
+        if let Held::Streamed(m) = self {
+            if let Some((_, go)) = m.lock().ok().as_deref().and_then(Option::as_ref) {
+                // Full (already started) or closed (the thread ended): nothing to do.
+                let _ = go.try_send(());
+            }
+        }
+    }
+
+    /// Prepares a background thread that recommits every group, [`PREFETCH`] ahead of use,
+    /// once [`Held::start`] is called (or the first group is asked for).
     pub(crate) fn stream(
         g: std::sync::Arc<QuantizedGraph>,
         plan: Plan,
@@ -206,13 +239,16 @@ impl Held {
         group_vars: u8,
     ) -> Result<Self, Error> {
         let (tx, rx) = sync_channel(PREFETCH - 1);
+        let (go, wait) = sync_channel::<()>(1);
         std::thread::Builder::new()
             .name("weight-commit".into())
             .spawn(move || {
+                // A dropped key (no proof) ends the thread before any work.
+                if wait.recv().is_err() {
+                    return;
+                }
                 for r in split(&layout, group_vars) {
-                    let d = commit(&g, &plan, r)
-                        .map(|(d, _)| d)
-                        .map_err(|e| e.to_string());
+                    let d = commit(&g, &plan, r).map_err(|e| e.to_string());
                     let failed = d.is_err();
                     // A dropped receiver (the proof failed or finished) ends the thread.
                     if tx.send(d).is_err() || failed {
@@ -221,7 +257,7 @@ impl Held {
                 }
             })
             .map_err(|e| Error::Prover(format!("cannot start the weight commitment: {e}")))?;
-        Ok(Held::Streamed(Mutex::new(Some(rx))))
+        Ok(Held::Streamed(Mutex::new(Some((rx, go)))))
     }
 
     /// Calls `f(group, data)` for every group in order, each group's root checked against
@@ -241,9 +277,10 @@ impl Held {
                 "verifying key weight groups do not match its layout".into(),
             ));
         }
+        self.start();
         let mut stream = match self {
             Held::Kept(_) => None,
-            Held::Streamed(m) => m.lock().ok().and_then(|mut s| s.take()),
+            Held::Streamed(m) => m.lock().ok().and_then(|mut s| s.take()).map(|(rx, _)| rx),
         };
         for (gi, r) in ranges.into_iter().enumerate() {
             let data = match (self, stream.as_mut()) {
@@ -257,7 +294,7 @@ impl Held {
                         return Err(Error::Prover("the weight commitment thread ended".into()))
                     }
                 },
-                (_, None) => Opening::Owned(Box::new(commit(g, plan, r)?.0)),
+                (_, None) => Opening::Owned(Box::new(commit(g, plan, r)?)),
             };
             if data.root() != groups[gi].root {
                 return Err(Error::Decode {

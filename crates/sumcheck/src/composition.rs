@@ -46,6 +46,13 @@ impl<EF: Field> Composition<EF> {
         )
     }
 
+    /// Whether this is `Π_{i<n} f_i` with coefficient one ([`Composition::product`]).
+    pub(crate) fn is_plain_product(&self, n: usize) -> bool {
+        self.num_mles == n
+            && matches!(self.terms.as_slice(), [t] if t.coeff == EF::ONE
+                && t.factors.iter().copied().eq(0..n))
+    }
+
     /// Number of MLE inputs.
     pub fn num_mles(&self) -> usize {
         self.num_mles

@@ -111,14 +111,28 @@ where
     F: PrimeField64,
     EF: ExtensionField<F>,
 {
+    prove_or_return(claim, f, w, transcript).ok()
+}
+
+/// [`prove_inner_product`], handing `w` back when the claim is not the sum.
+pub(crate) fn prove_or_return<F, EF>(
+    claim: EF,
+    f: &[F],
+    w: Vec<EF>,
+    transcript: &mut ProverTranscript<F>,
+) -> Result<ProverOutput<EF>, Vec<EF>>
+where
+    F: PrimeField64,
+    EF: ExtensionField<F>,
+{
     assert_eq!(f.len(), w.len(), "sumcheck: MLE sizes differ");
     let n = zkinfer_poly::num_vars(f.len());
     if n == 0 {
         if w[0] * f[0] != claim {
-            return None;
+            return Err(w);
         }
         absorb_statement(transcript, &[claim], 0, 2);
-        return Some(ProverOutput {
+        return Ok(ProverOutput {
             point: Vec::new(),
             evals: vec![EF::from(f[0]), w[0]],
             coeffs: vec![EF::ONE],
@@ -126,7 +140,7 @@ where
     }
     let [h0, h1, h2] = sums(f, &w);
     if h0 + h1 != claim {
-        return None;
+        return Err(w);
     }
     absorb_statement(transcript, &[claim], n, 2);
     let mut claim = claim;
@@ -146,7 +160,7 @@ where
         point.push(r);
     }
     let (g, wt) = tables.unwrap_or_default();
-    Some(ProverOutput {
+    Ok(ProverOutput {
         point,
         evals: vec![g[0], wt[0]],
         coeffs: vec![EF::ONE],

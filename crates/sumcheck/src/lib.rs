@@ -41,6 +41,7 @@
 //! beyond the final evaluation; soundness and the simulation argument are in that module.
 
 mod composition;
+mod eq_batch;
 mod error;
 mod inner;
 mod prover;
@@ -48,6 +49,7 @@ mod verifier;
 mod zk;
 
 pub use composition::{Composition, Term};
+pub use eq_batch::{prove_eq_batch, EqTerm};
 pub use error::SumcheckError;
 pub use inner::prove_inner_product;
 pub use prover::{prove, prove_batch, Instance, Mle, ProverOutput};

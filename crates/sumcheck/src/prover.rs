@@ -76,6 +76,29 @@ where
         mles.iter().all(|m| m.len() == 1 << n),
         "sumcheck: MLE sizes differ"
     );
+    // A base table times an extension table (the walk's collapses): the dedicated prover,
+    // same messages, one pass per round. A false claim falls through (it writes nothing).
+    let mut mles = mles;
+    if comp.is_plain_product(2) {
+        if let [Mle::Base(_), Mle::Ext(_)] | [Mle::Ext(_), Mle::Base(_)] = mles.as_slice() {
+            let base_first = matches!(mles[0], Mle::Base(_));
+            let (f, w) = match (mles.pop(), mles.pop()) {
+                (Some(Mle::Ext(w)), Some(Mle::Base(f)))
+                | (Some(Mle::Base(f)), Some(Mle::Ext(w))) => (f, w),
+                _ => unreachable!("matched above"),
+            };
+            match crate::inner::prove_or_return(claim, f, w, transcript) {
+                Ok(mut out) => {
+                    if !base_first {
+                        out.evals.swap(0, 1);
+                    }
+                    return out;
+                }
+                Err(w) if base_first => mles = vec![Mle::Base(f), Mle::Ext(w)],
+                Err(w) => mles = vec![Mle::Ext(w), Mle::Base(f)],
+            }
+        }
+    }
     absorb_statement(transcript, &[claim], n, comp.degree());
     let (point, evals) = run(claim, mles, comp, transcript);
     ProverOutput {

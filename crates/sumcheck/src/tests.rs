@@ -194,11 +194,20 @@ fn inner_product_matches_generic<C: FieldConfig>(n: usize, seed: u64) {
     let f = &inst.tables[0];
     let claim: C::EF = f.iter().zip(&w).map(|(&a, &b)| b * a).sum();
     let comp = Composition::<C::EF>::product(2);
+    // The same product with its factors listed the other way round: not the plain product
+    // `prove` hands to the dedicated prover, so this runs the generic rounds.
+    let swapped = Composition::<C::EF>::new(
+        2,
+        vec![Term {
+            coeff: C::EF::ONE,
+            factors: vec![1, 0],
+        }],
+    );
     let mut t1 = ProverTranscript::<C::F>::new(&ds::<C>());
     let generic = prove(
         claim,
         vec![Mle::Base(f), Mle::Ext(w.clone())],
-        &comp,
+        &swapped,
         &mut t1,
     );
     let mut t2 = ProverTranscript::<C::F>::new(&ds::<C>());
@@ -206,12 +215,115 @@ fn inner_product_matches_generic<C: FieldConfig>(n: usize, seed: u64) {
     assert_eq!(fast, generic);
     let bytes = t2.finish().bytes;
     assert_eq!(bytes, t1.finish().bytes);
+    // `prove` on the plain product takes the dedicated path, in either factor order.
+    let mut t4 = ProverTranscript::<C::F>::new(&ds::<C>());
+    let via = prove(
+        claim,
+        vec![Mle::Ext(w.clone()), Mle::Base(f)],
+        &comp,
+        &mut t4,
+    );
+    assert_eq!(via.point, generic.point);
+    assert_eq!(via.evals, vec![generic.evals[1], generic.evals[0]]);
+    assert_eq!(t4.finish().bytes, bytes);
+    // A false claim still gets the generic rounds (no panic), which the verifier rejects.
+    if n > 0 {
+        let mut t5 = ProverTranscript::<C::F>::new(&ds::<C>());
+        let _ = prove(
+            claim + C::EF::ONE,
+            vec![Mle::Base(f), Mle::Ext(w.clone())],
+            &comp,
+            &mut t5,
+        );
+        let forged = t5.finish().bytes;
+        let mut v = VerifierTranscript::<C::F>::new(&ds::<C>(), &forged);
+        let rejected = match verify(claim + C::EF::ONE, n, 2, &mut v) {
+            Err(_) => true,
+            Ok(red) => red
+                .check(&comp, &[evaluate(f, &red.point), evaluate(&w, &red.point)])
+                .is_err(),
+        };
+        assert!(rejected);
+    }
     let mut v = VerifierTranscript::<C::F>::new(&ds::<C>(), &bytes);
     let red = verify(claim, n, 2, &mut v).unwrap();
     red.check(&comp, &[evaluate(f, &red.point), evaluate(&w, &red.point)])
         .unwrap();
     let mut t3 = ProverTranscript::<C::F>::new(&ds::<C>());
     assert!(prove_inner_product(claim + C::EF::ONE, f, w, &mut t3).is_none());
+}
+
+/// The eq-batch prover writes exactly the inner-product prover's transcript for the
+/// materialised weight (terms of several sizes, two on one sub-cube, one scalar term, empty
+/// space at the top), and refuses a wrong sum.
+fn eq_batch_matches_inner_product<C: FieldConfig>(n: usize, seed: u64) {
+    let inst = instance::<C>(n, 1, seed);
+    let f = &inst.tables[0];
+    let mut s = seed | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let mut ext = || C::EF::from_u64(next() >> 3) + C::EF::from_u64(next() >> 5).double().square();
+    // Sub-cubes laid largest first, as the PCS stacks them; the first is used twice.
+    let sizes: Vec<usize> = [
+        n.saturating_sub(1),
+        n.saturating_sub(2),
+        n.saturating_sub(2),
+        0,
+    ]
+    .into_iter()
+    .filter(|_| n > 0)
+    .collect();
+    let mut terms = Vec::new();
+    let mut at = 0usize;
+    for (i, &k) in sizes.iter().enumerate() {
+        if at + (1 << k) > f.len() {
+            break;
+        }
+        let point: Vec<C::EF> = (0..k).map(|_| ext()).collect();
+        terms.push(EqTerm {
+            coeff: ext(),
+            point,
+            offset: at,
+        });
+        if i == 0 {
+            let point: Vec<C::EF> = (0..k).map(|_| ext()).collect();
+            terms.push(EqTerm {
+                coeff: ext(),
+                point,
+                offset: at,
+            });
+        }
+        at += 1 << k;
+    }
+    if n == 0 {
+        terms.push(EqTerm {
+            coeff: ext(),
+            point: Vec::new(),
+            offset: 0,
+        });
+    }
+    let mut w = vec![C::EF::ZERO; f.len()];
+    for t in &terms {
+        for (x, e) in zkinfer_poly::eq_table_scaled(&t.point, t.coeff)
+            .into_iter()
+            .enumerate()
+        {
+            w[t.offset + x] += e;
+        }
+    }
+    let claim: C::EF = f.iter().zip(&w).map(|(&a, &b)| b * a).sum();
+    let mut t1 = ProverTranscript::<C::F>::new(&ds::<C>());
+    let dense = prove_inner_product(claim, f, w, &mut t1).expect("honest sum");
+    let mut t2 = ProverTranscript::<C::F>::new(&ds::<C>());
+    let sparse = prove_eq_batch(claim, f, &terms, &mut t2).expect("honest sum");
+    assert_eq!(sparse, dense);
+    assert_eq!(t2.finish().bytes, t1.finish().bytes);
+    let mut t3 = ProverTranscript::<C::F>::new(&ds::<C>());
+    assert!(prove_eq_batch(claim + C::EF::ONE, f, &terms, &mut t3).is_none());
 }
 
 macro_rules! conformance {
@@ -249,6 +361,14 @@ macro_rules! conformance {
             fn inner_product_prover() {
                 for n in [0, 1, 2, 3, 5, 9, 13, 16] {
                     inner_product_matches_generic::<$cfg>(n, 11 + n as u64);
+                }
+            }
+
+            #[test]
+            fn eq_batch_prover() {
+                // 15 and 17 variables take the split (outer-product) path for the large terms.
+                for n in [0, 1, 2, 3, 4, 7, 12, 15, 17] {
+                    eq_batch_matches_inner_product::<$cfg>(n, 5 + n as u64);
                 }
             }
         }
