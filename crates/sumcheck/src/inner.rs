@@ -1,11 +1,13 @@
 //! A dedicated prover for the inner product `Σ_x f(x)·w(x)` with `f` in the base field and `w`
-//! in the extension — the PCS's claim batching runs it over the whole stacked witness, so it
-//! is the hottest sumcheck by size.
+//! in the extension — the walk's collapse sumchecks run it over whole committed tables (GPT-2's
+//! embedding: 2^26 entries), so it is among the largest sumchecks by size.
 //!
 //! It writes exactly what [`crate::prove`] writes for `[Mle::Base(f), Mle::Ext(w)]` and
 //! `Composition::product(2)` (so [`crate::verify`] with degree 2 checks it), but binds each
 //! round's challenge and sums the next round's messages in one pass over the tables, and
-//! checks the claimed sum in round 0 at no extra pass.
+//! checks the claimed sum in round 0 at no extra pass. Tables are bound in place (round 0
+//! reads the base-field table into a half-size extension table), so a round holds no second
+//! pair of tables.
 
 use p3_maybe_rayon::prelude::*;
 use zkinfer_field::p3_field::{Algebra, ExtensionField, Field, PrimeField64};
@@ -44,56 +46,91 @@ where
     }
 }
 
-/// Binds variable 0 of `g` and `w` to `r` and returns the halved tables with the next round's
-/// `(h(0), h(2))` (zero when the tables end at one entry).
-fn bind_and_sum<T, EF>(g: &[T], w: &[EF], r: EF) -> (Vec<EF>, Vec<EF>, [EF; 2])
+/// Binds variable 0 of `w` (in place) and of `g` — read from `src` into the first half of `g`
+/// when given (round 0: `f` is in the base field), else in place — to `r`, and returns the
+/// next round's `(h(0), h(2))`. Both tables are truncated to half; binding in place keeps the
+/// round's memory to the tables themselves (no second pair of half tables: 1 GiB less for a
+/// 2^26-entry collapse).
+fn bind_in_place<T, EF>(src: Option<&[T]>, g: &mut Vec<EF>, w: &mut Vec<EF>, r: EF) -> [EF; 2]
 where
     T: Field,
     EF: ExtensionField<T> + Algebra<T>,
 {
-    let half = g.len() / 2;
-    let mut gn = vec![EF::ZERO; half];
-    let mut wn = vec![EF::ZERO; half];
-    // One block of 4 old entries per new pair.
-    let block = |go: &[T], wo: &[EF], gd: &mut [EF], wd: &mut [EF]| {
+    let half = w.len() / 2;
+    // Each task binds one block of 4·CHUNK old entries into the first half of its own block
+    // (a pair is written only after the four entries it replaces are read); the blocks'
+    // halves are then moved together. With a source, `g`'s block is its destination half.
+    let block = |gs: Option<&[T]>, gd: &mut [EF], wd: &mut [EF]| {
         let mut s = [EF::ZERO; 2];
-        for (((g4, w4), g2), w2) in go
-            .chunks_exact(4)
-            .zip(wo.chunks_exact(4))
-            .zip(gd.chunks_exact_mut(2))
-            .zip(wd.chunks_exact_mut(2))
-        {
-            let g0 = r * (g4[1] - g4[0]) + g4[0];
-            let g1 = r * (g4[3] - g4[2]) + g4[2];
-            let w0 = (w4[1] - w4[0]) * r + w4[0];
-            let w1 = (w4[3] - w4[2]) * r + w4[2];
+        for j in 0..wd.len() / 4 {
+            let i = 4 * j;
+            let (g0, g1) = match gs {
+                Some(q) => (
+                    r * (q[i + 1] - q[i]) + q[i],
+                    r * (q[i + 3] - q[i + 2]) + q[i + 2],
+                ),
+                None => (
+                    r * (gd[i + 1] - gd[i]) + gd[i],
+                    r * (gd[i + 3] - gd[i + 2]) + gd[i + 2],
+                ),
+            };
+            let w0 = (wd[i + 1] - wd[i]) * r + wd[i];
+            let w1 = (wd[i + 3] - wd[i + 2]) * r + wd[i + 2];
             s[0] += g0 * w0;
             s[1] += (g1.double() - g0) * (w1.double() - w0);
-            g2[0] = g0;
-            g2[1] = g1;
-            w2[0] = w0;
-            w2[1] = w1;
+            (gd[2 * j], gd[2 * j + 1]) = (g0, g1);
+            (wd[2 * j], wd[2 * j + 1]) = (w0, w1);
         }
         s
     };
     if half < 2 {
         if half == 1 {
-            gn[0] = r * (g[1] - g[0]) + g[0];
-            wn[0] = (w[1] - w[0]) * r + w[0];
+            let g0 = match src {
+                Some(f) => r * (f[1] - f[0]) + f[0],
+                None => r * (g[1] - g[0]) + g[0],
+            };
+            g.truncate(0);
+            g.push(g0);
+            w[0] = (w[1] - w[0]) * r + w[0];
+            w.truncate(1);
         }
-        return (gn, wn, [EF::ZERO; 2]);
+        return [EF::ZERO; 2];
     }
+    let add = |x: [EF; 2], y: [EF; 2]| [x[0] + y[0], x[1] + y[1]];
     let s = if half >= 2 * CHUNK {
-        g.par_chunks(4 * CHUNK)
-            .zip(w.par_chunks(4 * CHUNK))
-            .zip(gn.par_chunks_mut(2 * CHUNK))
-            .zip(wn.par_chunks_mut(2 * CHUNK))
-            .map(|(((go, wo), gd), wd)| block(go, wo, gd, wd))
-            .reduce(|| [EF::ZERO; 2], |x, y| [x[0] + y[0], x[1] + y[1]])
+        let block_len = 4 * CHUNK;
+        let s = match src {
+            Some(f) => f
+                .par_chunks(block_len)
+                .zip(g.par_chunks_mut(block_len / 2))
+                .zip(w.par_chunks_mut(block_len))
+                .map(|((fs, gd), wd)| block(Some(fs), gd, wd))
+                .reduce(|| [EF::ZERO; 2], add),
+            None => g
+                .par_chunks_mut(block_len)
+                .zip(w.par_chunks_mut(block_len))
+                .map(|(gd, wd)| block(None, gd, wd))
+                .reduce(|| [EF::ZERO; 2], add),
+        };
+        // Block c's result sits at [c·4C, c·4C + 2C); move it to [c·2C, (c+1)·2C) (blocks in
+        // order: each destination ends before its source starts).
+        let out = block_len / 2;
+        for c in 1..w.len() / block_len {
+            w.copy_within(c * block_len..c * block_len + out, c * out);
+            if src.is_none() {
+                g.copy_within(c * block_len..c * block_len + out, c * out);
+            }
+        }
+        s
     } else {
-        block(g, w, &mut gn, &mut wn)
+        match src {
+            Some(f) => block(Some(f), g, w),
+            None => block(None, g, w),
+        }
     };
-    (gn, wn, s)
+    g.truncate(half);
+    w.truncate(half);
+    s
 }
 
 /// Proves `claim = Σ_x f(x)·w(x)` (see the module docs); `None`, with nothing written, when
@@ -146,23 +183,18 @@ where
     let mut claim = claim;
     let mut h = [h0, h2];
     let mut point = Vec::with_capacity(n);
-    let mut tables: Option<(Vec<EF>, Vec<EF>)> = None;
-    for _ in 0..n {
+    // `f` folded (first round: read from `f`, then in place); `w` folded in place.
+    let (mut g, mut w) = (vec![EF::ZERO; f.len() / 2], w);
+    for i in 0..n {
         transcript.write_ext("sumcheck round", &h);
         let r: EF = transcript.sample_ext("sumcheck challenge");
         claim = interpolate_at(&[h[0], claim - h[0], h[1]], r);
-        let (g, wn, next) = match &tables {
-            None => bind_and_sum(f, &w, r),
-            Some((g, wt)) => bind_and_sum(g, wt, r),
-        };
-        tables = Some((g, wn));
-        h = next;
+        h = bind_in_place((i == 0).then_some(f), &mut g, &mut w, r);
         point.push(r);
     }
-    let (g, wt) = tables.unwrap_or_default();
     Ok(ProverOutput {
         point,
-        evals: vec![g[0], wt[0]],
+        evals: vec![g[0], w[0]],
         coeffs: vec![EF::ONE],
     })
 }
