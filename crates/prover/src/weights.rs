@@ -20,6 +20,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
+use zkinfer_field::p3_field::PrimeCharacteristicRing;
 use zkinfer_model::quant::QTensorKind;
 use zkinfer_model::QuantizedGraph;
 use zkinfer_pcs::{Claim, MultilinearPcs, PcsError, WhirCommitment, WhirProverData};
@@ -82,31 +83,13 @@ pub fn split(layout: &[usize], group_vars: u8) -> Vec<Range<usize>> {
     out
 }
 
-/// The padded constants of one group, in commitment order.
-fn padded(g: &QuantizedGraph, plan: &Plan, r: Range<usize>) -> Result<Vec<Vec<F>>, Error> {
-    plan.consts[r]
-        .iter()
-        .map(|&(id, layout)| {
-            let t = &g.tensors[id];
-            let QTensorKind::Const(d) = &t.kind else {
-                return Err(Error::Prover(format!("`{}` is not a constant", t.name)));
-            };
-            Ok(Padded::new(&const_dims(&t.shape, layout))
-                .pad(d)
-                .into_iter()
-                .map(zkinfer_field::from_signed::<F>)
-                .collect())
-        })
-        .collect()
-}
-
-/// Commits group `r`, each constant padded straight into the stack (the group's data only).
-fn commit(
-    g: &QuantizedGraph,
+/// The constants of one group, in commitment order: values and padded layout.
+fn group_consts<'g>(
+    g: &'g QuantizedGraph,
     plan: &Plan,
     r: Range<usize>,
-) -> Result<WhirProverData<Config>, Error> {
-    let consts = plan.consts[r]
+) -> Result<Vec<(&'g [i64], Padded)>, Error> {
+    plan.consts[r]
         .iter()
         .map(|&(id, layout)| {
             let t = &g.tensors[id];
@@ -115,7 +98,28 @@ fn commit(
             };
             Ok((d.as_slice(), Padded::new(&const_dims(&t.shape, layout))))
         })
-        .collect::<Result<Vec<_>, Error>>()?;
+        .collect()
+}
+
+/// The padded constants of one group, in commitment order.
+fn padded(g: &QuantizedGraph, plan: &Plan, r: Range<usize>) -> Result<Vec<Vec<F>>, Error> {
+    Ok(group_consts(g, plan, r)?
+        .into_iter()
+        .map(|(d, p)| {
+            let mut v = vec![F::ZERO; 1 << p.num_vars()];
+            p.pad_into(d, &mut v, zkinfer_field::from_signed::<F>);
+            v
+        })
+        .collect())
+}
+
+/// Commits group `r`, each constant padded straight into the stack (the group's data only).
+fn commit(
+    g: &QuantizedGraph,
+    plan: &Plan,
+    r: Range<usize>,
+) -> Result<WhirProverData<Config>, Error> {
+    let consts = group_consts(g, plan, r)?;
     let layout: Vec<usize> = consts.iter().map(|(_, p)| p.num_vars()).collect();
     let (_, data) = pcs()
         .commit_with(&layout, |i, slot| {
