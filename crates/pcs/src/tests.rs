@@ -602,3 +602,46 @@ fn param_sweep() {
         eprintln!("pow budget {pow}: {bits:?} bits composed, open {ms:.1} ms, {bytes} B");
     }
 }
+
+#[test]
+fn claims_on_rows_with_boolean_coordinates() {
+    // A claim whose high coordinates are 0/1 is a claim on one row's sub-cube (an embedding
+    // lookup's): the prover batches it over that row only; proofs verify, a wrong value is
+    // refused, and every mix of 0 and 1 (all high bits, none, some) is covered.
+    type C = GoldilocksConfig;
+    let params = WhirParams::insecure_for_tests();
+    let pcs = WhirPcs::<C>::new(params);
+    let vars = [9, 4, 7];
+    let mut inst = instance::<C>(31, &vars, &[0, 2, 1, 0]);
+    let mut rng = SmallRng::seed_from_u64(32);
+    let b = |x: u64| <C as FieldConfig>::EF::from_u64(x);
+    for (poly, boolean_high) in [(0, 5), (0, 9), (2, 3), (1, 0), (2, 7)] {
+        let k = vars[poly];
+        let mut point: Vec<EFof<C>> = (0..k - boolean_high)
+            .map(|_| rand_ef::<C>(&mut rng))
+            .collect();
+        point.extend((0..boolean_high).map(|_| b(rng.random::<u64>() & 1)));
+        let value = eval_naive::<C>(&inst.polys[poly], &point);
+        inst.claims.push(Claim { poly, point, value });
+    }
+    let (_, proof) = prove(&pcs, &inst, &ds::<C>(&params));
+    verify(&pcs, &vars, &inst.claims, &proof.bytes, &ds::<C>(&params))
+        .expect("honest proof must verify");
+    // Another row (one high bit flipped) is refused.
+    let mut other_row = inst.claims.clone();
+    let last = other_row.len() - 1;
+    let top = other_row[last].point.len() - 1;
+    other_row[last].point[top] = b(1) - other_row[last].point[top];
+    assert!(verify(&pcs, &vars, &other_row, &proof.bytes, &ds::<C>(&params)).is_err());
+    let mut wrong = inst.claims.clone();
+    wrong[last].value += b(1);
+    // The prover refuses a false claim on a row.
+    let refs: Vec<&[<C as FieldConfig>::F]> = inst.polys.iter().map(Vec::as_slice).collect();
+    let (c, data) = pcs.commit(&refs).unwrap();
+    let mut t = ProverTranscript::new(&ds::<C>(&params));
+    pcs.write_commitment(&c, &mut t);
+    assert!(matches!(
+        pcs.open(&data, &wrong, &mut t),
+        Err(PcsError::ClaimValue { .. })
+    ));
+}

@@ -307,11 +307,7 @@ where
         let terms: Vec<EqTerm<C::EF>> = claims
             .iter()
             .zip(gamma.powers())
-            .map(|(c, g)| EqTerm {
-                coeff: g,
-                point: c.point.clone(),
-                offset: offsets[c.poly],
-            })
+            .map(|(c, g)| sub_cube_term(g, &c.point, offsets[c.poly]))
             .collect();
         // Σ_x P(x)·W(x) = Σ_j γ^j·v_j → one claim P(r) = s.
         let target = batched_value(claims, gamma);
@@ -357,6 +353,28 @@ where
         })?;
         t.write_bytes(L_PROOF, &bytes);
         Ok(())
+    }
+}
+
+/// The term `coeff·eq(point, x − offset)` with its trailing coordinates that are exactly 0 or
+/// 1 moved into the offset: `eq(z ‖ b, x) = eq(z, x_low)·[x_high = b]` for Boolean `b`, so a
+/// claim on one row of a table (an embedding lookup's) costs the claim batching that row's
+/// entries, not the table's. The same weight, so the same messages.
+fn sub_cube_term<EF: p3_field::Field>(coeff: EF, point: &[EF], offset: usize) -> EqTerm<EF> {
+    let mut k = point.len();
+    let mut offset = offset;
+    while let Some(&z) = point.get(k.wrapping_sub(1)) {
+        if z == EF::ONE {
+            offset += 1 << (k - 1);
+        } else if z != EF::ZERO {
+            break;
+        }
+        k -= 1;
+    }
+    EqTerm {
+        coeff,
+        point: point[..k].to_vec(),
+        offset,
     }
 }
 

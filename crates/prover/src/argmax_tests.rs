@@ -183,11 +183,13 @@ fn embedding_ids_beyond_the_activation_range_are_exact() {
     );
 }
 
-/// Two lookups into one table (a token embedding read twice, as prompt and answer): two
-/// sparse claims on the constant, merged with a challenge and settled by one collapse whose
-/// final weight the verifier evaluates from the rows read alone. Repeated ids add up.
+/// Two lookups into one table (a token embedding read twice, as prompt and answer): each is
+/// settled on the rows it reads (`movement::gather_rows`: the row values at a point, then one
+/// PCS claim per row), never by a sumcheck over the table. Repeated ids read the same row.
+/// Another id, another output, a flipped proof byte, or another table (the wrong model) is
+/// rejected.
 #[test]
-fn two_lookups_into_one_table_settle_as_one_sparse_claim() {
+fn two_lookups_into_one_table_settle_on_their_rows() {
     use zkinfer_model::kernels::indexed::IndexKind;
     let (vocab, d) = (3_000, 8);
     let mut g = FloatGraph::default();
@@ -233,4 +235,15 @@ fn two_lookups_into_one_table_settle_as_one_sparse_claim() {
     let mut bad = proof.clone();
     bad.inputs[1][1] = 1;
     assert!(verify(&pk.vk, &bad).is_err(), "another id accepted");
+    crate::tests::tamper_statement_and_bytes(&pk.vk, &proof, 160);
+    // The same graph with one entry of a row read (id 1234) changed: another model.
+    let mut g2 = g.clone();
+    let mut table2 = table;
+    table2[1_234 * d + 3] += 0.5;
+    g2.tensors[t.0].kind = FloatTensorKind::Const(table2);
+    let (pk2, _) = quantize_and_compile(&g2, &[vec![xa, xb]]);
+    assert!(
+        verify(&pk2.vk, &proof).is_err(),
+        "a proof for another table accepted"
+    );
 }

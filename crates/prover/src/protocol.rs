@@ -21,8 +21,9 @@ use zkinfer_field::FieldConfig;
 
 const PROOF_KIND: [u8; 4] = *b"ZKPF";
 /// Version of the proof file (7: the transcript starts with the mask layout; 8: a masked
-/// proof's stack places its blocks largest first).
-pub const PROOF_FORMAT_VERSION: u16 = 8;
+/// proof's stack places its blocks largest first; 9: embedding lookups from a committed table
+/// are settled on their rows).
+pub const PROOF_FORMAT_VERSION: u16 = 9;
 /// Most masks one proof may commit (one per sumcheck of the walk; nanoGPT runs 327).
 const MAX_MASKS: usize = 1 << 18;
 const L_MASKS: &str = "model.masks";

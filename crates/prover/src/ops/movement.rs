@@ -124,8 +124,11 @@ fn indexed_move<S: Side>(
     let supd = upd.map(|u| ctx.shape(u));
     let map = indexed::indexed_map(kind, sx, ctx.shape(it), &idx, supd, ctx.shape(n.output.0))?;
     let Some(u) = upd else {
-        // A gather (an embedding lookup): sparse, so that a claim on a large table costs the
-        // verifier the rows looked up, not the table.
+        if let Some(rows) = committed_rows(ctx, kind, x, &map) {
+            return gather_rows(ctx, ni, x, &rows, claim).map_err(|e| e.to_string());
+        }
+        // Any other gather: sparse, so that a claim on a large table costs the verifier the
+        // entries looked up, not the table.
         let entries = map
             .iter()
             .zip(&claim.w)
@@ -156,6 +159,104 @@ fn indexed_move<S: Side>(
     ctx.add(x, wd, vd);
     ctx.add(u, wu, claim.value - vd);
     Ok(())
+}
+
+/// The rows an embedding lookup reads, when its table is a committed constant `[V, d]` in its
+/// natural layout gathered along axis 0 (`out[t, :] = x[rows[t], :]`): such a claim is settled
+/// by [`gather_rows`] instead of a sparse claim. Decided by the op, the shapes and the plan
+/// only (the rows themselves are public inputs), so both sides and the masked shape pass agree.
+fn committed_rows<S: Side>(
+    ctx: &Ctx<'_, S>,
+    kind: IndexKind,
+    x: usize,
+    map: &[Src],
+) -> Option<Vec<usize>> {
+    let sx = ctx.shape(x);
+    let slot = *ctx.plan.const_slot.get(&x)?;
+    if kind != (IndexKind::Gather { axis: 0 })
+        || sx.len() != 2
+        || sx[1] == 0
+        || ctx.plan.consts[slot].1 != crate::plan::ConstLayout::Natural
+    {
+        return None;
+    }
+    let d = sx[1];
+    map.chunks(d)
+        .map(|row| match row.first() {
+            Some(&Src::Data(j)) if row.len() == d => Some(j / d),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An embedding lookup `G[t, :] = E[rows[t], :]` from a committed table `E [V, d]`, settled
+/// without touching the table: the claim `Σ_i W[i]·G[i] = v` is reduced to a point `(s_t, s_d)`
+/// of `G`'s padded layout by a degree-2 sumcheck over `G` (`T·d` entries, soundness error
+/// `2n/|EF|` for its `n` variables); the prover sends `e_t = E(rows[t], s_d)` for every `t`;
+/// the verifier checks `Σ_t eq(s_t, t)·e_t = G(s_t, s_d)` (exact: `G`'s padding is zero) and
+/// each `e_t` becomes a point claim on `E` whose row coordinates are the bits of `rows[t]` — a
+/// claim on one row's sub-cube, which the weight opening settles with the rest (its cost is
+/// the row's `d` entries, not the table's `V·d`).
+fn gather_rows<S: Side>(
+    ctx: &mut Ctx<'_, S>,
+    ni: usize,
+    x: usize,
+    rows: &[usize],
+    claim: Weighted,
+) -> Result<(), Error> {
+    let out = ctx.g.nodes[ni].output.0;
+    let (v, d) = (ctx.shape(x)[0], ctx.shape(x)[1]);
+    let gl = crate::layout::Padded::new(&[rows.len(), d]);
+    let mut w = claim.w;
+    w.resize(rows.len() * d, EF::ZERO);
+    let wpad = gl.pad_weights(&w);
+    drop(w);
+    let wit = ctx.wit;
+    let (s, evals) = ctx.side.sumcheck(
+        claim.value,
+        gl.num_vars(),
+        &zkinfer_sumcheck::Composition::product(2),
+        1,
+        || {
+            vec![
+                zkinfer_sumcheck::Mle::Ext(wpad.clone()),
+                zkinfer_sumcheck::Mle::Ext(gl.pad(&to_ext(ctx_vals(wit, out)))),
+            ]
+        },
+        |p| vec![zkinfer_poly::evaluate(&wpad, p)],
+    )?;
+    let parts = gl.split(&s);
+    let (s_t, s_d) = (&parts[0], &parts[1]);
+    let eq_d = zkinfer_poly::eq_table(s_d);
+    let table = ctx_vals(wit, x);
+    let e = ctx.side.msg("model.gather_rows", rows.len(), || {
+        rows.iter()
+            .map(|&r| {
+                let row = table.get(r * d..(r + 1) * d).unwrap_or(&[]);
+                eq_d.iter().zip(row).map(|(&z, &y)| z * ef(y)).sum::<EF>()
+            })
+            .collect()
+    })?;
+    let eq_t = zkinfer_poly::eq_table(s_t);
+    let folded: EF = eq_t.iter().zip(&e).map(|(&z, &y)| z * y).sum();
+    ctx.side.check(
+        folded == evals[1],
+        "gathered rows do not add up to the claim",
+    )?;
+    let xl = crate::layout::Padded::new(&[v, d]);
+    let row_vars = xl.dim_vars(0);
+    for (&r, &value) in rows.iter().zip(&e) {
+        let bits: Vec<EF> = (0..row_vars)
+            .map(|j| if (r >> j) & 1 == 1 { EF::ONE } else { EF::ZERO })
+            .collect();
+        let point = xl.point(&[bits, s_d.clone()]);
+        ctx.point_claim(x, point, value);
+    }
+    Ok(())
+}
+
+fn to_ext(v: &[i64]) -> Vec<EF> {
+    v.iter().map(|&x| ef(x)).collect()
 }
 
 /// Concat: the output's weights split into one block per input; the prover sends all but the
