@@ -78,11 +78,15 @@ impl VerifyingKey {
                 GROUP_VARS_RANGE.end()
             )));
         }
-        if let Some((i, k)) = crate::weights::oversized(&self.weight_layout) {
+        if let Some(i) = self
+            .weight_layout
+            .iter()
+            .position(|&k| k > usize::from(self.weight_group_vars))
+        {
             return Err(Error::Statement(format!(
-                "verifying key: constant {i} has 2^{k} padded entries, above the largest \
-                 weight group (2^{})",
-                GROUP_VARS_RANGE.end()
+                "verifying key: weight polynomial {i} has 2^{} padded entries, above its \
+                 weight group size (2^{})",
+                self.weight_layout[i], self.weight_group_vars
             )));
         }
         Ok(crate::weights::split(
@@ -243,20 +247,23 @@ pub fn compile_grouped(
         )));
     }
     let plan = Plan::new(&graph)?;
-    let weight_layout = plan.weight_layout(&graph);
-    if let Some((i, k)) = crate::weights::oversized(&weight_layout) {
-        let name = &graph.tensors[plan.consts[i].0].name;
+    // A constant larger than a group is committed as parts of the group's size.
+    let weight_layout = plan.weight_layout(&graph, group_vars);
+    if let Some((slot, k)) = plan
+        .const_vars(&graph)
+        .into_iter()
+        .enumerate()
+        .find(|&(_, k)| k > zkinfer_pcs::MAX_VARS)
+    {
+        let name = &graph.tensors[plan.consts[slot].0].name;
         return Err(Error::Prover(format!(
-            "weight `{name}` pads to 2^{k} entries, above the largest weight commitment group \
-             (2^{} entries, the size WHIR's soundness is stated for); splitting such tensors is \
-             not implemented yet",
-            GROUP_VARS_RANGE.end()
+            "weight `{name}` pads to 2^{k} entries, beyond the 2^{} a polynomial may have",
+            zkinfer_pcs::MAX_VARS
         )));
     }
     // A model of one group keeps its commitment; larger ones recommit per proof.
     let keep = crate::weights::split(&weight_layout, group_vars).len() <= 1;
-    let (weight_groups, kept) =
-        crate::weights::commit_all(&graph, &plan, &weight_layout, group_vars, keep)?;
+    let (weight_groups, kept) = crate::weights::commit_all(&graph, &plan, group_vars, keep)?;
     let vk = VerifyingKey {
         graph: strip(&graph),
         pcs_params: WhirParams::default().to_bytes(),
@@ -322,7 +329,6 @@ impl ProvingKey {
         self.weights.for_each(
             &self.graph,
             &self.plan,
-            &self.vk.weight_layout,
             self.vk.weight_group_vars,
             &self.vk.weight_groups,
             f,
@@ -344,7 +350,8 @@ impl ProvingKey {
                 reason: "stored verifying key does not match the graph (corrupted file?)".into(),
             });
         }
-        if plan.weight_layout(&graph) != vk.weight_layout
+        if !GROUP_VARS_RANGE.contains(&vk.weight_group_vars)
+            || plan.weight_layout(&graph, vk.weight_group_vars) != vk.weight_layout
             || vk.pcs_params != WhirParams::default().to_bytes()
             || vk.weight_ranges()?.len() != vk.weight_groups.len()
         {
@@ -358,7 +365,6 @@ impl ProvingKey {
         let weights = Held::stream(
             std::sync::Arc::clone(&graph),
             plan.clone(),
-            vk.weight_layout.clone(),
             vk.weight_group_vars,
         )?;
         Ok(ProvingKey {

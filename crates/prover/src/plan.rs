@@ -123,6 +123,18 @@ pub enum ConstLayout {
     },
 }
 
+/// One polynomial of the weight commitment: constant `slot` whole (`part` 0), or its `part`-th
+/// block of 2^`vars` padded entries when the constant is larger than a weight group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WeightPoly {
+    /// The constant (index into [`Plan::consts`]).
+    pub slot: usize,
+    /// Which block of the constant's padded table.
+    pub part: usize,
+    /// Number of variables.
+    pub vars: usize,
+}
+
 /// The plan of a proof for one graph.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -606,14 +618,42 @@ impl Plan {
         Ok(b.finish(consts, const_slot))
     }
 
-    /// Number of variables of each committed constant in its padded layout (the weight
-    /// commitment's layout).
-    pub fn weight_layout(&self, g: &QuantizedGraph) -> Vec<usize> {
+    /// Number of variables of each committed constant in its padded layout.
+    pub fn const_vars(&self, g: &QuantizedGraph) -> Vec<usize> {
         self.consts
             .iter()
             .map(|&(id, l)| {
                 crate::layout::Padded::new(&const_dims(&g.tensors[id].shape, l)).num_vars()
             })
+            .collect()
+    }
+
+    /// The weight commitment's polynomials: every constant in plan order, one polynomial each,
+    /// except that a constant of more than 2^`group_vars` padded entries is committed as
+    /// consecutive parts of 2^`group_vars` entries (part `b` holds padded entries
+    /// `[b·2^g, (b+1)·2^g)`), so that no polynomial exceeds a weight group.
+    pub fn weight_polys(&self, g: &QuantizedGraph, group_vars: u8) -> Vec<WeightPoly> {
+        let gv = usize::from(group_vars);
+        self.const_vars(g)
+            .into_iter()
+            .enumerate()
+            .flat_map(|(slot, k)| {
+                let (parts, vars) = if k > gv {
+                    (1usize << (k - gv), gv)
+                } else {
+                    (1, k)
+                };
+                (0..parts).map(move |part| WeightPoly { slot, part, vars })
+            })
+            .collect()
+    }
+
+    /// Number of variables of each weight polynomial (the weight commitment's layout; see
+    /// [`Plan::weight_polys`]).
+    pub fn weight_layout(&self, g: &QuantizedGraph, group_vars: u8) -> Vec<usize> {
+        self.weight_polys(g, group_vars)
+            .iter()
+            .map(|p| p.vars)
             .collect()
     }
 

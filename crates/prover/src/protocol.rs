@@ -210,6 +210,7 @@ type PointClaims = Vec<zkinfer_pcs::Claim<EF>>;
 fn walk_and_settle<S: Side>(
     mut ctx: Ctx<'_, S>,
     lclaims: Option<&zkinfer_lookup::LookupClaims<EF>>,
+    group_vars: u8,
 ) -> Result<(S, PointClaims, PointClaims), Error> {
     if let Some(lc) = lclaims {
         ctx.absorb_lookups(lc)?;
@@ -217,6 +218,8 @@ fn walk_and_settle<S: Side>(
     ctx.output_claims()?;
     ctx.walk()?;
     ctx.finish()?;
+    let polys = ctx.plan.weight_polys(ctx.g, group_vars);
+    ctx.split_consts(&polys)?;
     ctx.settle_masks()?;
     Ok((ctx.side, ctx.poly_points, ctx.const_points))
 }
@@ -256,7 +259,7 @@ pub fn walk_shapes(vk: &VerifyingKey) -> Result<Vec<SumcheckShape>, Error> {
         })
     };
     let ctx = Ctx::new(side, g, plan, None, &inputs, &outputs);
-    let (side, _, _) = walk_and_settle(ctx, lclaims.as_ref())?;
+    let (side, _, _) = walk_and_settle(ctx, lclaims.as_ref(), vk.weight_group_vars)?;
     Ok(side.shapes)
 }
 
@@ -610,7 +613,8 @@ pub(crate) fn prove_witness_with(
     // The commitment's binding claims join the witness claims (bound before any challenge).
     let mut ctx = Ctx::new(side, g, plan, Some(&wit), &inputs, &outputs);
     ctx.poly_points.extend(bound);
-    let (side, mut poly_points, mut const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
+    let (side, mut poly_points, mut const_points) =
+        walk_and_settle(ctx, lclaims.as_ref(), vk.weight_group_vars)?;
     let mut t = side.t;
     // The witness's own tables are done with: its commitment's data is what gets opened.
     drop(wit);
@@ -719,14 +723,16 @@ fn check_key_inner(vk: &VerifyingKey) -> Result<Plan, Error> {
     let plan = Plan::new(g)?;
     // Every layout entry, not only their number: the weight claims are checked against the
     // constants' padded shapes, and a commitment of another layout would open other data.
-    let want = plan.weight_layout(g);
-    if want != vk.weight_layout || vk.weight_ranges()?.len() != vk.weight_groups.len() {
+    // The group size first: it decides how constants split into parts.
+    let ranges = vk.weight_ranges()?;
+    let want = plan.weight_layout(g, vk.weight_group_vars);
+    if want != vk.weight_layout || ranges.len() != vk.weight_groups.len() {
         return Err(Error::Statement(
             "verifying key weight layout does not match its graph".into(),
         ));
     }
     // The committed constants lie in their declared widths (once per key).
-    crate::range::verify_cached(vk, &plan.consts)?;
+    crate::range::verify_cached(vk, &plan)?;
     Ok(plan)
 }
 
@@ -834,7 +840,8 @@ fn verify_walk(vk: &VerifyingKey, proof: &ModelProof) -> Result<Vec<SumcheckShap
     side.masks = used;
     let mut ctx = Ctx::new(side, g, &plan, None, &proof.inputs, &proof.outputs);
     ctx.poly_points.extend(bound);
-    let (side, mut poly_points, const_points) = walk_and_settle(ctx, lclaims.as_ref())?;
+    let (side, mut poly_points, const_points) =
+        walk_and_settle(ctx, lclaims.as_ref(), vk.weight_group_vars)?;
     let shapes = side.shapes;
     let mut t = side.t;
     if let Some(used) = side.masks {

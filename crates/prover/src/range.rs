@@ -375,16 +375,11 @@ fn verify_group(st: &Statement<'_>, proof: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Verifies the range proof of every weight group of `vk` (`consts`: the plan's constants;
+/// Verifies the range proof of every weight group of `vk` (`plan`: the graph's plan;
 /// the groups are checked against the layout by the caller).
-pub(crate) fn verify(
-    vk: &VerifyingKey,
-    consts: &[(usize, crate::plan::ConstLayout)],
-) -> Result<(), Error> {
-    let bits: Vec<u32> = consts
-        .iter()
-        .map(|&(id, _)| vk.graph.tensors[id].bits)
-        .collect();
+pub(crate) fn verify(vk: &VerifyingKey, plan: &crate::plan::Plan) -> Result<(), Error> {
+    let polys = plan.weight_polys(&vk.graph, vk.weight_group_vars);
+    let bits = crate::weights::poly_bits(&vk.graph, plan, &polys);
     let ranges = vk.weight_ranges()?;
     if ranges.len() != vk.weight_groups.len() || bits.len() != vk.weight_layout.len() {
         return Err(Error::Statement(
@@ -405,17 +400,14 @@ pub(crate) fn verify(
 }
 
 /// [`verify`], once per verifying key in this process (keyed by the model commitment).
-pub(crate) fn verify_cached(
-    vk: &VerifyingKey,
-    consts: &[(usize, crate::plan::ConstLayout)],
-) -> Result<(), Error> {
+pub(crate) fn verify_cached(vk: &VerifyingKey, plan: &crate::plan::Plan) -> Result<(), Error> {
     static CHECKED: OnceLock<Mutex<HashSet<[u8; 32]>>> = OnceLock::new();
     let key = vk.commitment()?;
     let set = CHECKED.get_or_init(|| Mutex::new(HashSet::new()));
     if set.lock().map(|s| s.contains(&key)).unwrap_or(false) {
         return Ok(());
     }
-    verify(vk, consts)?;
+    verify(vk, plan)?;
     if let Ok(mut s) = set.lock() {
         s.insert(key);
     }

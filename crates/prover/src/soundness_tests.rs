@@ -452,7 +452,7 @@ fn weight_range_proof() {
         "no narrow constant: {widths:?}"
     );
     assert!(!pk.vk.weight_groups[0].range_proof.is_empty());
-    crate::range::verify(&pk.vk, &pk.plan.consts).expect("range proof verifies");
+    crate::range::verify(&pk.vk, &pk.plan).expect("range proof verifies");
     // Deterministic: an eager reload recompiles and must reproduce the stored key exactly.
     ProvingKey::from_bytes(&pk.to_bytes()).expect("reload reproduces the verifying key");
     let proof = crate::prove(&pk, &inputs).expect("prove");
@@ -460,7 +460,7 @@ fn weight_range_proof() {
 
     let rejected = |vk: &crate::VerifyingKey, what: &str| {
         assert!(
-            crate::range::verify(vk, &pk.plan.consts).is_err(),
+            crate::range::verify(vk, &pk.plan).is_err(),
             "{what}: range proof accepted"
         );
         assert!(verify(vk, &proof).is_err(), "{what}: model proof accepted");

@@ -98,6 +98,37 @@ impl MergedConst {
     }
 }
 
+/// `P_b(lo)` for the `m` parts of 2^`v` entries of the padded table of `vals` (layout `pl`),
+/// streaming over the compact entries (no padded copy, no 2^v eq table).
+fn part_values(vals: &[i64], pl: &Padded, lo: &[EF], v: usize, m: usize) -> Vec<EF> {
+    use p3_maybe_rayon::prelude::*;
+    let eq = EqAt::new(lo);
+    let row = pl.dims.last().copied().unwrap_or(1).max(1);
+    let mask = (1usize << v) - 1;
+    vals.par_chunks(row)
+        .enumerate()
+        .fold(
+            || vec![EF::ZERO; m],
+            |mut acc, (r, xs)| {
+                let o = pl.pad_index(r * row);
+                for (j, &x) in xs.iter().enumerate() {
+                    let p = o + j;
+                    if let Some(a) = acc.get_mut(p >> v) {
+                        *a += eq.at(p & mask) * ef(x);
+                    }
+                }
+                acc
+            },
+        )
+        .reduce(
+            || vec![EF::ZERO; m],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                a
+            },
+        )
+}
+
 /// What the prover knows beyond the public statement.
 pub struct Witness<'a> {
     /// The graph (constants are read from it, not copied into the trace).
@@ -485,6 +516,91 @@ impl<'a, S: Side> Ctx<'a, S> {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Turns the point claims on constants (by plan slot) into claims on the weight
+    /// commitment's polynomials `polys` ([`Plan::weight_polys`]). A constant committed whole
+    /// keeps its claim. A constant committed as parts `P_b` (2^v entries each, `T(z_lo, z_hi)
+    /// = Σ_b eq(z_hi, b)·P_b(z_lo)`) gets one claim per part: when `z_hi` is Boolean (a row
+    /// claim, `movement::gather_rows`) only part `z_hi` is claimed, at `z_lo`; otherwise the
+    /// prover sends every `P_b(z_lo)` and the verifier checks their `eq(z_hi, ·)` combination
+    /// against the claim (exact; each part's value is then the PCS's to prove).
+    ///
+    /// [`Plan::weight_polys`]: crate::plan::Plan::weight_polys
+    pub fn split_consts(&mut self, polys: &[crate::plan::WeightPoly]) -> Result<(), Error> {
+        let n = self.plan.consts.len();
+        let (mut first, mut parts) = (vec![usize::MAX; n], vec![0usize; n]);
+        for (i, p) in polys.iter().enumerate() {
+            if p.slot >= n {
+                return Err(Error::rejected(
+                    "weight claims",
+                    "weight layout past the plan",
+                ));
+            }
+            if p.part == 0 {
+                first[p.slot] = i;
+            }
+            parts[p.slot] += 1;
+        }
+        let claims = std::mem::take(&mut self.const_points);
+        let mut out = Vec::with_capacity(claims.len());
+        for c in claims {
+            let slot = c.poly;
+            let (Some(&f), Some(&m)) = (first.get(slot), parts.get(slot)) else {
+                return Err(Error::rejected("weight claims", "claim on no constant"));
+            };
+            if m == 1 {
+                out.push(Claim { poly: f, ..c });
+                continue;
+            }
+            let v = polys[f].vars;
+            let hi_vars = m.trailing_zeros() as usize;
+            if !m.is_power_of_two() || c.point.len() != v + hi_vars {
+                return Err(Error::rejected(
+                    "weight claims",
+                    "claim point does not fit the constant's parts",
+                ));
+            }
+            let (lo, hi) = c.point.split_at(v);
+            let boolean: Option<usize> = hi.iter().enumerate().try_fold(0usize, |b, (j, &z)| {
+                if z == EF::ONE {
+                    Some(b | 1 << j)
+                } else if z == EF::ZERO {
+                    Some(b)
+                } else {
+                    None
+                }
+            });
+            if let Some(b) = boolean {
+                out.push(Claim {
+                    poly: f + b,
+                    point: lo.to_vec(),
+                    value: c.value,
+                });
+                continue;
+            }
+            let (id, layout) = self.plan.consts[slot];
+            self.side
+                .set_stage(format!("constant `{}` (parts)", self.g.tensors[id].name));
+            let vals = self.vals(id);
+            let pl = Padded::new(&const_dims(self.shape(id), layout));
+            let values = self
+                .side
+                .msg("model.const_parts", m, || part_values(vals, &pl, lo, v, m))?;
+            let eq_hi = zkinfer_poly::eq_table(hi);
+            let combined: EF = eq_hi.iter().zip(&values).map(|(&e, &x)| e * x).sum();
+            self.side
+                .check(combined == c.value, "parts do not add up to the claim")?;
+            for (b, value) in values.into_iter().enumerate() {
+                out.push(Claim {
+                    poly: f + b,
+                    point: lo.to_vec(),
+                    value,
+                });
+            }
+        }
+        self.const_points = out;
         Ok(())
     }
 

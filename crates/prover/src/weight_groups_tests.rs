@@ -30,16 +30,13 @@ fn grouped_weights_roundtrip_and_tamper() {
         crate::weights::split(&pk.vk.weight_layout, pk.vk.weight_group_vars).len(),
         groups
     );
-    // Each group at most 2^10 entries unless it is one constant.
+    // Each group at most 2^10 entries (larger constants are split into parts).
     for r in crate::weights::split(&pk.vk.weight_layout, pk.vk.weight_group_vars) {
         let size: u64 = pk.vk.weight_layout[r.clone()]
             .iter()
             .map(|&k| 1u64 << k)
             .sum();
-        assert!(
-            size <= 1 << 10 || r.len() == 1,
-            "group {r:?} holds {size} entries"
-        );
+        assert!(size <= 1 << 10, "group {r:?} holds {size} entries");
     }
     // The key compiled in this process streams its groups (several): two proofs in a row.
     let p1 = prove(&pk, &inputs).expect("prove");
@@ -123,21 +120,91 @@ fn grouped_weights_mismatch_is_refused() {
     );
 }
 
-/// A constant above the largest group is refused on both sides: compile names it, and a
-/// verifying key declaring one fails validation instead of being checked with a weaker bound.
+/// A verifying key declaring a weight polynomial larger than its group fails validation
+/// (every constant larger than a group is committed as parts of the group's size).
 #[test]
-fn oversized_constant_is_refused() {
-    let max = usize::from(*GROUP_VARS_RANGE.end());
-    assert_eq!(crate::weights::oversized(&[3, max, 5]), None);
-    assert_eq!(
-        crate::weights::oversized(&[3, max + 1, 5]),
-        Some((1, max + 1))
-    );
+fn polynomial_above_its_group_is_refused() {
     let (pk, inputs) = grouped();
     let proof = prove(&pk, &inputs).expect("prove");
     let mut vk = pk.vk.clone();
-    vk.weight_layout[0] = max + 2;
-    let err = vk.weight_ranges().expect_err("oversized constant accepted");
-    assert!(err.to_string().contains("above the largest"), "{err}");
+    vk.weight_layout[0] = usize::from(vk.weight_group_vars) + 1;
+    let err = vk
+        .weight_ranges()
+        .expect_err("oversized polynomial accepted");
+    assert!(err.to_string().contains("above its"), "{err}");
     assert!(verify(&vk, &proof).is_err());
+}
+
+/// A token embedding larger than a weight group, read by a gather (row claims) and by a tied
+/// LM-head einsum (a claim at a general point): committed as 2^10-entry parts, each row claim
+/// goes to its part, the head's claim is split by the parts' values; the proof verifies and
+/// another id, another output, flipped bytes or another table are rejected.
+#[test]
+fn constant_larger_than_a_group_is_committed_in_parts() {
+    use zkinfer_model::graph::{FloatGraph, FloatTensorKind};
+    use zkinfer_model::kernels::indexed::IndexKind;
+    use zkinfer_model::ops::FloatOp;
+    let (vocab, d) = (500, 8);
+    let mut g = FloatGraph::default();
+    let ids = g.add_tensor("ids", vec![3], FloatTensorKind::Input);
+    let table: Vec<f32> = (0..vocab * d)
+        .map(|i| ((i * 7919 % 1013) as f32 / 506.0) - 1.0)
+        .collect();
+    let t = g.add_tensor("wte", vec![vocab, d], FloatTensorKind::Const(table.clone()));
+    let e = g.add_node(
+        "embed",
+        FloatOp::IndexedMove {
+            kind: IndexKind::Gather { axis: 0 },
+        },
+        vec![t, ids],
+        vec![3, d],
+    );
+    let logits = g.add_node(
+        "head",
+        FloatOp::Einsum {
+            expr: "ti,oi->to".into(),
+        },
+        vec![e, t],
+        vec![3, vocab],
+    );
+    g.inputs = vec![ids];
+    g.outputs = vec![logits];
+    let x = vec![499.0, 3.0, 260.0];
+    let compile = |g: &FloatGraph| {
+        let (pk, inputs) = crate::tests::quantize_and_compile(g, &[vec![x.clone()]]);
+        let gk = compile_grouped(
+            zkinfer_model::QuantizedGraph::clone(&pk.graph),
+            Vec::new(),
+            *GROUP_VARS_RANGE.start(),
+        )
+        .expect("compile grouped");
+        (gk, inputs)
+    };
+    let (pk, inputs) = compile(&g);
+    // One constant (the tied table, 2^9 × 2^3 = 2^12 padded) in four 2^10-entry parts.
+    let polys = pk.plan.weight_polys(&pk.graph, pk.vk.weight_group_vars);
+    assert_eq!(pk.plan.consts.len(), 1, "the table is one constant");
+    assert_eq!(polys.len(), 4);
+    assert!(polys.iter().all(|p| p.vars == 10));
+    assert_eq!(pk.vk.weight_groups.len(), 4);
+    let proof = prove(&pk, &inputs).expect("prove");
+    verify(&pk.vk, &proof).expect("verify");
+    let bg = ProvingKey::from_bytes_background(&pk.to_bytes()).expect("load");
+    assert_eq!(
+        prove(&bg, &inputs).expect("streamed").transcript,
+        proof.transcript
+    );
+    let mut bad = proof.clone();
+    bad.inputs[0][1] = 4;
+    assert!(verify(&pk.vk, &bad).is_err(), "another id accepted");
+    crate::tests::tamper_statement_and_bytes(&pk.vk, &proof, 96);
+    let mut g2 = g.clone();
+    let mut table2 = table;
+    table2[260 * d + 1] += 0.5;
+    g2.tensors[t.0].kind = FloatTensorKind::Const(table2);
+    let (pk2, _) = compile(&g2);
+    assert!(
+        verify(&pk2.vk, &proof).is_err(),
+        "a proof for another table accepted"
+    );
 }

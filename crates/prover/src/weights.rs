@@ -1,7 +1,9 @@
-//! The weight commitment, in groups: the committed constants (in plan order) are split into
-//! consecutive groups of at most [`GROUP_ENTRIES`] padded entries (a constant larger than that
-//! is a group of its own), and each group is one WHIR commitment with its own root, binding
-//! values and weight-range proof.
+//! The weight commitment, in groups: the committed constants (in plan order) are the weight
+//! polynomials (`Plan::weight_polys`: a constant larger than a group becomes consecutive parts
+//! of the group's size), split into consecutive groups of at most 2^`group_vars` padded
+//! entries, and each group is one WHIR commitment with its own root, binding values and
+//! weight-range proof. Claims on a constant in parts are split in the walk
+//! (`walk::Ctx::split_consts`: one claim per part, exact).
 //!
 //! Why groups: one commitment of a full-size LLM's weights (GPT-2 124M: ~2^28 padded entries)
 //! needs its stacked polynomial, codeword and Merkle tree in memory at once (> 20 GiB), and
@@ -29,7 +31,7 @@ use zkinfer_transcript::ProverTranscript;
 use crate::error::Error;
 use crate::keys::pcs;
 use crate::layout::Padded;
-use crate::plan::{const_dims, Plan};
+use crate::plan::{const_dims, Plan, WeightPoly};
 use crate::{Config, EF, F};
 
 /// Default log2 of the most padded entries of one weight group (2^25: 256 MiB of field
@@ -55,16 +57,9 @@ pub struct WeightGroup {
     pub range_proof: Vec<u8>,
 }
 
-/// The first constant (index, log2 padded size) too large for any weight group: WHIR's
-/// soundness is stated only up to 2^[`GROUP_VARS_RANGE`]`.end()` entries, so such a constant
-/// is refused rather than committed alone with a weaker bound.
-pub(crate) fn oversized(layout: &[usize]) -> Option<(usize, usize)> {
-    let max = usize::from(*GROUP_VARS_RANGE.end());
-    layout.iter().copied().enumerate().find(|&(_, k)| k > max)
-}
-
 /// The groups of a weight layout: consecutive ranges of constants of at most 2^`group_vars`
-/// padded entries together (a larger constant alone).
+/// padded entries together (a larger polynomial alone; [`crate::plan::Plan::weight_polys`]
+/// makes none).
 pub fn split(layout: &[usize], group_vars: u8) -> Vec<Range<usize>> {
     let limit = 1u64 << group_vars.min(63);
     let mut out = Vec::new();
@@ -83,49 +78,102 @@ pub fn split(layout: &[usize], group_vars: u8) -> Vec<Range<usize>> {
     out
 }
 
-/// The constants of one group, in commitment order: values and padded layout.
-fn group_consts<'g>(
+/// One weight polynomial's source: a constant's values, its padded layout, and which block of
+/// 2^`vars` padded entries the polynomial is (the whole table for a constant committed whole).
+pub(crate) struct PolySource<'g> {
+    vals: &'g [i64],
+    layout: Padded,
+    start: usize,
+    vars: usize,
+}
+
+impl PolySource<'_> {
+    /// Writes the polynomial into `slot` (zeroed, 2^`vars` entries): the padded table's entries
+    /// `[start, start + 2^vars)`, one contiguous row of the last dimension at a time.
+    pub(crate) fn fill(&self, slot: &mut [F]) {
+        let n = 1usize << self.vars;
+        if self.start == 0 && self.layout.num_vars() == self.vars {
+            self.layout
+                .pad_into(self.vals, &mut slot[..n], zkinfer_field::from_signed::<F>);
+            return;
+        }
+        let row = self.layout.dims.last().copied().unwrap_or(1).max(1);
+        let end = self.start + n;
+        for (r, xs) in self.vals.chunks(row).enumerate() {
+            let o = self.layout.pad_index(r * row);
+            if o + xs.len() <= self.start || o >= end {
+                continue;
+            }
+            for (j, &x) in xs.iter().enumerate() {
+                if (self.start..end).contains(&(o + j)) {
+                    slot[o + j - self.start] = zkinfer_field::from_signed::<F>(x);
+                }
+            }
+        }
+    }
+
+    /// Number of variables.
+    pub(crate) fn vars(&self) -> usize {
+        self.vars
+    }
+}
+
+/// The weight polynomials `r` (indices into `polys`, [`Plan::weight_polys`]), in commitment
+/// order.
+fn group_sources<'g>(
     g: &'g QuantizedGraph,
     plan: &Plan,
+    polys: &[WeightPoly],
     r: Range<usize>,
-) -> Result<Vec<(&'g [i64], Padded)>, Error> {
-    plan.consts[r]
+) -> Result<Vec<PolySource<'g>>, Error> {
+    polys
+        .get(r)
+        .ok_or_else(|| Error::Prover("weight group past the layout".into()))?
         .iter()
-        .map(|&(id, layout)| {
+        .map(|p| {
+            let (id, layout) = plan.consts[p.slot];
             let t = &g.tensors[id];
             let QTensorKind::Const(d) = &t.kind else {
                 return Err(Error::Prover(format!("`{}` is not a constant", t.name)));
             };
-            Ok((d.as_slice(), Padded::new(&const_dims(&t.shape, layout))))
+            Ok(PolySource {
+                vals: d.as_slice(),
+                layout: Padded::new(&const_dims(&t.shape, layout)),
+                start: p.part << p.vars,
+                vars: p.vars,
+            })
         })
         .collect()
 }
 
-/// The padded constants of one group, in commitment order.
-fn padded(g: &QuantizedGraph, plan: &Plan, r: Range<usize>) -> Result<Vec<Vec<F>>, Error> {
-    Ok(group_consts(g, plan, r)?
+/// The padded weight polynomials of one group, in commitment order.
+fn padded(
+    g: &QuantizedGraph,
+    plan: &Plan,
+    polys: &[WeightPoly],
+    r: Range<usize>,
+) -> Result<Vec<Vec<F>>, Error> {
+    Ok(group_sources(g, plan, polys, r)?
         .into_iter()
-        .map(|(d, p)| {
-            let mut v = vec![F::ZERO; 1 << p.num_vars()];
-            p.pad_into(d, &mut v, zkinfer_field::from_signed::<F>);
+        .map(|s| {
+            let mut v = vec![F::ZERO; 1 << s.vars()];
+            s.fill(&mut v);
             v
         })
         .collect())
 }
 
-/// Commits group `r`, each constant padded straight into the stack (the group's data only).
+/// Commits group `r`, each polynomial written straight into the stack (the group's data only).
 fn commit(
     g: &QuantizedGraph,
     plan: &Plan,
+    polys: &[WeightPoly],
     r: Range<usize>,
 ) -> Result<WhirProverData<Config>, Error> {
-    let consts = group_consts(g, plan, r)?;
-    let layout: Vec<usize> = consts.iter().map(|(_, p)| p.num_vars()).collect();
+    let sources = group_sources(g, plan, polys, r)?;
+    let layout: Vec<usize> = sources.iter().map(PolySource::vars).collect();
     let (_, data) = pcs()
-        .commit_with(&layout, |i, slot| {
-            let (d, p) = &consts[i];
-            p.pad_into(d, slot, zkinfer_field::from_signed::<F>);
-        })
+        .commit_with(&layout, |i, slot| sources[i].fill(slot))
         .map_err(|e| Error::Prover(format!("weight commitment: {e}")))?;
     Ok(data)
 }
@@ -135,19 +183,16 @@ fn commit(
 pub(crate) fn commit_all(
     g: &QuantizedGraph,
     plan: &Plan,
-    layout: &[usize],
     group_vars: u8,
     keep: bool,
 ) -> Result<(Vec<WeightGroup>, Vec<WhirProverData<Config>>), Error> {
     let (mut groups, mut kept) = (Vec::new(), Vec::new());
-    let bits: Vec<u32> = plan
-        .consts
-        .iter()
-        .map(|&(id, _)| g.tensors[id].bits)
-        .collect();
-    for (gi, r) in split(layout, group_vars).into_iter().enumerate() {
+    let wpolys = plan.weight_polys(g, group_vars);
+    let layout: Vec<usize> = wpolys.iter().map(|p| p.vars).collect();
+    let bits = poly_bits(g, plan, &wpolys);
+    for (gi, r) in split(&layout, group_vars).into_iter().enumerate() {
         // The range proof and binding values read the padded constants: kept here (compile).
-        let polys = padded(g, plan, r.clone())?;
+        let polys = padded(g, plan, &wpolys, r.clone())?;
         let refs: Vec<&[F]> = polys.iter().map(Vec::as_slice).collect();
         let (_, data) = pcs()
             .commit(&refs)
@@ -176,6 +221,14 @@ pub(crate) fn commit_all(
         groups.push(group);
     }
     Ok((groups, kept))
+}
+
+/// The bit width of each weight polynomial (its constant's).
+pub(crate) fn poly_bits(g: &QuantizedGraph, plan: &Plan, polys: &[WeightPoly]) -> Vec<u32> {
+    polys
+        .iter()
+        .map(|p| g.tensors[plan.consts[p.slot].0].bits)
+        .collect()
 }
 
 /// Prover data for one opening: borrowed (kept by the key; the opening copies it) or owned
@@ -239,9 +292,10 @@ impl Held {
     pub(crate) fn stream(
         g: std::sync::Arc<QuantizedGraph>,
         plan: Plan,
-        layout: Vec<usize>,
         group_vars: u8,
     ) -> Result<Self, Error> {
+        let polys = plan.weight_polys(&g, group_vars);
+        let layout: Vec<usize> = polys.iter().map(|p| p.vars).collect();
         let (tx, rx) = sync_channel(PREFETCH - 1);
         let (go, wait) = sync_channel::<()>(1);
         std::thread::Builder::new()
@@ -252,7 +306,7 @@ impl Held {
                     return;
                 }
                 for r in split(&layout, group_vars) {
-                    let d = commit(&g, &plan, r).map_err(|e| e.to_string());
+                    let d = commit(&g, &plan, &polys, r).map_err(|e| e.to_string());
                     let failed = d.is_err();
                     // A dropped receiver (the proof failed or finished) ends the thread.
                     if tx.send(d).is_err() || failed {
@@ -270,12 +324,13 @@ impl Held {
         &self,
         g: &QuantizedGraph,
         plan: &Plan,
-        layout: &[usize],
         group_vars: u8,
         groups: &[WeightGroup],
         mut f: impl FnMut(usize, Opening<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let ranges = split(layout, group_vars);
+        let polys = plan.weight_polys(g, group_vars);
+        let layout: Vec<usize> = polys.iter().map(|p| p.vars).collect();
+        let ranges = split(&layout, group_vars);
         if ranges.len() != groups.len() {
             return Err(Error::Statement(
                 "verifying key weight groups do not match its layout".into(),
@@ -298,7 +353,7 @@ impl Held {
                         return Err(Error::Prover("the weight commitment thread ended".into()))
                     }
                 },
-                (_, None) => Opening::Owned(Box::new(commit(g, plan, r)?)),
+                (_, None) => Opening::Owned(Box::new(commit(g, plan, &polys, r)?)),
             };
             if data.root() != groups[gi].root {
                 return Err(Error::Decode {
