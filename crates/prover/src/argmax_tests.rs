@@ -135,17 +135,26 @@ fn argmax_must_be_a_public_output() {
     assert!(err.to_string().contains("argmax"), "{err}");
 }
 
-/// A 40,000-row embedding table indexed by public token ids at 16-bit activations: ids above
-/// 2^15 are exact integers of the index width, never scaled or clamped into the activation
-/// range; another id is another statement.
-#[test]
-fn embedding_ids_beyond_the_activation_range_are_exact() {
+/// A graph reading `rows` rows of a `[vocab, d]` constant table (entries spread over
+/// `[-1, 1)` with `modulus` distinct values) at public ids: the graph (no inputs or outputs
+/// set), the ids input, the table, the gathered rows and the table's values.
+pub(crate) fn embedding(
+    vocab: usize,
+    d: usize,
+    rows: usize,
+    modulus: usize,
+) -> (
+    FloatGraph,
+    zkinfer_model::TensorId,
+    zkinfer_model::TensorId,
+    zkinfer_model::TensorId,
+    Vec<f32>,
+) {
     use zkinfer_model::kernels::indexed::IndexKind;
-    let (vocab, d) = (40_000, 4);
     let mut g = FloatGraph::default();
-    let ids = g.add_tensor("ids", vec![3], FloatTensorKind::Input);
+    let ids = g.add_tensor("ids", vec![rows], FloatTensorKind::Input);
     let table: Vec<f32> = (0..vocab * d)
-        .map(|i| ((i * 7919 % 1009) as f32 / 504.0) - 1.0)
+        .map(|i| ((i * 7919 % modulus) as f32 / (modulus / 2) as f32) - 1.0)
         .collect();
     let t = g.add_tensor("wte", vec![vocab, d], FloatTensorKind::Const(table.clone()));
     let e = g.add_node(
@@ -154,8 +163,18 @@ fn embedding_ids_beyond_the_activation_range_are_exact() {
             kind: IndexKind::Gather { axis: 0 },
         },
         vec![t, ids],
-        vec![3, d],
+        vec![rows, d],
     );
+    (g, ids, t, e, table)
+}
+
+/// A 40,000-row embedding table indexed by public token ids at 16-bit activations: ids above
+/// 2^15 are exact integers of the index width, never scaled or clamped into the activation
+/// range; another id is another statement.
+#[test]
+fn embedding_ids_beyond_the_activation_range_are_exact() {
+    let (vocab, d) = (40_000, 4);
+    let (mut g, ids, _, e, table) = embedding(vocab, d, 3, 1009);
     g.inputs = vec![ids];
     g.outputs = vec![e];
     let x = vec![39_999.0, 7.0, 32_768.0];

@@ -142,23 +142,9 @@ fn polynomial_above_its_group_is_refused() {
 #[test]
 fn constant_larger_than_a_group_is_committed_in_parts() {
     use zkinfer_model::graph::{FloatGraph, FloatTensorKind};
-    use zkinfer_model::kernels::indexed::IndexKind;
     use zkinfer_model::ops::FloatOp;
     let (vocab, d) = (500, 8);
-    let mut g = FloatGraph::default();
-    let ids = g.add_tensor("ids", vec![3], FloatTensorKind::Input);
-    let table: Vec<f32> = (0..vocab * d)
-        .map(|i| ((i * 7919 % 1013) as f32 / 506.0) - 1.0)
-        .collect();
-    let t = g.add_tensor("wte", vec![vocab, d], FloatTensorKind::Const(table.clone()));
-    let e = g.add_node(
-        "embed",
-        FloatOp::IndexedMove {
-            kind: IndexKind::Gather { axis: 0 },
-        },
-        vec![t, ids],
-        vec![3, d],
-    );
+    let (mut g, ids, t, e, table) = crate::argmax_tests::embedding(vocab, d, 3, 1013);
     let logits = g.add_node(
         "head",
         FloatOp::Einsum {
