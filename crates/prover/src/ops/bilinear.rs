@@ -26,7 +26,8 @@ use crate::walk::{ef, Ctx};
 use crate::EF;
 use zkinfer_field::p3_field::PrimeCharacteristicRing;
 
-fn to_ext(v: &[i64]) -> Vec<EF> {
+/// Integers as extension-field elements.
+pub(crate) fn to_ext(v: &[i64]) -> Vec<EF> {
     v.iter().map(|&x| ef(x)).collect()
 }
 

@@ -220,7 +220,7 @@ fn gather_rows<S: Side>(
         || {
             vec![
                 zkinfer_sumcheck::Mle::Ext(wpad.clone()),
-                zkinfer_sumcheck::Mle::Ext(gl.pad(&to_ext(ctx_vals(wit, out)))),
+                zkinfer_sumcheck::Mle::Ext(gl.pad(&super::bilinear::to_ext(ctx_vals(wit, out)))),
             ]
         },
         |p| vec![zkinfer_poly::evaluate(&wpad, p)],
@@ -253,10 +253,6 @@ fn gather_rows<S: Side>(
         ctx.point_claim(x, point, value);
     }
     Ok(())
-}
-
-fn to_ext(v: &[i64]) -> Vec<EF> {
-    v.iter().map(|&x| ef(x)).collect()
 }
 
 /// Concat: the output's weights split into one block per input; the prover sends all but the
